@@ -1,0 +1,146 @@
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from artnet.classifier import DISPLAY_SIDE, Classifier
+from artnet.gradcam import GradCAM
+from artnet.images import ImageError
+from artnet.styles import MOVEMENTS
+from synthetic import STYLES, painting
+
+pytestmark = pytest.mark.slow
+
+
+def test_classify_returns_a_probability_for_each_movement_in_the_models_order(classifier):
+    probabilities = classifier.classify(painting("stripes"))
+    assert list(probabilities) == list(MOVEMENTS)
+    assert all(isinstance(p, float) and 0 <= p <= 1 for p in probabilities.values())
+    assert sum(probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_the_labels_and_input_size_come_from_the_model_folder(classifier):
+    assert classifier.labels == list(MOVEMENTS)
+    assert classifier.image_size == 64
+
+
+def test_a_path_bytes_and_pil_image_give_the_same_answer(classifier, tmp_path):
+    path = tmp_path / "painting.png"
+    painting("blobs").save(path)
+    answers = [classifier.classify(source) for source in (path, str(path), path.read_bytes(), Image.open(path))]
+    assert all(answer == answers[0] for answer in answers)
+
+
+def test_explain_returns_the_classify_probabilities_from_its_own_pass(classifier):
+    image = painting("checkers", size=(120, 90))
+    explanation = classifier.explain(image)
+    expected = classifier.classify(image)
+    assert list(explanation.probabilities) == list(expected)
+    for label in expected:
+        assert explanation.probabilities[label] == pytest.approx(expected[label], abs=1e-5)
+    assert explanation.class_name == max(expected, key=expected.get)
+
+
+def test_maps_cover_the_padded_image_and_lie_in_0_1(classifier):
+    explanation = classifier.explain(painting("gradients", size=(120, 90)))
+    assert [layer["name"] for layer in classifier.gradcam_layers] == list(explanation.maps)
+    assert list(explanation.maps)[-1] == "relu"
+    assert explanation.image.shape == (120, 120, 3)
+    assert explanation.content_box == (0, 15, 120, 105)
+    for layer_map in explanation.maps.values():
+        assert layer_map.shape == (120, 120) and layer_map.dtype == np.float32
+        assert 0 <= layer_map.min() and layer_map.max() <= 1 and np.isfinite(layer_map).all()
+
+
+def test_an_overlay_shows_the_painting_at_its_own_aspect_ratio(classifier):
+    explanation = classifier.explain(painting("noise", size=(120, 90)))
+    overlay = explanation.overlay("relu", opacity=0.0)
+    assert overlay.size == (120, 90) and overlay.mode == "RGB"
+    original = np.asarray(painting("noise", size=(120, 90))).astype(int)
+    assert np.abs(np.asarray(overlay).astype(int) - original).mean() < 3
+
+
+def test_a_large_painting_is_explained_at_display_size(classifier):
+    explanation = classifier.explain(painting("stripes", size=(2000, 1000)))
+    assert explanation.image.shape == (DISPLAY_SIDE, DISPLAY_SIDE, 3)
+    assert explanation.overlay("relu").size == (DISPLAY_SIDE, DISPLAY_SIDE // 2)
+
+
+def test_any_movement_can_be_explained(classifier):
+    image = painting("blobs")
+    maps = {name: classifier.explain(image, class_name=name) for name in MOVEMENTS}
+    assert [maps[name].class_name for name in MOVEMENTS] == list(MOVEMENTS)
+    assert not np.allclose(maps["Cubism"].maps["relu"], maps["Abstract"].maps["relu"])
+
+
+def test_a_subset_of_layers_and_a_layer_outside_the_defaults(classifier):
+    image = painting("checkers")
+    assert list(classifier.explain(image, layers=["relu"]).maps) == ["relu"]
+    extra = classifier.explain(image, layers=["conv5_block16_concat", "relu"])
+    assert list(extra.maps) == ["conv5_block16_concat", "relu"]
+    np.testing.assert_allclose(extra.maps["relu"], classifier.explain(image).maps["relu"], atol=1e-5)
+
+
+def test_unknown_names_are_refused_with_the_choices(classifier):
+    with pytest.raises(ValueError, match="choose one of Cubism, Impressionism"):
+        classifier.explain(painting("blobs"), class_name="Baroque")
+    with pytest.raises(ValueError, match="no layer named 'conv9'"):
+        classifier.explain(painting("blobs"), layers=["conv9"])
+    with pytest.raises(ValueError, match="No map for layer"):
+        classifier.explain(painting("blobs"), layers=["relu"]).overlay("conv2_block6_concat")
+
+
+def test_bad_images_raise_image_errors(classifier):
+    with pytest.raises(ImageError, match="not an image"):
+        classifier.classify(b"definitely not a painting")
+    with pytest.raises(ImageError, match="too small"):
+        classifier.explain(Image.new("RGB", (4, 4)))
+
+
+def test_rerendering_an_overlay_does_not_run_the_network(classifier, monkeypatch):
+    explanation = classifier.explain(painting("stripes"))
+    calls = []
+    original_call = GradCAM.__call__
+    monkeypatch.setattr(GradCAM, "__call__", lambda self, *a, **k: calls.append(1) or original_call(self, *a, **k))
+    monkeypatch.setattr(classifier, "_predict", lambda *a: calls.append(1))
+    renders = [explanation.overlay(layer, opacity, colormap)
+               for layer in explanation.maps for opacity in (0.2, 0.8) for colormap in ("jet", "inferno")]
+    assert calls == []
+    assert len({np.asarray(render).tobytes() for render in renders}) == len(renders)
+
+
+def test_loading_traces_once_so_the_first_request_pays_no_tracing(untrained_model_folder):
+    fresh = Classifier.from_folder(untrained_model_folder)
+    cam = fresh._cams[fresh._default_layers]
+    assert fresh._predict.experimental_get_tracing_count() == 1
+    assert cam._compiled_pass.experimental_get_tracing_count() == 1
+    fresh.classify(painting("blobs", size=(50, 70)))
+    fresh.explain(painting("noise", size=(300, 100)), class_name="Realism")
+    assert fresh._predict.experimental_get_tracing_count() == 1
+    assert cam._compiled_pass.experimental_get_tracing_count() == 1
+
+
+def test_threads_share_one_classifier_without_cross_talk(classifier):
+    images = [painting(style, seed=seed) for seed in range(2) for style in STYLES]
+    expected = [(classifier.classify(image), classifier.explain(image).maps["relu"]) for image in images]
+    results = [None] * (3 * len(images))
+    errors = []
+
+    def worker(slot):
+        try:
+            image = images[slot % len(images)]
+            results[slot] = (classifier.classify(image), classifier.explain(image).maps["relu"])
+        except Exception as error:  # noqa: BLE001 - the assertion below reports it
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(slot,)) for slot in range(len(results))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    for slot, (probabilities, relu_map) in enumerate(results):
+        want_probabilities, want_map = expected[slot % len(images)]
+        assert probabilities == pytest.approx(want_probabilities, abs=1e-5)
+        np.testing.assert_allclose(relu_map, want_map, atol=1e-4)
