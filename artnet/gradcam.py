@@ -73,8 +73,9 @@ class BaseCAM:
         )
 
     def _maps_and_probabilities(self, images, class_indices):
-        with tf.GradientTape() as tape:
-            # Watched so that a layer that passes the input through unchanged can be explained too.
+        # Only gradients with respect to activations are needed: not watching the weights keeps their
+        # gradients out of the backward pass. Watching the images records every activation.
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(images)
             *activations, logits, probabilities = self._cam_model(images, training=False)
             top_classes = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
