@@ -161,7 +161,7 @@ def painting_path(painting):
 
 
 def user_error(message):
-    return gr.Error(message, title="Cannot use this image", print_exception=False)
+    return gr.Error(message, print_exception=False)
 
 
 @contextlib.contextmanager
