@@ -374,7 +374,9 @@ def _examples_cache(folder):
     previous = os.environ.get("GRADIO_EXAMPLES_CACHE")
     os.environ["GRADIO_EXAMPLES_CACHE"] = os.path.join(root, f"artnet-{_fingerprint(folder)}")
     try:
-        yield
+        # Gradio's start-up note tells users to delete a stale cache by hand; a cache per model replaces it.
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
     finally:
         if previous is None:
             del os.environ["GRADIO_EXAMPLES_CACHE"]
@@ -397,7 +399,8 @@ def _fingerprint(folder):
 def serve(demo, host=None, port=None, share=False):
     """Launch the app and block. `host` and `port` default to Gradio's GRADIO_SERVER_NAME and
     GRADIO_SERVER_PORT (else 127.0.0.1:7860); GRADIO_SHARE=true asks for a share link like `share`."""
-    share = share or os.environ.get("GRADIO_SHARE", "").lower() == "true"
+    # A Space is public already; Gradio refuses share links there.
+    share = (share or os.environ.get("GRADIO_SHARE", "").lower() == "true") and not demo.space_id
     options = dict(
         server_name=host,
         server_port=port,

@@ -33,7 +33,7 @@ def free_port():
 
 
 @contextlib.contextmanager
-def start_app(model_folder, workdir, *options):
+def start_app(model_folder, workdir):
     """Run app.py in `workdir` (where Gradio keeps its example cache) with its uploads under `workdir`."""
     port = free_port()
     log = Path(workdir) / "app.log"
@@ -44,7 +44,7 @@ def start_app(model_folder, workdir, *options):
         "GRADIO_TEMP_DIR": str(Path(workdir) / "gradio"),
         "PYTHONUNBUFFERED": "1",
     }
-    command = [sys.executable, str(APP), "--model", str(model_folder), "--host", "127.0.0.1", "--port", str(port), *options]
+    command = [sys.executable, str(APP), "--model", str(model_folder), "--host", "127.0.0.1", "--port", str(port)]
     with open(log, "w") as output:
         process = subprocess.Popen(command, cwd=workdir, stdout=output, stderr=subprocess.STDOUT, env=environment)
     app = LiveApp(f"http://127.0.0.1:{port}/", Path(model_folder), log)

@@ -103,7 +103,9 @@ def bad_uploads(tmp_path_factory):
 
 
 @pytest.mark.parametrize("endpoint", ["/classify", "/explain"])
-def test_each_bad_upload_gets_its_message_and_the_next_request_works(client, endpoint, bad_uploads, good_painting, live_app):
+def test_each_bad_upload_gets_its_message_and_the_next_request_works(
+    client, endpoint, bad_uploads, good_painting, live_app
+):
     for path, message in bad_uploads:
         with pytest.raises(AppError, match=message) as error:
             client.predict(handle_file(path), api_name=endpoint)
