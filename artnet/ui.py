@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import gradio as gr
 from huggingface_hub import constants as hub_constants
 
-from artnet.images import MAX_PIXELS, READABLE_FORMATS, ImageError
+from artnet.images import MAX_PIXELS, READABLE_FORMATS
 from artnet.styles import DESCRIPTIONS
 
 # A high-resolution scan of a painting fits; a JPEG of MAX_PIXELS is usually far smaller.
@@ -261,6 +261,9 @@ def build_demo(classifier, source):
         )
         overlays = gr.Gallery(
             label="Grad-CAM overlays",
+            # Every slider move encodes four overlays: JPEG takes ~3 ms for 768 x 768, WebP (Gradio's
+            # default) ~60 ms, longer than the network pass itself.
+            format="jpeg",
             columns=2,
             object_fit="contain",
             elem_id="overlays",

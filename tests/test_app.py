@@ -63,7 +63,7 @@ def test_explain_follows_the_movement_opacity_and_colormap(client, config, good_
     first, last = config["labels"][0], config["labels"][-1]
     original = np.asarray(Image.open(good_painting).convert("RGB"), dtype=float)
     originals = np.concatenate([original] * len(config["gradcam_layers"]), 1)
-    # Overlays travel as WebP, which softens the colour of sharp edges a little.
+    # Overlays travel as JPEG, which softens the colour of sharp edges a little.
     assert np.abs(overlays(first, 0.0, "jet") - originals).mean() < 8
     assert np.abs(overlays(first, 0.9, "jet") - originals).mean() > 20
     assert np.abs(overlays(first, 0.9, "jet") - overlays(last, 0.9, "jet")).mean() > 1
