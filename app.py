@@ -60,7 +60,11 @@ def main(argv=None):
     except (ModelNotFoundError, ModelFolderError) as error:
         print(f"app.py: {error}", file=sys.stderr)
         return 2
-    ui.serve(ui.build_demo(classifier, source), host=options.host, port=options.port, share=options.share)
+    try:
+        ui.serve(ui.build_demo(classifier, source), host=options.host, port=options.port, share=options.share)
+    except OSError as error:  # the port is taken, or the address is not this machine's
+        print(f"app.py: cannot serve: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
