@@ -24,3 +24,43 @@ def classifier(untrained_model_folder):
     from artnet.classifier import Classifier
 
     return Classifier.from_folder(untrained_model_folder)
+
+
+# --- The live app: one `python app.py` server per session, shared by the API and browser tests. ---
+
+# The folder the live app serves. When train.py's `trained_model_folder` fixture lands, name it here.
+APP_MODEL_FIXTURE = "untrained_model_folder_with_examples"
+
+
+@pytest.fixture(scope="session")
+def untrained_model_folder_with_examples(untrained_model_folder, tmp_path_factory):
+    """The untrained model folder plus examples/ of synthetic paintings, each labelled with the movement
+    its style stands for. It has no metrics.json: this model was never evaluated."""
+    import json
+    import shutil
+
+    from synthetic import STYLES, painting
+
+    folder = tmp_path_factory.mktemp("app_model") / "model"
+    shutil.copytree(untrained_model_folder, folder)
+    (folder / "examples").mkdir()
+    index = []
+    for style, movement in zip(STYLES, MOVEMENTS):
+        painting(style, seed=100, size=(320, 240)).save(folder / "examples" / f"{style}.jpg", quality=92)
+        index.append({"file": f"{style}.jpg", "label": movement})
+    (folder / "examples" / "index.json").write_text(json.dumps(index, indent=2))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def app_model_folder(request):
+    return request.getfixturevalue(APP_MODEL_FIXTURE)
+
+
+@pytest.fixture(scope="session")
+def live_app(app_model_folder, tmp_path_factory):
+    """`python app.py --model FOLDER` listening on a free port of 127.0.0.1, for the whole session."""
+    from live_app import start_app
+
+    with start_app(app_model_folder, tmp_path_factory.mktemp("live_app")) as app:
+        yield app

@@ -1,0 +1,72 @@
+"""ArtNet's Gradio app. `python app.py` serves the model in models/artnet (or ARTNET_MODEL); a Hugging Face
+Space runs exactly that. `python app.py --help` lists the options."""
+
+import argparse
+import os
+import re
+import sys
+
+from artnet import ui
+from artnet.classifier import Classifier
+from artnet.model import DEFAULT_MODEL_FOLDER, ModelFolderError
+
+MODEL_VARIABLE = "ARTNET_MODEL"
+# "user/repo" or "user/repo@revision", as the Hub names repositories.
+HUB_SPEC = re.compile(r"^[\w.-]+/[\w.-]+(@[\w./-]+)?$")
+
+
+class ModelNotFoundError(ValueError):
+    """No model to serve. The message says how to get one."""
+
+
+def parse_options(argv=None):
+    parser = argparse.ArgumentParser(description="Serve ArtNet's Gradio app.")
+    parser.add_argument(
+        "--model",
+        default=os.environ.get(MODEL_VARIABLE) or None,
+        metavar="SPEC",
+        help=f"a model folder, or a Hub repo as user/repo[@revision] (default: ${MODEL_VARIABLE}, "
+        f"else {DEFAULT_MODEL_FOLDER})",
+    )
+    parser.add_argument("--share", action="store_true", help="also open a temporary public gradio.live link")
+    parser.add_argument("--host", help="address to listen on (default: $GRADIO_SERVER_NAME, else 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default: $GRADIO_SERVER_PORT, else 7860)")
+    return parser.parse_args(argv)
+
+
+def resolve_model(spec):
+    """The ModelSource named by `spec`: a local model folder, or (with Hub support) a Hub repo."""
+    if spec is None:
+        if os.path.isdir(DEFAULT_MODEL_FOLDER):
+            return ui.ModelSource(DEFAULT_MODEL_FOLDER)
+        raise ModelNotFoundError(
+            f"No model to serve: train one with `python train.py --data DIR` (it writes {DEFAULT_MODEL_FOLDER}), "
+            f"or set {MODEL_VARIABLE}=user/repo@revision or pass --model."
+        )
+    if os.path.isdir(spec):
+        return ui.ModelSource(spec)
+    if HUB_SPEC.match(spec):
+        raise ModelNotFoundError(
+            f"Hub support not available yet: cannot pull {spec!r}. Download the model folder and pass its path."
+        )
+    raise ModelNotFoundError(f"There is no model folder at {spec!r}. Check the path, or give a Hub repo as user/repo.")
+
+
+def main(argv=None):
+    options = parse_options(argv)
+    try:
+        source = resolve_model(options.model)
+        classifier = Classifier.from_folder(source.folder)
+    except (ModelNotFoundError, ModelFolderError) as error:
+        print(f"app.py: {error}", file=sys.stderr)
+        return 2
+    try:
+        ui.serve(ui.build_demo(classifier, source), host=options.host, port=options.port, share=options.share)
+    except OSError as error:  # the port is taken, or the address is not this machine's
+        print(f"app.py: cannot serve: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""The live app through gradio_client, as a script that uses ArtNet's API would see it."""
+
+import json
+import os
+import threading
+
+import httpx
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from synthetic import STYLES, painting
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+
+@pytest.fixture(scope="module")
+def client(live_app):
+    return Client(live_app.url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def config(live_app):
+    return json.loads((live_app.folder / "config.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def good_painting(tmp_path_factory):
+    path = tmp_path_factory.mktemp("good") / "painting.png"
+    painting("blobs", size=(120, 90)).save(path)
+    return path
+
+
+def probabilities(label):
+    """gradio_client's form of a gr.Label as {movement: probability}."""
+    return {confidence["label"]: confidence["confidence"] for confidence in label["confidences"]}
+
+
+def test_classify_returns_a_probability_for_every_movement_of_the_model(client, config, good_painting):
+    result = client.predict(handle_file(good_painting), api_name="/classify")
+    answer = probabilities(result)
+    assert sorted(answer) == sorted(config["labels"])
+    assert sum(answer.values()) == pytest.approx(1.0, abs=1e-4)
+    assert result["label"] == max(answer, key=answer.get)
+
+
+def test_explain_returns_one_captioned_overlay_per_depth_at_the_paintings_shape(client, config, good_painting):
+    overlays = client.predict(handle_file(good_painting), api_name="/explain")
+    assert [overlay["caption"] for overlay in overlays] == [
+        f"{layer['depth']} · {layer['name']}" for layer in config["gradcam_layers"]
+    ]
+    assert all(Image.open(overlay["image"]).size == (120, 90) for overlay in overlays)
+
+
+def test_explain_follows_the_movement_opacity_and_colormap(client, config, good_painting):
+    def overlays(movement, opacity, colormap):
+        """All the overlays side by side, as one array."""
+        answer = client.predict(handle_file(good_painting), movement, opacity, colormap, api_name="/explain")
+        return np.concatenate([np.asarray(Image.open(o["image"]).convert("RGB"), dtype=float) for o in answer], 1)
+
+    first, last = config["labels"][0], config["labels"][-1]
+    original = np.asarray(Image.open(good_painting).convert("RGB"), dtype=float)
+    originals = np.concatenate([original] * len(config["gradcam_layers"]), 1)
+    # Overlays travel as JPEG, which softens the colour of sharp edges a little.
+    assert np.abs(overlays(first, 0.0, "jet") - originals).mean() < 8
+    assert np.abs(overlays(first, 0.9, "jet") - originals).mean() > 20
+    assert np.abs(overlays(first, 0.9, "jet") - overlays(last, 0.9, "jet")).mean() > 1
+    assert np.abs(overlays(first, 0.9, "jet") - overlays(first, 0.9, "inferno")).mean() > 5
+
+
+def test_clicking_an_example_shows_this_models_answer_for_it(client, live_app, config):
+    index = json.loads((live_app.folder / "examples" / "index.json").read_text())
+    assert index, "the model folder has no examples"
+    for number, example in enumerate(index):
+        bars, description, movement, opacity, colormap, overlays = client.predict(number, api_name="/load_example")
+        direct = client.predict(handle_file(live_app.folder / "examples" / example["file"]), api_name="/classify")
+        assert probabilities(bars) == pytest.approx(probabilities(direct), abs=1e-5)
+        assert movement == bars["label"] and f"### {movement}" in description
+        assert (opacity, colormap) == (0.5, "jet")
+        assert len(overlays) == len(config["gradcam_layers"])
+
+
+@pytest.fixture(scope="module")
+def bad_uploads(tmp_path_factory):
+    """(file, what the message must say) for each kind of upload that a user gets wrong."""
+    folder = tmp_path_factory.mktemp("bad_uploads")
+    truncated = folder / "truncated.jpg"
+    painting("noise", size=(200, 150)).save(truncated, quality=95)
+    truncated.write_bytes(truncated.read_bytes()[:2000])
+    (folder / "notes.png").write_bytes(b"These are my notes, not a painting.")
+    (folder / "empty.jpg").write_bytes(b"")
+    Image.new("RGB", (5, 40)).save(folder / "tiny.png")
+    Image.new("L", (8200, 8000)).save(folder / "huge.png")  # 66 megapixels in a small file
+    return [
+        (folder / "notes.png", "not an image ArtNet can read"),
+        (truncated, "truncated or corrupt"),
+        (folder / "empty.jpg", "is empty"),
+        (folder / "tiny.png", "too small"),
+        (folder / "huge.png", "too large .* the limit is 64"),
+    ]
+
+
+@pytest.mark.parametrize("endpoint", ["/classify", "/explain"])
+def test_each_bad_upload_gets_its_message_and_the_next_request_works(
+    client, endpoint, bad_uploads, good_painting, live_app
+):
+    for path, message in bad_uploads:
+        with pytest.raises(AppError, match=message) as error:
+            client.predict(handle_file(path), api_name=endpoint)
+        assert "\n" not in str(error.value)
+        assert client.predict(handle_file(good_painting), api_name="/classify")["confidences"]
+    assert "Traceback" not in live_app.output()
+
+
+def test_a_file_over_the_size_limit_is_refused_and_the_server_keeps_serving(client, good_painting, live_app, tmp_path):
+    big = tmp_path / "scan.tif"
+    big.write_bytes(os.urandom(51 * 1024 * 1024))
+    with pytest.raises(ValueError, match="exceeds the maximum file size"):
+        client.predict(handle_file(big), api_name="/classify")
+    # A client that does not check first is stopped by the server.
+    with open(big, "rb") as file:
+        response = httpx.post(live_app.url + "gradio_api/upload", files={"files": file}, timeout=60)
+    assert response.status_code == 413
+    assert client.predict(handle_file(good_painting), api_name="/classify")["confidences"]
+
+
+def test_wrong_choices_get_messages_that_name_the_choices(client, good_painting):
+    with pytest.raises(AppError, match="Unknown class 'Baroque'; choose one of"):
+        client.predict(handle_file(good_painting), "Baroque", api_name="/explain")
+    with pytest.raises(AppError, match="Opacity must be between 0 and 1"):
+        client.predict(handle_file(good_painting), None, 1.5, api_name="/explain")
+    with pytest.raises(AppError, match="Unknown colormap 'rainbowz'"):
+        client.predict(handle_file(good_painting), None, 0.5, "rainbowz", api_name="/explain")
+    with pytest.raises(AppError, match="Add a painting first"):
+        client.predict(None, api_name="/classify")
+
+
+def test_eight_clients_sending_forty_requests_each_get_their_own_answers(client, live_app, tmp_path):
+    # Ten paintings of the five styles, each of its own size, so that an overlay shows whose it is.
+    paintings = []
+    for number in range(10):
+        path = tmp_path / f"painting_{number}.png"
+        painting(STYLES[number % len(STYLES)], seed=number, size=(100 + 7 * number, 80 + 3 * number)).save(path)
+        paintings.append(path)
+    expected = [probabilities(client.predict(handle_file(path), api_name="/classify")) for path in paintings]
+    distinct = {tuple(round(p, 4) for p in answer.values()) for answer in expected}
+    assert len(distinct) == len(paintings), "the model must answer each painting differently for this test"
+
+    jobs = [(number % len(paintings), "/classify" if number % 2 == 0 else "/explain") for number in range(40)]
+    answers, errors = {}, []
+
+    def one_user(user):
+        own_client = Client(live_app.url, verbose=False)
+        for job in range(user, len(jobs), 8):
+            which, endpoint = jobs[job]
+            try:
+                answers[job] = own_client.predict(handle_file(paintings[which]), api_name=endpoint)
+            except Exception as error:  # noqa: BLE001 - reported by the assertion below
+                errors.append(f"job {job}: {error!r}")
+
+    users = [threading.Thread(target=one_user, args=(user,)) for user in range(8)]
+    for user in users:
+        user.start()
+    for user in users:
+        user.join()
+
+    assert errors == []
+    for job, (which, endpoint) in enumerate(jobs):
+        if endpoint == "/classify":
+            assert probabilities(answers[job]) == pytest.approx(expected[which], abs=1e-5), f"job {job}"
+        else:
+            sizes = {Image.open(overlay["image"]).size for overlay in answers[job]}
+            assert sizes == {Image.open(paintings[which]).size}, f"job {job}"

@@ -1,0 +1,257 @@
+"""The app's handlers and its About/examples, with a stand-in classifier: no TensorFlow, no server."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import gradio as gr
+import httpx
+import numpy as np
+import pytest
+from huggingface_hub import constants as hub_constants
+from PIL import Image
+
+from artnet import ui
+from artnet.images import load_image
+from live_app import free_port
+from synthetic import painting
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+LABELS = ["Cubism", "Impressionism", "Realism"]
+LAYERS = [{"name": "conv2_block6_concat", "depth": "early"}, {"name": "relu", "depth": "final"}]
+COLORMAPS = {"jet": (0, 0, 255), "inferno": (255, 128, 0)}
+
+
+class StandInExplanation:
+    def __init__(self, painting, class_name):
+        self.painting = painting
+        self.class_name = class_name
+        self.probabilities = {"Cubism": 0.1, "Impressionism": 0.7, "Realism": 0.2}
+
+    def overlay(self, layer, opacity=0.5, colormap="jet"):
+        if not 0.0 <= opacity <= 1.0:
+            raise ValueError(f"Opacity must be between 0 and 1, not {opacity}.")
+        if colormap not in COLORMAPS:
+            raise ValueError(f"Unknown colormap {colormap!r}; use a matplotlib colormap such as 'jet' or 'inferno'.")
+        pixels = np.asarray(self.painting, dtype=float) * (1 - opacity) + np.array(COLORMAPS[colormap]) * opacity
+        return Image.fromarray(pixels.astype(np.uint8))
+
+
+class StandInClassifier:
+    """Answers like a Classifier, loads images with the real load_image, and counts its network passes."""
+
+    labels = LABELS
+    gradcam_layers = LAYERS
+    config = {"labels": LABELS, "image_size": 64, "backbone": "densenet121", "gradcam_layers": LAYERS}
+
+    def __init__(self):
+        self.passes = []
+
+    def classify(self, image):
+        load_image(image)
+        self.passes.append(("classify", None))
+        return StandInExplanation(None, None).probabilities
+
+    def explain(self, image, class_name=None):
+        picture = load_image(image)
+        if class_name not in (None, *LABELS):
+            raise ValueError(f"Unknown class {class_name!r}; choose one of {', '.join(LABELS)}.")
+        self.passes.append(("explain", class_name))
+        return StandInExplanation(picture, class_name or "Impressionism")
+
+
+@pytest.fixture
+def classifier():
+    return StandInClassifier()
+
+
+@pytest.fixture
+def handlers(classifier):
+    return ui.Handlers(classifier)
+
+
+@pytest.fixture
+def upload(tmp_path):
+    """A painting as Gradio hands it to the handlers: a file payload."""
+    path = tmp_path / "upload.png"
+    painting("blobs", size=(40, 30)).save(path)
+    return {"path": str(path), "orig_name": "upload.png", "meta": {"_type": "gradio.FileData"}}
+
+
+def pixels(overlays):
+    return [np.asarray(image).copy() for image, _ in overlays]
+
+
+def test_a_new_painting_gets_bars_description_top_class_and_overlays_from_one_pass(handlers, classifier, upload):
+    bars, description, movement, overlays, shown = handlers.analyse(upload, 0.5, "jet")
+    assert bars == {"Cubism": 0.1, "Impressionism": 0.7, "Realism": 0.2}
+    assert description.startswith("### Impressionism\n\nImpressionism captures")
+    assert movement == "Impressionism"
+    assert [caption for _, caption in overlays] == ["early · conv2_block6_concat", "final · relu"]
+    assert all(image.size == (40, 30) for image, _ in overlays)
+    assert classifier.passes == [("explain", None)]
+    assert shown.painting == upload["path"]
+
+
+def test_opacity_and_colormap_redraw_from_the_state_without_the_network(handlers, classifier, upload):
+    *_, overlays, shown = handlers.analyse(upload, 0.5, "jet")
+    stronger, shown = handlers.redraw(upload, "Impressionism", 0.9, "jet", shown)
+    recoloured, shown = handlers.redraw(upload, "Impressionism", 0.9, "inferno", shown)
+    assert classifier.passes == [("explain", None)]
+    first, second, third = pixels(overlays), pixels(stronger), pixels(recoloured)
+    assert not np.array_equal(first[0], second[0]) and not np.array_equal(second[0], third[0])
+
+
+def test_another_movement_costs_one_pass_then_redraws_from_the_state(handlers, classifier, upload):
+    *_, shown = handlers.analyse(upload, 0.5, "jet")
+    _, shown = handlers.redraw(upload, "Realism", 0.5, "jet", shown)
+    _, shown = handlers.redraw(upload, "Realism", 0.2, "jet", shown)
+    assert classifier.passes == [("explain", None), ("explain", "Realism")]
+    assert shown.explanation.class_name == "Realism"
+
+
+def test_the_state_of_another_painting_is_never_drawn(handlers, classifier, upload, tmp_path):
+    *_, shown = handlers.analyse(upload, 0.5, "jet")
+    other = tmp_path / "example.png"
+    painting("stripes", size=(50, 50)).save(other)
+    overlays, shown = handlers.redraw({"path": str(other)}, "Impressionism", 0.5, "jet", shown)
+    assert classifier.passes == [("explain", None), ("explain", "Impressionism")]
+    assert shown.painting == str(other) and overlays[0][0].size == (50, 50)
+    # A session that Gradio has forgotten (no state) also gets its overlays.
+    handlers.redraw({"path": str(other)}, "Impressionism", 0.5, "jet", None)
+    assert len(classifier.passes) == 3
+
+
+def test_an_example_is_shown_at_the_default_opacity_and_colormap(handlers, upload):
+    bars, description, movement, opacity, colormap, overlays = handlers.show_example(upload, "Realism")
+    assert (movement, opacity, colormap) == ("Impressionism", ui.DEFAULT_OPACITY, ui.DEFAULT_COLORMAP)
+    assert pixels(overlays)[0].tolist() == pixels(handlers.explain(upload))[0].tolist()
+
+
+def test_a_cleared_painting_clears_the_outputs(handlers, classifier):
+    assert handlers.analyse(None, 0.5, "jet") == (None, "", None, [], None)
+    assert handlers.redraw(None, "Cubism", 0.5, "jet", None) == ([], None)
+    assert classifier.passes == []
+
+
+@pytest.mark.parametrize(
+    "contents, message",
+    [
+        (b"", "is empty"),
+        (b"not a painting", "not an image ArtNet can read"),
+        (None, "too small"),
+    ],
+)
+def test_bad_images_become_gr_errors_with_the_same_one_line_message(handlers, tmp_path, contents, message):
+    path = tmp_path / "upload.png"
+    if contents is None:
+        Image.new("RGB", (3, 3)).save(path)
+    else:
+        path.write_bytes(contents)
+    for call in (
+        lambda: handlers.classify({"path": str(path)}),
+        lambda: handlers.explain({"path": str(path)}),
+        lambda: handlers.analyse({"path": str(path)}, 0.5, "jet"),
+    ):
+        with pytest.raises(gr.Error, match=message) as error:
+            call()
+        assert "\n" not in error.value.message
+
+
+def test_missing_or_expired_paintings_and_wrong_choices_say_what_to_do(handlers, upload, tmp_path):
+    cases = [
+        (lambda: handlers.classify(None), "Add a painting first"),
+        (lambda: handlers.explain({"path": str(tmp_path / "gone.png")}), "expired on the server. Upload"),
+        (lambda: handlers.explain(upload, "Baroque"), "Unknown class 'Baroque'; choose one of"),
+        (lambda: handlers.explain(upload, None, 1.5), "Opacity must be between 0 and 1"),
+        (lambda: handlers.explain(upload, None, 0.5, "rainbowz"), "Unknown colormap 'rainbowz'"),
+    ]
+    for call, message in cases:
+        with pytest.raises(gr.Error, match=message):
+            call()
+
+
+def write_folder(folder, metrics=None, index=None, files=()):
+    (folder / "examples").mkdir(parents=True)
+    for name in files:
+        painting("noise", size=(20, 20)).save(folder / "examples" / name)
+    if index is not None:
+        (folder / "examples" / "index.json").write_text(index if isinstance(index, str) else json.dumps(index))
+    if metrics is not None:
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+    return folder
+
+
+def test_examples_are_the_listed_files_that_exist_with_their_true_movement(tmp_path):
+    folder = write_folder(
+        tmp_path,
+        index=[{"file": "a.png", "label": "Cubism"}, {"file": "missing.png", "label": "Realism"}, {"nonsense": 1}],
+        files=["a.png"],
+    )
+    assert ui.read_examples(folder) == [ui.Example(str(folder / "examples" / "a.png"), "Cubism")]
+
+
+def test_a_folder_without_a_readable_index_has_no_examples(tmp_path, capsys):
+    assert ui.read_examples(write_folder(tmp_path / "none")) == []
+    assert ui.read_examples(write_folder(tmp_path / "broken", index="{not json")) == []
+    assert "Skipping the examples" in capsys.readouterr().out
+
+
+def test_about_gives_the_test_accuracy_or_says_the_model_was_not_evaluated(tmp_path, classifier):
+    evaluated = write_folder(tmp_path / "evaluated", metrics={"test": {"accuracy": 0.7312, "macro_f1": 0.7011}})
+    text = ui.about(classifier, ui.ModelSource(str(evaluated)))
+    assert "right 73.1% of the time, macro-F1 0.70" in text and f"`{evaluated}`" in text
+    assert "DenseNet-121" in text and "Cubism, Impressionism, Realism" in text and "64 × 64" in text
+    fresh = ui.about(classifier, ui.ModelSource(str(write_folder(tmp_path / "fresh"))))
+    assert "has not been evaluated" in fresh
+
+
+def test_about_links_to_the_hub_repo_at_its_revision(tmp_path, classifier):
+    source = ui.ModelSource(str(write_folder(tmp_path)), repo_id="someone/artnet", revision="0123abc")
+    # The Hub that huggingface_hub talks to: huggingface.co unless HF_ENDPOINT names another.
+    url = f"{hub_constants.ENDPOINT}/someone/artnet/tree/0123abc"
+    assert source.url == url
+    assert f"[someone/artnet]({url}) at revision `0123abc`" in ui.about(classifier, source)
+
+
+def test_share_without_network_says_so_in_one_line_and_keeps_serving(tmp_path):
+    port = free_port()
+    script = textwrap.dedent(
+        f"""
+        import gradio as gr
+        from artnet.ui import serve
+        with gr.Blocks() as demo:
+            gr.Markdown("hello")
+        serve(demo, host="127.0.0.1", port={port}, share=True)
+        """
+    )
+    # A share server that cannot answer: no tunnel opens, here or on a machine with network.
+    environment = {
+        **os.environ,
+        "GRADIO_SHARE_SERVER_ADDRESS": f"127.0.0.1:{free_port()}",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
+    output = tmp_path / "output.txt"
+    with open(output, "w") as file:
+        process = subprocess.Popen(
+            [sys.executable, "-c", script], cwd=ROOT, stdout=file, stderr=subprocess.STDOUT, env=environment
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while "share link" not in output.read_text() and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.3)
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
+        lines = output.read_text().splitlines()
+        assert lines == [
+            f"ArtNet is running at http://127.0.0.1:{port}/",
+            "Could not open a share link (offline, or the share server is unreachable); serving only at "
+            f"http://127.0.0.1:{port}/",
+        ]
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
