@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from artnet.errors import UserError
 from artnet.gradcam import GradCAM, render_overlay, upsample_map
 from artnet.images import content_box, fit_within, load_image, square_image, to_array
 from artnet.model import load_folder
@@ -36,7 +37,7 @@ class Explanation:
     def overlay(self, layer, opacity=0.5, colormap="jet"):
         """The painting (without padding) with the layer's map blended over it, as a PIL RGB image."""
         if layer not in self.maps:
-            raise ValueError(f"No map for layer {layer!r}; this explanation has {', '.join(self.maps)}.")
+            raise UserError(f"No map for layer {layer!r}; this explanation has {', '.join(self.maps)}.")
         left, top, right, bottom = self.content_box
         return render_overlay(
             self.image[top:bottom, left:right], self.maps[layer][top:bottom, left:right], opacity, colormap
@@ -107,7 +108,7 @@ class Classifier:
 
     def _class_index(self, class_name):
         if class_name not in self.labels:
-            raise ValueError(f"Unknown class {class_name!r}; choose one of {', '.join(self.labels)}.")
+            raise UserError(f"Unknown class {class_name!r}; choose one of {', '.join(self.labels)}.")
         return self.labels.index(class_name)
 
     def _cam_for(self, layers):

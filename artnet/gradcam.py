@@ -18,6 +18,8 @@ import tensorflow as tf
 from matplotlib import colormaps
 from PIL import Image
 
+from artnet.errors import UserError
+
 # A map whose range is below this fraction of its peak carries no spatial information (a flat image, or
 # a class with no positive evidence): it is reported as all zeros rather than amplified noise or NaN.
 FLAT_MAP_TOLERANCE = 1e-6
@@ -124,14 +126,14 @@ def colormap_lut(name):
     try:
         colormap = colormaps[name]
     except KeyError:
-        raise ValueError(f"Unknown colormap {name!r}; use a matplotlib colormap such as 'jet' or 'inferno'.") from None
+        raise UserError(f"Unknown colormap {name!r}; use a matplotlib colormap such as 'jet' or 'inferno'.") from None
     return np.round(colormap(np.linspace(0.0, 1.0, 256))[:, :3] * 255).astype(np.uint8)
 
 
 def render_overlay(image, heatmap, opacity=0.5, colormap="jet"):
     """Blend a colour-mapped `heatmap` (0..1, the image's height x width) over an RGB `image`."""
     if not 0.0 <= opacity <= 1.0:
-        raise ValueError(f"Opacity must be between 0 and 1, not {opacity}.")
+        raise UserError(f"Opacity must be between 0 and 1, not {opacity}.")
     pixels = np.asarray(image, dtype=np.float32)
     heatmap = np.asarray(heatmap)
     if heatmap.shape != pixels.shape[:2]:

@@ -11,6 +11,8 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from artnet.errors import UserError
+
 # Large enough for a high-resolution scan of a painting (for example 8000 x 8000), small enough that a
 # decompression bomb cannot exhaust the server's memory.
 MAX_PIXELS = 64_000_000
@@ -23,7 +25,7 @@ READABLE_FORMATS = "JPEG, PNG, WebP, GIF, BMP or TIFF"
 _SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}
 
 
-class ImageError(ValueError):
+class ImageError(UserError):
     """A file that cannot be used as a painting. The message is meant for the user."""
 
 

@@ -15,7 +15,9 @@ from huggingface_hub import constants as hub_constants
 from PIL import Image
 
 from artnet import ui
+from artnet.errors import UserError
 from artnet.images import load_image
+from artnet.model_folder import ModelSource
 from live_app import free_port
 from synthetic import painting
 
@@ -34,9 +36,9 @@ class StandInExplanation:
 
     def overlay(self, layer, opacity=0.5, colormap="jet"):
         if not 0.0 <= opacity <= 1.0:
-            raise ValueError(f"Opacity must be between 0 and 1, not {opacity}.")
+            raise UserError(f"Opacity must be between 0 and 1, not {opacity}.")
         if colormap not in COLORMAPS:
-            raise ValueError(f"Unknown colormap {colormap!r}; use a matplotlib colormap such as 'jet' or 'inferno'.")
+            raise UserError(f"Unknown colormap {colormap!r}; use a matplotlib colormap such as 'jet' or 'inferno'.")
         pixels = np.asarray(self.painting, dtype=float) * (1 - opacity) + np.array(COLORMAPS[colormap]) * opacity
         return Image.fromarray(pixels.astype(np.uint8))
 
@@ -59,7 +61,7 @@ class StandInClassifier:
     def explain(self, image, class_name=None):
         picture = load_image(image)
         if class_name not in (None, *LABELS):
-            raise ValueError(f"Unknown class {class_name!r}; choose one of {', '.join(LABELS)}.")
+            raise UserError(f"Unknown class {class_name!r}; choose one of {', '.join(LABELS)}.")
         self.passes.append(("explain", class_name))
         return StandInExplanation(picture, class_name or "Impressionism")
 
@@ -203,19 +205,22 @@ def test_a_folder_without_a_readable_index_has_no_examples(tmp_path, capsys):
 
 def test_about_gives_the_test_accuracy_or_says_the_model_was_not_evaluated(tmp_path, classifier):
     evaluated = write_folder(tmp_path / "evaluated", metrics={"test": {"accuracy": 0.7312, "macro_f1": 0.7011}})
-    text = ui.about(classifier, ui.ModelSource(str(evaluated)))
+    text = ui.about(classifier, ModelSource(str(evaluated)))
     assert "right 73.1% of the time, macro-F1 0.70" in text and f"`{evaluated}`" in text
     assert "DenseNet-121" in text and "Cubism, Impressionism, Realism" in text and "64 × 64" in text
-    fresh = ui.about(classifier, ui.ModelSource(str(write_folder(tmp_path / "fresh"))))
+    fresh = ui.about(classifier, ModelSource(str(write_folder(tmp_path / "fresh"))))
     assert "has not been evaluated" in fresh
 
 
 def test_about_links_to_the_hub_repo_at_its_revision(tmp_path, classifier):
-    source = ui.ModelSource(str(write_folder(tmp_path)), repo_id="someone/artnet", revision="0123abc")
+    source = ModelSource(str(write_folder(tmp_path)), repo_id="someone/artnet", revision="0123abc")
     # The Hub that huggingface_hub talks to: huggingface.co unless HF_ENDPOINT names another.
     url = f"{hub_constants.ENDPOINT}/someone/artnet/tree/0123abc"
     assert source.url == url
     assert f"[someone/artnet]({url}) at revision `0123abc`" in ui.about(classifier, source)
+    pinned = ModelSource(source.folder, repo_id="someone/artnet", revision="v1", commit="0123abc" * 5)
+    assert pinned.url == f"{hub_constants.ENDPOINT}/someone/artnet/tree/{pinned.commit}"
+    assert "at revision `v1` (commit `0123abc0123a`)" in ui.about(classifier, pinned)
 
 
 def test_share_without_network_says_so_in_one_line_and_keeps_serving(tmp_path):
