@@ -3,19 +3,16 @@ Space runs exactly that. `python app.py --help` lists the options."""
 
 import argparse
 import os
-import re
 import sys
 
-from artnet import ui
-from artnet.classifier import Classifier
-from artnet.model import DEFAULT_MODEL_FOLDER, ModelFolderError
+from artnet import hub, ui
+from artnet.errors import UserError
+from artnet.model_folder import DEFAULT_MODEL_FOLDER, ModelSource
 
 MODEL_VARIABLE = "ARTNET_MODEL"
-# "user/repo" or "user/repo@revision", as the Hub names repositories.
-HUB_SPEC = re.compile(r"^[\w.-]+/[\w.-]+(@[\w./-]+)?$")
 
 
-class ModelNotFoundError(ValueError):
+class ModelNotFoundError(UserError):
     """No model to serve. The message says how to get one."""
 
 
@@ -35,29 +32,27 @@ def parse_options(argv=None):
 
 
 def resolve_model(spec):
-    """The ModelSource named by `spec`: a local model folder, or (with Hub support) a Hub repo."""
+    """The ModelSource named by `spec`: a local model folder, or a Hub repo pulled at its revision."""
     if spec is None:
         if os.path.isdir(DEFAULT_MODEL_FOLDER):
-            return ui.ModelSource(DEFAULT_MODEL_FOLDER)
+            return ModelSource(DEFAULT_MODEL_FOLDER)
         raise ModelNotFoundError(
             f"No model to serve: train one with `python train.py --data DIR` (it writes {DEFAULT_MODEL_FOLDER}), "
             f"or set {MODEL_VARIABLE}=user/repo@revision or pass --model."
         )
-    if os.path.isdir(spec):
-        return ui.ModelSource(spec)
-    if HUB_SPEC.match(spec):
-        raise ModelNotFoundError(
-            f"Hub support not available yet: cannot pull {spec!r}. Download the model folder and pass its path."
-        )
-    raise ModelNotFoundError(f"There is no model folder at {spec!r}. Check the path, or give a Hub repo as user/repo.")
+    return hub.pull(spec)
 
 
 def main(argv=None):
     options = parse_options(argv)
     try:
         source = resolve_model(options.model)
+        # Imported only once there is a model to serve: TensorFlow takes seconds to import and logs to
+        # stderr, which would bury the one-line answer to a missing model.
+        from artnet.classifier import Classifier
+
         classifier = Classifier.from_folder(source.folder)
-    except (ModelNotFoundError, ModelFolderError) as error:
+    except UserError as error:
         print(f"app.py: {error}", file=sys.stderr)
         return 2
     try:

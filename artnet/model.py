@@ -4,19 +4,22 @@ The model takes RGB pixels in 0..255 and normalises them itself, so no caller ca
 It is one flat functional model, so that Grad-CAM can reach any backbone layer by name.
 """
 
-import json
 import os
 import zipfile
 
 import keras
 
+from artnet.errors import UserError
 from artnet.files import atomic_path, write_json_atomically
+from artnet.model_folder import (  # noqa: F401 (DEFAULT_MODEL_FOLDER is part of this module's interface)
+    CONFIG_FILE,
+    DEFAULT_MODEL_FOLDER,
+    FORMAT_VERSION,
+    MODEL_FILE,
+    ModelFolderError,
+    read_config,
+)
 
-FORMAT_VERSION = 1
-# Where train.py writes by default, and where app.py looks when it is given no model.
-DEFAULT_MODEL_FOLDER = os.path.join("models", "artnet")
-MODEL_FILE = "model.keras"
-CONFIG_FILE = "config.json"
 BACKBONE = "densenet121"
 
 # The statistics Keras's DenseNet was trained with ("torch" mode of keras.applications preprocessing),
@@ -42,11 +45,7 @@ SEED_TRAINABLE_CONVS = ("conv5_block15_2_conv", "conv5_block16_1_conv", "conv5_b
 FREEZE_POLICIES = ("seed", "conv5", "all")
 
 
-class ModelFolderError(ValueError):
-    """A model folder that cannot be loaded. The message says what is wrong and what to do."""
-
-
-class BackboneWeightsError(ValueError):
+class BackboneWeightsError(UserError):
     """The backbone weights could not be obtained. The message names the alternatives."""
 
 
@@ -165,30 +164,3 @@ def load_folder(folder):
             f"{len(config['labels'])} labels. The folder is inconsistent; train or download it again."
         )
     return model, config
-
-
-def read_config(folder):
-    """The validated config.json of a model folder. Raises ModelFolderError."""
-    path = os.path.join(folder, CONFIG_FILE)
-    try:
-        with open(path, encoding="utf-8") as file:
-            config = json.load(file)
-    except FileNotFoundError:
-        raise ModelFolderError(
-            f"The model folder {folder!r} has no {CONFIG_FILE}; it is incomplete or still being written. "
-            "Train or download it again."
-        ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ModelFolderError(f"{path!r} is not valid JSON ({error}). Train or download the folder again.") from None
-    version = config.get("format_version") if isinstance(config, dict) else None
-    if not isinstance(version, int):
-        raise ModelFolderError(f"{path!r} has no format_version; it was not written by ArtNet.")
-    if version > FORMAT_VERSION:
-        raise ModelFolderError(
-            f"The model folder {folder!r} uses format version {version}, newer than this ArtNet "
-            f"understands ({FORMAT_VERSION}). Update ArtNet (git pull; pip install -r requirements.txt)."
-        )
-    missing = [key for key in ("labels", "image_size", "gradcam_layers") if key not in config]
-    if missing:
-        raise ModelFolderError(f"{path!r} lacks {', '.join(missing)}. Train or download the folder again.")
-    return config

@@ -16,9 +16,10 @@ import os
 from dataclasses import dataclass
 
 import gradio as gr
-from huggingface_hub import constants as hub_constants
 
+from artnet.errors import UserError
 from artnet.images import MAX_PIXELS, READABLE_FORMATS
+from artnet.model_folder import CONFIG_FILE, EXAMPLES_FOLDER, EXAMPLES_INDEX, MODEL_FILE, read_metrics
 from artnet.styles import DESCRIPTIONS
 
 # A high-resolution scan of a painting fits; a JPEG of MAX_PIXELS is usually far smaller.
@@ -40,32 +41,12 @@ STATE_SESSIONS = 256
 # Overlays are written to Gradio's cache on every slider move: clear files older than two hours, hourly.
 CACHE_CLEANUP = (3600, 7200)
 
-EXAMPLES_FOLDER = "examples"
-EXAMPLES_INDEX = "index.json"
-METRICS_FILE = "metrics.json"
-
 # Gradio gives a gallery a fixed height with a scroll bar and clips long captions; the overlays and
 # their layer names should show whole.
 CSS = """
 #overlays .fixed-height { min-height: 0; max-height: none; }
 #overlays .caption-label { max-width: 100%; font-size: var(--text-sm); }
 """
-
-
-@dataclass(frozen=True)
-class ModelSource:
-    """Where the served model came from: its local folder, and the Hub repo and revision if pulled."""
-
-    folder: str
-    repo_id: str | None = None
-    revision: str | None = None
-
-    @property
-    def url(self):
-        if self.repo_id is None:
-            return None
-        revision = f"/tree/{self.revision}" if self.revision else ""
-        return f"{hub_constants.ENDPOINT}/{self.repo_id}{revision}"
 
 
 @dataclass(frozen=True)
@@ -167,10 +148,10 @@ def user_error(message):
 @contextlib.contextmanager
 def user_errors():
     """Errors a user can cause (ImageError, an unknown movement or colormap, an opacity outside 0..1)
-    are ValueErrors whose message is written for them: show it, and keep serving everyone else."""
+    are UserErrors whose message is written for them: show it, and keep serving everyone else."""
     try:
         yield
-    except ValueError as error:
+    except UserError as error:
         raise user_error(str(error)) from None
 
 
@@ -207,15 +188,6 @@ def read_examples(folder):
     return examples
 
 
-def read_metrics(folder):
-    """metrics.json of a model folder, or None when the model has not been evaluated."""
-    try:
-        with open(os.path.join(folder, METRICS_FILE), encoding="utf-8") as file:
-            return json.load(file)
-    except (OSError, ValueError):
-        return None
-
-
 def about(classifier, source):
     config = classifier.config
     size = config["image_size"]
@@ -232,6 +204,8 @@ def about(classifier, source):
         lines.append("This model has not been evaluated: its folder has no test metrics.")
     if source.url:
         revision = f" at revision `{source.revision}`" if source.revision else ""
+        if source.commit and source.commit != source.revision:
+            revision += f" (commit `{source.commit[:12]}`)"
         lines.append(f"Model: [{source.repo_id}]({source.url}){revision}.")
     else:
         lines.append(f"Model: the local folder `{source.folder}`.")
@@ -390,7 +364,7 @@ def _examples_cache(folder):
 def _fingerprint(folder):
     """A short hash of the files that decide a model folder's answers to its examples."""
     digest = hashlib.sha256()
-    for name in ("model.keras", "config.json", os.path.join(EXAMPLES_FOLDER, EXAMPLES_INDEX)):
+    for name in (MODEL_FILE, CONFIG_FILE, os.path.join(EXAMPLES_FOLDER, EXAMPLES_INDEX)):
         path = os.path.join(folder, name)
         if os.path.isfile(path):
             with open(path, "rb") as file:

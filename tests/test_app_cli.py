@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import app
-from artnet.model import DEFAULT_MODEL_FOLDER
+from artnet.errors import UserError
+from artnet.model_folder import DEFAULT_MODEL_FOLDER, ModelSource
 
 APP = Path(app.__file__).resolve()
 
@@ -24,7 +25,7 @@ def test_options_default_to_artnet_model_and_to_gradios_own_variables(monkeypatc
 
 
 def test_a_local_folder_or_the_default_folder_is_served(tmp_path, monkeypatch):
-    assert app.resolve_model(str(tmp_path)) == app.ui.ModelSource(str(tmp_path))
+    assert app.resolve_model(str(tmp_path)) == ModelSource(str(tmp_path))
     monkeypatch.chdir(tmp_path)
     os.makedirs(DEFAULT_MODEL_FOLDER)
     assert app.resolve_model(None).folder == DEFAULT_MODEL_FOLDER
@@ -34,13 +35,12 @@ def test_a_local_folder_or_the_default_folder_is_served(tmp_path, monkeypatch):
     "spec, message",
     [
         (None, r"No model to serve: train one with `python train.py --data DIR`.* set ARTNET_MODEL=user/repo@revision"),
-        ("someone/artnet@v1", "Hub support not available yet: cannot pull 'someone/artnet@v1'"),
         ("models/nowhere/at/all", "There is no model folder at 'models/nowhere/at/all'"),
     ],
 )
 def test_without_a_model_the_message_says_how_to_get_one(spec, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(app.ModelNotFoundError, match=message):
+    with pytest.raises(UserError, match=message):
         app.resolve_model(spec)
 
 

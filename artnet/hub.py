@@ -1,0 +1,251 @@
+"""The Hugging Face Hub: push a model folder as one commit, pull it back at a pinned revision.
+
+Keras's own `hf://` saving rewrites README.md and pins no revision, so this module uses the
+huggingface_hub API directly. Every failure a user can cause becomes a `HubError` whose one-line
+message says what to do. Tokens come from the argument, then HF_TOKEN, then the login cache, and are
+never printed.
+
+    python -m artnet.hub push FOLDER USER/REPO [--private] [--tag NAME]
+    python -m artnet.hub pull USER/REPO[@REVISION]
+"""
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+
+import httpx2
+from huggingface_hub import CommitOperationAdd, HfApi, constants, get_token, snapshot_download
+from huggingface_hub.errors import (
+    GatedRepoError,
+    HfHubHTTPError,
+    HFValidationError,
+    LocalEntryNotFoundError,
+    OfflineModeIsEnabled,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+from huggingface_hub.utils import validate_repo_id
+
+from artnet.errors import UserError
+from artnet.model_card import render_model_card
+from artnet.model_folder import CARD_FILE, CONFIG_FILE, METRICS_FILE, MODEL_FILE, EXAMPLES_FOLDER, ModelFolderError, ModelSource, read_config
+
+# What the app needs from a model repo; plots stay on the Hub for people to look at.
+PULLED_FILES = [MODEL_FILE, CONFIG_FILE, METRICS_FILE, CARD_FILE, f"{EXAMPLES_FOLDER}/*"]
+# huggingface_hub 2.x talks HTTP through httpx2; these are its "the Hub is out of reach" errors.
+NETWORK_ERRORS = (httpx2.ConnectError, httpx2.TimeoutException, OfflineModeIsEnabled)
+TOKEN_HELP = (
+    "Create a token with write access at https://huggingface.co/settings/tokens and set HF_TOKEN to it "
+    "(or run `hf auth login`)"
+)
+
+
+class HubError(UserError):
+    """A Hub operation that cannot be done as asked. The message is one line meant for the user."""
+
+
+@dataclass(frozen=True)
+class PushResult:
+    repo_id: str
+    commit_id: str
+    repo_url: str
+    tag: str | None = None
+
+    @property
+    def spec(self):
+        return f"{self.repo_id}@{self.commit_id}"
+
+
+def parse_spec(spec):
+    """`user/repo` or `user/repo@revision` -> (repo_id, revision or None). Raises HubError."""
+    repo_id, _, revision = spec.strip().partition("@")
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError:
+        raise HubError(
+            f"{spec!r} is neither a model folder nor a Hub repo; give a folder, user/repo or user/repo@revision."
+        ) from None
+    if "/" not in repo_id:
+        raise HubError(f"{spec!r} is not a folder, and a Hub model repo is named user/repo; give one of those.")
+    return repo_id, revision or None
+
+
+def resolve_token(token=None):
+    """The token to use: the argument, else HF_TOKEN, else the login cache; None when there is none."""
+    return token or get_token()
+
+
+def check_can_push(repo_id, token=None, tag=None):
+    """Make sure that a push to `repo_id` (with `tag`) can succeed, before any long work. Returns the token.
+
+    It checks that there is a token, that the Hub accepts it, that it may write to the repo's namespace,
+    and that the tag is still free.
+    """
+    parse_spec(repo_id)
+    token = resolve_token(token)
+    if not token:
+        raise HubError(f"Pushing to {repo_id} needs a Hugging Face token. {TOKEN_HELP}.")
+    api = HfApi(token=token)
+    try:
+        identity = api.whoami()
+    except HfHubHTTPError as error:
+        if _status(error) == 401:
+            raise HubError(f"The Hub refused the Hugging Face token (invalid or expired). {TOKEN_HELP}.") from None
+        raise HubError(f"The Hub could not check the token ({_status(error)}). Try again later.") from None
+    except NETWORK_ERRORS:
+        raise HubError(
+            f"Cannot reach the Hub at {constants.ENDPOINT} to check the token. Connect to the network, or run "
+            "without pushing and push the folder later with `python -m artnet.hub push FOLDER REPO`."
+        ) from None
+    namespace = repo_id.split("/")[0]
+    writable = {identity.get("name")} | {org.get("name") for org in identity.get("orgs", [])}
+    if namespace not in writable:
+        raise HubError(
+            f"The token belongs to {identity.get('name')}, who cannot write to {namespace}/. "
+            f"Push to {identity.get('name')}/{repo_id.split('/')[1]} or use a token of {namespace}."
+        )
+    role = identity.get("auth", {}).get("accessToken", {}).get("role")
+    if role == "read":
+        raise HubError(f"The Hugging Face token is read-only. {TOKEN_HELP}.")
+    if tag and tag in _existing_tags(api, repo_id):
+        raise HubError(f"{repo_id} already has a tag {tag!r}. Choose another --tag; tags are never moved.")
+    return token
+
+
+def _existing_tags(api, repo_id):
+    try:
+        return {ref.name for ref in api.list_repo_refs(repo_id).tags}
+    except RepositoryNotFoundError:
+        return set()
+
+
+def push(model_folder, repo_id, token=None, private=False, revision_tag=None, commit_message=None):
+    """Upload a model folder to `repo_id` in one commit, with a freshly rendered model card, creating
+    the repo if it is missing, and tag that commit. Returns a PushResult."""
+    token = check_can_push(repo_id, token, revision_tag)
+    model_folder = os.fspath(model_folder)
+    try:
+        config = read_config(model_folder)
+    except ModelFolderError as error:
+        raise HubError(str(error)) from None
+    if not os.path.isfile(os.path.join(model_folder, MODEL_FILE)):
+        raise HubError(f"{model_folder} has no {MODEL_FILE}: it is incomplete. Train it again before pushing.")
+
+    api = HfApi(token=token)
+    try:
+        repo_url = api.create_repo(repo_id, private=private, exist_ok=True)
+        operations = [
+            CommitOperationAdd(path_in_repo=relative, path_or_fileobj=os.path.join(model_folder, relative))
+            for relative in _folder_files(model_folder)
+            if relative != CARD_FILE
+        ]
+        card = render_model_card(model_folder, repo_id=repo_id)
+        operations.append(CommitOperationAdd(path_in_repo=CARD_FILE, path_or_fileobj=card.encode("utf-8")))
+        commit = api.create_commit(
+            repo_id,
+            operations,
+            commit_message=commit_message or f"ArtNet {config.get('backbone', 'model')}: {len(config['labels'])} movements",
+        )
+        if revision_tag:
+            api.create_tag(repo_id, tag=revision_tag, revision=commit.oid)
+    except NETWORK_ERRORS:
+        raise HubError(
+            f"Lost the connection to the Hub while pushing to {repo_id}. The model folder {model_folder} is "
+            "intact; push it again with `python -m artnet.hub push`."
+        ) from None
+    except HfHubHTTPError as error:
+        raise HubError(f"The Hub refused the push to {repo_id} ({_status(error)}: {_server_message(error)}).") from None
+    return PushResult(repo_id=repo_id, commit_id=commit.oid, repo_url=str(repo_url), tag=revision_tag)
+
+
+def _folder_files(folder):
+    """Relative paths of the files in a model folder, without hidden files (atomic-write leftovers)."""
+    files = []
+    for root, directories, names in os.walk(folder):
+        directories[:] = sorted(d for d in directories if not d.startswith("."))
+        for name in sorted(names):
+            if not name.startswith("."):
+                files.append(os.path.relpath(os.path.join(root, name), folder).replace(os.sep, "/"))
+    return files
+
+
+def pull(spec, token=None):
+    """A local model folder for `spec`: a folder path, `user/repo` or `user/repo@revision`.
+
+    Hub models are downloaded into (or, offline, read from) the huggingface_hub cache, with only the
+    files the app needs. Returns a ModelSource. Raises HubError.
+    """
+    spec = os.fspath(spec)
+    if os.path.isdir(spec):
+        return ModelSource(folder=os.path.abspath(spec))
+    if spec.startswith((".", "/", "~")) or spec.endswith("/") or spec.count("/") > 1:
+        raise HubError(f"There is no model folder at {spec!r}. Check the path, or give a Hub repo as user/repo.")
+    repo_id, revision = parse_spec(spec)
+    shown = f"{repo_id}@{revision}" if revision else repo_id
+    try:
+        folder = snapshot_download(repo_id, revision=revision, allow_patterns=PULLED_FILES, token=resolve_token(token))
+    except RevisionNotFoundError:
+        raise HubError(f"The model repo {repo_id} has no revision {revision!r}: use a branch, tag or commit id it has.") from None
+    except GatedRepoError:
+        raise HubError(f"{repo_id} is gated: accept its conditions on the Hub, then set HF_TOKEN.") from None
+    except RepositoryNotFoundError:
+        raise HubError(
+            f"There is no model repo {repo_id} on the Hub, or it is private and "
+            + ("your token cannot read it." if resolve_token(token) else "no token is set: set HF_TOKEN.")
+        ) from None
+    except LocalEntryNotFoundError:
+        raise HubError(
+            f"Cannot reach the Hub (offline or HF_HUB_OFFLINE=1) and {shown} is not in the local cache. "
+            "Connect once to download it, or give a local model folder."
+        ) from None
+    except NETWORK_ERRORS:
+        raise HubError(f"Cannot reach the Hub at {constants.ENDPOINT} to download {shown}. Check the network.") from None
+    except HfHubHTTPError as error:
+        raise HubError(f"The Hub refused to send {shown} ({_status(error)}: {_server_message(error)}).") from None
+    try:
+        read_config(folder)
+    except ModelFolderError:
+        raise HubError(f"{shown} is not an ArtNet model repo: it has no valid {CONFIG_FILE}. Push a folder written by train.py.") from None
+    if not os.path.isfile(os.path.join(folder, MODEL_FILE)):
+        raise HubError(f"{shown} is incomplete: it has no {MODEL_FILE}. Push the whole folder written by train.py.")
+    # A snapshot folder is named after the commit it holds.
+    return ModelSource(folder=folder, repo_id=repo_id, revision=revision or "main", commit=os.path.basename(folder))
+
+
+def _status(error):
+    response = getattr(error, "response", None)
+    return getattr(response, "status_code", "error")
+
+
+def _server_message(error):
+    return getattr(error, "server_message", None) or str(error).splitlines()[0]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m artnet.hub", description="Push or pull an ArtNet model folder.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    push_parser = commands.add_parser("push", help="upload a model folder to a Hub model repo")
+    push_parser.add_argument("folder")
+    push_parser.add_argument("repo", help="user/repo")
+    push_parser.add_argument("--private", action="store_true", help="create the repo private")
+    push_parser.add_argument("--tag", help="tag the commit, e.g. v1")
+    pull_parser = commands.add_parser("pull", help="download a model repo into the cache and print its folder")
+    pull_parser.add_argument("spec", help="user/repo or user/repo@revision")
+    options = parser.parse_args(argv)
+    try:
+        if options.command == "push":
+            result = push(options.folder, options.repo, private=options.private, revision_tag=options.tag)
+            print(f"Pushed {options.folder} to {result.repo_url} at commit {result.commit_id}"
+                  + (f" (tag {result.tag})" if result.tag else "") + f". Serve it with: python app.py --model {result.spec}")
+        else:
+            source = pull(options.spec)
+            print(source.folder)
+    except HubError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
