@@ -1,13 +1,22 @@
 """Generated test paintings: five visually distinct synthetic "styles", so that tests never need real data.
 
-Each style is a texture a small network learns to tell apart in a few steps: stripes, blobs, checkers,
-gradients and noise. A seed makes every painting reproducible; each call varies colours and geometry.
+Each style is a texture with its own palette, so that even a network trained from scratch for a few
+steps tells them apart: stripes, blobs, checkers, gradients and noise. A seed makes every painting
+reproducible; each call varies the colours (around the style's palette) and the geometry.
 """
 
 import numpy as np
 from PIL import Image
 
 STYLES = ("stripes", "blobs", "checkers", "gradients", "noise")
+PALETTES = {
+    "stripes": ((200, 40, 40), (250, 215, 190)),
+    "blobs": ((40, 150, 60), (240, 235, 110)),
+    "checkers": ((30, 40, 160), (225, 230, 250)),
+    "gradients": ((120, 40, 150), (250, 170, 60)),
+    "noise": ((70, 70, 70), (205, 205, 205)),
+}
+COLOUR_JITTER = 30
 
 
 def painting(style, seed=0, size=(96, 80)):
@@ -15,7 +24,9 @@ def painting(style, seed=0, size=(96, 80)):
     rng = np.random.default_rng(seed)
     width, height = size
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    colour_a, colour_b = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
+    if style not in PALETTES:
+        raise ValueError(f"Unknown synthetic style {style!r}; choose one of {STYLES}.")
+    colour_a, colour_b = (np.array(colour) + rng.uniform(-COLOUR_JITTER, COLOUR_JITTER, 3) for colour in PALETTES[style])
     if style == "stripes":
         period = rng.uniform(6, 12)
         mask = (np.sin(2 * np.pi * (x + rng.uniform(0, period)) / period) > 0).astype(np.float32)
@@ -31,9 +42,7 @@ def painting(style, seed=0, size=(96, 80)):
         angle = rng.uniform(0, 2 * np.pi)
         ramp = x * np.cos(angle) + y * np.sin(angle)
         mask = (ramp - ramp.min()) / (ramp.max() - ramp.min())
-    elif style == "noise":
-        mask = rng.uniform(0, 1, (height, width)).astype(np.float32)
     else:
-        raise ValueError(f"Unknown synthetic style {style!r}; choose one of {STYLES}.")
+        mask = rng.uniform(0, 1, (height, width)).astype(np.float32)
     pixels = colour_a * (1 - mask[..., None]) + colour_b * mask[..., None]
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))

@@ -1,0 +1,395 @@
+"""The fit loop: data, schedule, checkpoints and resume, evaluation, and the finished model folder.
+
+A run keeps its working state beside the output folder, in `<output>.run/`: the split (so that a
+resumed run trains and evaluates on the same paintings), the options, the history and a checkpoint of
+the last finished epoch with its optimizer state. The model folder itself is assembled in a temporary
+sibling and renamed into place at the end, so a crash never leaves a half-written folder that looks
+complete.
+"""
+
+import collections
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+
+import keras
+import tensorflow as tf
+from PIL import Image
+
+from artnet.data import (
+    DataError,
+    DecodeFailures,
+    Painting,
+    find_paintings,
+    make_dataset,
+    split_paintings,
+    test_time_views,
+    training_views,
+    whole_view,
+)
+from artnet.errors import UserError
+from artnet.files import atomic_path, write_json_atomically
+from artnet.images import ImageError, load_image
+from artnet.evaluation import classification_metrics, plot_confusion_matrix, plot_training_curves, predict_paintings
+from artnet.model import FREEZE_POLICIES, apply_freeze_policy, build_model, save_folder
+from artnet.model_card import render_model_card
+from artnet.model_folder import CARD_FILE, METRICS_FILE
+
+RUN_STATE_FILE = "state.json"
+CHECKPOINT_FILE = "last_epoch.keras"
+BEST_CHECKPOINT_FILE = "best_epoch.keras"
+EXAMPLES_PER_MOVEMENT = 2
+# Examples are shown in the app's gallery and uploaded to the Hub: a browser-sized copy is enough.
+EXAMPLE_SIDE = 1024
+# With caching set to "auto", decoded training samples stay in memory up to this size, else on disk.
+MEMORY_CACHE_BYTES = 2 * 1024**3
+
+
+class OptionError(UserError):
+    """A training option that cannot work."""
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    image_size: int = 224
+    epochs: int = 15
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    halve_learning_rate_every: int = 2
+    freeze: str = "seed"
+    backbone_weights: str | None = "imagenet"
+    label_smoothing: float = 0.0
+    class_weights: str = "none"
+    seed: int = 42
+    validation_fraction: float = 0.15
+    test_fraction: float = 0.15
+    mixed_precision: bool = False
+    cache: str = "auto"
+    run_eagerly: bool = False
+
+    def check(self):
+        """Raise OptionError for the first option that cannot work."""
+        if self.image_size < 32:
+            raise OptionError(f"--image-size must be at least 32 (DenseNet-121's smallest input), not {self.image_size}.")
+        if self.epochs < 1 or self.batch_size < 1 or self.halve_learning_rate_every < 1:
+            raise OptionError("--epochs, --batch-size and --halve-learning-rate-every must be at least 1.")
+        if not self.learning_rate > 0:
+            raise OptionError(f"--learning-rate must be positive, not {self.learning_rate}.")
+        if self.freeze not in FREEZE_POLICIES:
+            raise OptionError(f"--freeze must be one of {', '.join(FREEZE_POLICIES)}, not {self.freeze!r}.")
+        if not 0 <= self.label_smoothing < 1:
+            raise OptionError(f"--label-smoothing must be in [0, 1), not {self.label_smoothing}.")
+        if self.class_weights not in ("none", "balanced"):
+            raise OptionError(f"--class-weights must be none or balanced, not {self.class_weights!r}.")
+        if self.cache not in ("auto", "memory", "disk", "none"):
+            raise OptionError(f"--cache must be auto, memory, disk or none, not {self.cache!r}.")
+        if self.backbone_weights not in ("imagenet", None) and not os.path.isfile(self.backbone_weights):
+            raise OptionError(
+                f"--backbone-weights {self.backbone_weights!r} is not a file; use imagenet, none or the path of a "
+                "DenseNet-121 notop weights file."
+            )
+
+
+@dataclass
+class TrainingResult:
+    output: str
+    metrics: dict
+    epochs_run: int
+    resumed_from_epoch: int
+
+
+class RunState:
+    """The run folder `<output>.run/`: state.json and the checkpoints."""
+
+    def __init__(self, output):
+        self.folder = os.path.abspath(os.fspath(output)).rstrip(os.sep) + ".run"
+        self.state_path = os.path.join(self.folder, RUN_STATE_FILE)
+        self.checkpoint = os.path.join(self.folder, CHECKPOINT_FILE)
+        self.best_checkpoint = os.path.join(self.folder, BEST_CHECKPOINT_FILE)
+
+    def exists(self):
+        return os.path.isfile(self.state_path) and os.path.isfile(self.checkpoint)
+
+    def load(self):
+        with open(self.state_path, encoding="utf-8") as file:
+            return json.load(file)
+
+    def save(self, state):
+        os.makedirs(self.folder, exist_ok=True)
+        write_json_atomically(self.state_path, state)
+
+    def remove(self):
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def prepare_run(data_dir, output, options, resume=False, log=print):
+    """Everything that can fail quickly, before any training work: options, data, split, resume state.
+    Returns (source, splits, state or None). Raises UserError."""
+    options.check()
+    run = RunState(output)
+    state = None
+    if resume:
+        if not run.exists():
+            raise DataError(f"There is no interrupted run to resume for {output} (no {run.state_path}). Start without --resume.")
+        state = run.load()
+        splits = {name: [Painting(**painting) for painting in paintings] for name, paintings in state["split"].items()}
+        missing = [p.path for paintings in splits.values() for p in paintings if not os.path.isfile(p.path)]
+        if missing:
+            raise DataError(f"{len(missing)} paintings of the interrupted run are gone (e.g. {missing[0]}); start a new run.")
+        source = find_paintings(data_dir)
+        log(f"Resuming the run in {run.folder} after epoch {state['epochs_done']} of {state['options']['epochs']}.")
+    else:
+        source = find_paintings(data_dir)
+        train, validation, test = split_paintings(
+            source.paintings, options.validation_fraction, options.test_fraction, options.seed
+        )
+        splits = {"train": train, "validation": validation, "test": test}
+    log(describe_data(source, splits))
+    return source, splits, state
+
+
+def split_counts(splits, labels):
+    """{split name: {movement: paintings}}."""
+    counters = {name: collections.Counter(p.movement for p in paintings) for name, paintings in splits.items()}
+    return {name: {label: counter[label] for label in labels} for name, counter in counters.items()}
+
+
+def describe_data(source, splits):
+    labels = source.labels
+    counts = split_counts(splits, labels)
+    lines = [f"Data: {source.layout}, {len(source.paintings)} paintings in {len(labels)} movements.",
+             f"  {'movement':<15}{'train':>8}{'validation':>12}{'test':>8}"]
+    for label in labels:
+        lines.append(f"  {label:<15}{counts['train'][label]:>8}{counts['validation'][label]:>12}{counts['test'][label]:>8}")
+    if source.skipped:
+        reasons = ", ".join(f"{count} with {reason}" for reason, count in sorted(source.skipped.items()))
+        top = ", ".join(f"{style} ({count})" for style, count in source.unmapped_styles.most_common(5))
+        lines.append(f"  Left out: {reasons}" + (f"; most common unmapped styles: {top}" if top else "") + ".")
+    return "\n".join(lines)
+
+
+def train(data_dir, output, options=TrainingOptions(), resume=False, log=print, prepared=None):
+    """Train, evaluate and write the model folder `output`. Returns a TrainingResult."""
+    source, splits, state = prepared or prepare_run(data_dir, output, options, resume, log)
+    if state is not None:
+        options = TrainingOptions(**state["options"])
+    labels = state["labels"] if state is not None else source.labels
+    keras.utils.set_random_seed(options.seed)
+    gpus = tf.config.list_physical_devices("GPU")
+    if options.mixed_precision:
+        if not gpus:
+            raise OptionError("--mixed-precision needs a GPU; this machine has none. Train without it.")
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    # Several GPUs: one replica each; the global batch is split between them.
+    strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+    run = RunState(output)
+
+    with strategy.scope():
+        if state is not None:
+            model = keras.saving.load_model(run.checkpoint, safe_mode=True)
+        else:
+            model = apply_freeze_policy(
+                build_model(len(labels), options.image_size, backbone_weights=options.backbone_weights), options.freeze
+            )
+            model.compile(
+                optimizer=keras.optimizers.Adam(options.learning_rate),
+                loss=keras.losses.CategoricalCrossentropy(label_smoothing=options.label_smoothing),
+                metrics=["accuracy"],
+            )
+    model.run_eagerly = options.run_eagerly
+
+    failures = DecodeFailures()
+    train_data = make_dataset(
+        splits["train"], labels, options.image_size, training_views, options.batch_size, failures,
+        shuffle_seed=options.seed, cache=_training_cache(options, splits["train"], run),
+    )
+    validation_data = make_dataset(
+        splits["validation"], labels, options.image_size, whole_view, options.batch_size, failures, cache="memory"
+    )
+
+    if state is None:
+        state = {
+            "options": dataclasses.asdict(options),
+            "labels": labels,
+            "split": {name: [dataclasses.asdict(p) for p in paintings] for name, paintings in splits.items()},
+            "epochs_done": 0,
+            "history": {},
+            "best_epoch": None,
+            "best_val_accuracy": None,
+        }
+        os.makedirs(run.folder, exist_ok=True)
+    resumed_from = state["epochs_done"]
+    history = keras.callbacks.History()
+    callbacks = [
+        keras.callbacks.LearningRateScheduler(
+            lambda epoch: options.learning_rate * 0.5 ** (epoch // options.halve_learning_rate_every)
+        ),
+        EpochCheckpoint(run, state, failures),
+        history,
+    ]
+    if resumed_from < options.epochs:
+        model.fit(
+            train_data,
+            validation_data=validation_data,
+            epochs=options.epochs,
+            initial_epoch=resumed_from,
+            class_weight=_class_weights(options, splits["train"], labels),
+            callbacks=callbacks,
+            verbose=1 if log is print else 2,
+        )
+    if failures:
+        log(f"Skipped {len(failures)} paintings that could not be decoded, e.g. {next(iter(failures.paths.items()))}.")
+
+    best = keras.saving.load_model(run.best_checkpoint, safe_mode=True) if os.path.isfile(run.best_checkpoint) else model
+    log(f"Evaluating the model of epoch {state['best_epoch']} (best validation accuracy {state['best_val_accuracy']:.3f}) "
+        f"on {len(splits['test'])} test paintings.")
+    inference_model = _float32_copy(best, labels, options)
+    metrics = evaluate(inference_model, splits, labels, source, state, options, failures, log)
+    write_model_folder(output, inference_model, labels, metrics, state, splits["test"], options)
+    run.remove()
+    log(f"Wrote the model folder {output}. Serve it with: python app.py --model {output}")
+    return TrainingResult(
+        output=os.fspath(output), metrics=metrics, epochs_run=state["epochs_done"] - resumed_from,
+        resumed_from_epoch=resumed_from,
+    )
+
+
+def _float32_copy(model, labels, options):
+    """The trained weights in a fresh float32 model without optimizer state: what the app loads."""
+    keras.mixed_precision.set_global_policy("float32")
+    copy = build_model(len(labels), options.image_size, backbone_weights=None)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def evaluate(model, splits, labels, source, state, options, failures, log):
+    """metrics.json's content: test metrics on the whole painting and with test-time augmentation, the
+    data counts and the hyper-parameters."""
+    results = {}
+    for name, views in (("test", whole_view), ("test_tta", test_time_views)):
+        truth, probabilities, view_failures = predict_paintings(model, splits["test"], labels, options.image_size, views)
+        for path, reason in view_failures.paths.items():
+            failures.add(path, reason)
+        results[name] = classification_metrics(truth, probabilities, labels)
+    skipped = dict(source.skipped)
+    if failures:
+        skipped["undecodable file"] = len(failures)
+    results["counts"] = {
+        "layout": source.layout,
+        **split_counts(splits, labels),
+        "skipped": skipped,
+        "unmapped_styles": dict(source.unmapped_styles.most_common(20)),
+    }
+    results["training"] = {
+        "backbone": "DenseNet-121",
+        **{key: value for key, value in dataclasses.asdict(options).items() if key != "run_eagerly"},
+        "backbone_weights": options.backbone_weights or "none",
+        "optimizer": "Adam",
+        "loss": "categorical cross-entropy",
+        "epochs_run": state["epochs_done"],
+        "best_epoch": state["best_epoch"],
+        "best_val_accuracy": state["best_val_accuracy"],
+    }
+    results["history"] = state["history"]
+    log(f"Test accuracy {results['test']['accuracy']:.2%} (macro-F1 {results['test']['macro_f1']:.3f}); "
+        f"with test-time augmentation {results['test_tta']['accuracy']:.2%} (macro-F1 {results['test_tta']['macro_f1']:.3f}).")
+    for label, scores in results["test"]["per_class"].items():
+        log(f"  {label:<15} precision {scores['precision']:.3f}  recall {scores['recall']:.3f}  ({scores['support']} paintings)")
+    return results
+
+
+def write_model_folder(output, model, labels, metrics, state, test_paintings, options):
+    """Assemble the whole folder in a hidden sibling, then rename it into place."""
+    output = os.path.abspath(os.fspath(output)).rstrip(os.sep)
+    parent, name = os.path.split(output)
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f".{name}.", suffix=".partial", dir=parent)
+    try:
+        save_folder(model, staging, labels)
+        write_json_atomically(os.path.join(staging, METRICS_FILE), metrics)
+        os.makedirs(os.path.join(staging, "plots"))
+        plot_training_curves(state["history"], os.path.join(staging, "plots", "training_curves.png"))
+        plot_confusion_matrix(metrics["test"], labels, os.path.join(staging, "plots", "confusion_matrix.png"))
+        write_examples(os.path.join(staging, "examples"), test_paintings, labels)
+        with open(os.path.join(staging, CARD_FILE), "w", encoding="utf-8") as file:
+            file.write(render_model_card(staging))
+        if os.path.exists(output):
+            previous = tempfile.mkdtemp(prefix=f".{name}.", suffix=".previous", dir=parent)
+            os.rename(output, os.path.join(previous, name))
+            os.rename(staging, output)
+            shutil.rmtree(previous)
+        else:
+            os.rename(staging, output)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def write_examples(folder, test_paintings, labels):
+    """Two held-out paintings per movement, browser-sized, listed with their true movement."""
+    os.makedirs(folder)
+    index = []
+    for label in labels:
+        chosen = 0
+        for painting in (p for p in test_paintings if p.movement == label):
+            if chosen == EXAMPLES_PER_MOVEMENT:
+                break
+            try:
+                image = load_image(painting.path)
+            except ImageError:
+                continue
+            image.thumbnail((EXAMPLE_SIDE, EXAMPLE_SIDE), Image.Resampling.LANCZOS)
+            chosen += 1
+            file = f"{label.lower()}_{chosen}.jpg"
+            image.save(os.path.join(folder, file), quality=90)
+            index.append({"file": file, "label": label, "source": os.path.basename(painting.path)})
+    write_json_atomically(os.path.join(folder, "index.json"), index)
+
+
+def _training_cache(options, paintings, run):
+    if options.cache == "none":
+        return None
+    sample_bytes = 6 * options.image_size**2 * 3
+    if options.cache == "memory" or (options.cache == "auto" and len(paintings) * sample_bytes <= MEMORY_CACHE_BYTES):
+        return "memory"
+    # On disk, in the run folder: a resumed run reuses it, and it goes away with the run.
+    cache_folder = os.path.join(run.folder, "cache")
+    os.makedirs(cache_folder, exist_ok=True)
+    for leftover in os.listdir(cache_folder):
+        # A killed run leaves a partial cache behind, which tf.data refuses to reuse or overwrite.
+        os.remove(os.path.join(cache_folder, leftover))
+    return os.path.join(cache_folder, "train")
+
+
+def _class_weights(options, paintings, labels):
+    if options.class_weights == "none":
+        return None
+    counts = collections.Counter(p.movement for p in paintings)
+    return {index: len(paintings) / (len(labels) * counts[label]) for index, label in enumerate(labels)}
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """After each epoch: the model with its optimizer state, the best model so far, and state.json, each
+    written atomically, so that a killed run resumes from its last finished epoch."""
+
+    def __init__(self, run, state, failures):
+        super().__init__()
+        self.run, self.state, self.failures = run, state, failures
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {name: float(value) for name, value in (logs or {}).items()}
+        for name, value in logs.items():
+            self.state["history"].setdefault(name, []).append(value)
+        with atomic_path(self.run.checkpoint, suffix=".keras") as temporary:
+            self.model.save(temporary)
+        accuracy = logs.get("val_accuracy", 0.0)
+        if self.state["best_val_accuracy"] is None or accuracy > self.state["best_val_accuracy"]:
+            with atomic_path(self.run.best_checkpoint, suffix=".keras") as temporary:
+                self.model.save(temporary)
+            self.state["best_epoch"], self.state["best_val_accuracy"] = epoch + 1, accuracy
+        self.state["epochs_done"] = epoch + 1
+        self.state["decode_failures"] = dict(self.failures.paths)
+        self.run.save(self.state)
