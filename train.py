@@ -13,8 +13,8 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from artnet.errors import UserError  # noqa: E402
-from artnet.model import DEFAULT_MODEL_FOLDER, FREEZE_POLICIES  # noqa: E402
-from artnet.training import TrainingOptions, prepare_run, train  # noqa: E402
+from artnet.model_folder import DEFAULT_MODEL_FOLDER  # noqa: E402
+from artnet.training_setup import FREEZE_POLICIES, TrainingOptions, prepare_run  # noqa: E402
 
 DEFAULTS = TrainingOptions()
 
@@ -82,6 +82,9 @@ def main(argv=None):
 
             # Before training: a two-hour run must not end in an authentication error.
             hub.check_can_push(arguments.push_to_hub, tag=arguments.tag)
+        # TensorFlow is imported only now: every check above answers at once and in one line.
+        from artnet.training import train
+
         result = train(arguments.data, arguments.output, options, resume=arguments.resume, prepared=prepared)
         if arguments.push_to_hub:
             pushed = hub.push(result.output, arguments.push_to_hub, private=arguments.private, revision_tag=arguments.tag)

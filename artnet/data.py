@@ -183,7 +183,7 @@ def whole_view(path, image_size):
     return np.asarray(square_image(load_image(path), image_size), dtype=np.uint8)[np.newaxis]
 
 
-def test_time_views(path, image_size):
+def tta_views(path, image_size):
     """Test-time augmentation: the whole painting and its five crops, each also flipped left-right."""
     views = training_views(path, image_size)
     return np.concatenate([views, views[:, :, ::-1]])

@@ -11,14 +11,14 @@ import keras
 
 from artnet.errors import UserError
 from artnet.files import atomic_path, write_json_atomically
-from artnet.model_folder import (  # noqa: F401 (DEFAULT_MODEL_FOLDER is part of this module's interface)
+from artnet.model_folder import (
     CONFIG_FILE,
-    DEFAULT_MODEL_FOLDER,
     FORMAT_VERSION,
     MODEL_FILE,
     ModelFolderError,
     read_config,
 )
+from artnet.training_setup import FREEZE_POLICIES
 
 BACKBONE = "densenet121"
 
@@ -42,7 +42,6 @@ DEFAULT_GRADCAM_LAYERS = (
 
 # The reference ArtNet's policy: the last three convolutions, every BatchNormalization layer and the head.
 SEED_TRAINABLE_CONVS = ("conv5_block15_2_conv", "conv5_block16_1_conv", "conv5_block16_2_conv")
-FREEZE_POLICIES = ("seed", "conv5", "all")
 
 
 class BackboneWeightsError(UserError):
@@ -86,12 +85,13 @@ def _densenet121(input_tensor, backbone_weights):
     except Exception as error:
         if backbone_weights != "imagenet":
             raise BackboneWeightsError(
-                f"Could not load DenseNet-121 weights from {backbone_weights!r}: {error}"
+                f"Could not load DenseNet-121 weights from {backbone_weights!r} ({str(error).splitlines()[0][:200]}). "
+                "Give a DenseNet-121 'notop' .h5 file, 'imagenet' or 'none'."
             ) from None
         raise BackboneWeightsError(
-            "Could not download the ImageNet weights for DenseNet-121 (no network?). Use backbone weights "
-            "'none' to train from scratch, or the path of a downloaded "
-            "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5 file."
+            "Could not download the ImageNet weights for DenseNet-121 (no network?). Train from scratch with "
+            "--backbone-weights none, or download densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5 "
+            "elsewhere and pass --backbone-weights PATH."
         ) from None
 
 

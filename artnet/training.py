@@ -1,6 +1,7 @@
-"""The fit loop: data, schedule, checkpoints and resume, evaluation, and the finished model folder.
+"""The fit loop: schedule, checkpoints and resume, evaluation, and the finished model folder.
 
-A run keeps its working state beside the output folder, in `<output>.run/`: the split (so that a
+What can be settled before TensorFlow starts (options, data, split, resume state) is in
+artnet.training_setup. A run keeps its working state beside the output folder, in `<output>.run/`: the split (so that a
 resumed run trains and evaluates on the same paintings), the options, the history and a checkpoint of
 the last finished epoch with its optimizer state. The model folder itself is assembled in a temporary
 sibling and renamed into place at the end, so a crash never leaves a half-written folder that looks
@@ -9,88 +10,24 @@ complete.
 
 import collections
 import dataclasses
-import json
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
 
 import keras
 import tensorflow as tf
 from PIL import Image
 
-from artnet.data import (
-    DataError,
-    DecodeFailures,
-    Painting,
-    find_paintings,
-    make_dataset,
-    split_paintings,
-    test_time_views,
-    training_views,
-    whole_view,
-)
-from artnet.errors import UserError
+from artnet.data import DecodeFailures, make_dataset, training_views, tta_views, whole_view
 from artnet.files import atomic_path, write_json_atomically
 from artnet.images import ImageError, load_image
 from artnet.evaluation import classification_metrics, plot_confusion_matrix, plot_training_curves, predict_paintings
-from artnet.model import FREEZE_POLICIES, apply_freeze_policy, build_model, save_folder
+from artnet.model import apply_freeze_policy, build_model, save_folder
 from artnet.model_card import render_model_card
 from artnet.model_folder import CARD_FILE, METRICS_FILE
-
-RUN_STATE_FILE = "state.json"
-CHECKPOINT_FILE = "last_epoch.keras"
-BEST_CHECKPOINT_FILE = "best_epoch.keras"
-EXAMPLES_PER_MOVEMENT = 2
-# Examples are shown in the app's gallery and uploaded to the Hub: a browser-sized copy is enough.
-EXAMPLE_SIDE = 1024
-# With caching set to "auto", decoded training samples stay in memory up to this size, else on disk.
-MEMORY_CACHE_BYTES = 2 * 1024**3
-
-
-class OptionError(UserError):
-    """A training option that cannot work."""
-
-
-@dataclass(frozen=True)
-class TrainingOptions:
-    image_size: int = 224
-    epochs: int = 15
-    batch_size: int = 32
-    learning_rate: float = 1e-4
-    halve_learning_rate_every: int = 2
-    freeze: str = "seed"
-    backbone_weights: str | None = "imagenet"
-    label_smoothing: float = 0.0
-    class_weights: str = "none"
-    seed: int = 42
-    validation_fraction: float = 0.15
-    test_fraction: float = 0.15
-    mixed_precision: bool = False
-    cache: str = "auto"
-    run_eagerly: bool = False
-
-    def check(self):
-        """Raise OptionError for the first option that cannot work."""
-        if self.image_size < 32:
-            raise OptionError(f"--image-size must be at least 32 (DenseNet-121's smallest input), not {self.image_size}.")
-        if self.epochs < 1 or self.batch_size < 1 or self.halve_learning_rate_every < 1:
-            raise OptionError("--epochs, --batch-size and --halve-learning-rate-every must be at least 1.")
-        if not self.learning_rate > 0:
-            raise OptionError(f"--learning-rate must be positive, not {self.learning_rate}.")
-        if self.freeze not in FREEZE_POLICIES:
-            raise OptionError(f"--freeze must be one of {', '.join(FREEZE_POLICIES)}, not {self.freeze!r}.")
-        if not 0 <= self.label_smoothing < 1:
-            raise OptionError(f"--label-smoothing must be in [0, 1), not {self.label_smoothing}.")
-        if self.class_weights not in ("none", "balanced"):
-            raise OptionError(f"--class-weights must be none or balanced, not {self.class_weights!r}.")
-        if self.cache not in ("auto", "memory", "disk", "none"):
-            raise OptionError(f"--cache must be auto, memory, disk or none, not {self.cache!r}.")
-        if self.backbone_weights not in ("imagenet", None) and not os.path.isfile(self.backbone_weights):
-            raise OptionError(
-                f"--backbone-weights {self.backbone_weights!r} is not a file; use imagenet, none or the path of a "
-                "DenseNet-121 notop weights file."
-            )
+from artnet.training_setup import OptionError, RunState, TrainingOptions, prepare_run, split_counts
 
 
 @dataclass
@@ -100,75 +37,11 @@ class TrainingResult:
     epochs_run: int
     resumed_from_epoch: int
 
-
-class RunState:
-    """The run folder `<output>.run/`: state.json and the checkpoints."""
-
-    def __init__(self, output):
-        self.folder = os.path.abspath(os.fspath(output)).rstrip(os.sep) + ".run"
-        self.state_path = os.path.join(self.folder, RUN_STATE_FILE)
-        self.checkpoint = os.path.join(self.folder, CHECKPOINT_FILE)
-        self.best_checkpoint = os.path.join(self.folder, BEST_CHECKPOINT_FILE)
-
-    def exists(self):
-        return os.path.isfile(self.state_path) and os.path.isfile(self.checkpoint)
-
-    def load(self):
-        with open(self.state_path, encoding="utf-8") as file:
-            return json.load(file)
-
-    def save(self, state):
-        os.makedirs(self.folder, exist_ok=True)
-        write_json_atomically(self.state_path, state)
-
-    def remove(self):
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def prepare_run(data_dir, output, options, resume=False, log=print):
-    """Everything that can fail quickly, before any training work: options, data, split, resume state.
-    Returns (source, splits, state or None). Raises UserError."""
-    options.check()
-    run = RunState(output)
-    state = None
-    if resume:
-        if not run.exists():
-            raise DataError(f"There is no interrupted run to resume for {output} (no {run.state_path}). Start without --resume.")
-        state = run.load()
-        splits = {name: [Painting(**painting) for painting in paintings] for name, paintings in state["split"].items()}
-        missing = [p.path for paintings in splits.values() for p in paintings if not os.path.isfile(p.path)]
-        if missing:
-            raise DataError(f"{len(missing)} paintings of the interrupted run are gone (e.g. {missing[0]}); start a new run.")
-        source = find_paintings(data_dir)
-        log(f"Resuming the run in {run.folder} after epoch {state['epochs_done']} of {state['options']['epochs']}.")
-    else:
-        source = find_paintings(data_dir)
-        train, validation, test = split_paintings(
-            source.paintings, options.validation_fraction, options.test_fraction, options.seed
-        )
-        splits = {"train": train, "validation": validation, "test": test}
-    log(describe_data(source, splits))
-    return source, splits, state
-
-
-def split_counts(splits, labels):
-    """{split name: {movement: paintings}}."""
-    counters = {name: collections.Counter(p.movement for p in paintings) for name, paintings in splits.items()}
-    return {name: {label: counter[label] for label in labels} for name, counter in counters.items()}
-
-
-def describe_data(source, splits):
-    labels = source.labels
-    counts = split_counts(splits, labels)
-    lines = [f"Data: {source.layout}, {len(source.paintings)} paintings in {len(labels)} movements.",
-             f"  {'movement':<15}{'train':>8}{'validation':>12}{'test':>8}"]
-    for label in labels:
-        lines.append(f"  {label:<15}{counts['train'][label]:>8}{counts['validation'][label]:>12}{counts['test'][label]:>8}")
-    if source.skipped:
-        reasons = ", ".join(f"{count} with {reason}" for reason, count in sorted(source.skipped.items()))
-        top = ", ".join(f"{style} ({count})" for style, count in source.unmapped_styles.most_common(5))
-        lines.append(f"  Left out: {reasons}" + (f"; most common unmapped styles: {top}" if top else "") + ".")
-    return "\n".join(lines)
+EXAMPLES_PER_MOVEMENT = 2
+# Examples are shown in the app's gallery and uploaded to the Hub: a browser-sized copy is enough.
+EXAMPLE_SIDE = 1024
+# With caching set to "auto", decoded training samples stay in memory up to this size, else on disk.
+MEMORY_CACHE_BYTES = 2 * 1024**3
 
 
 def train(data_dir, output, options=TrainingOptions(), resume=False, log=print, prepared=None):
@@ -202,6 +75,8 @@ def train(data_dir, output, options=TrainingOptions(), resume=False, log=print, 
     model.run_eagerly = options.run_eagerly
 
     failures = DecodeFailures()
+    if state is not None:
+        failures.paths.update(state.get("decode_failures", {}))
     train_data = make_dataset(
         splits["train"], labels, options.image_size, training_views, options.batch_size, failures,
         shuffle_seed=options.seed, cache=_training_cache(options, splits["train"], run),
@@ -231,6 +106,9 @@ def train(data_dir, output, options=TrainingOptions(), resume=False, log=print, 
         history,
     ]
     if resumed_from < options.epochs:
+        # The datasets' length is unknown (a painting that fails to decode gives no samples), so Keras
+        # counts the steps as it goes and warns at the end of every pass that the input "ran out".
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
         model.fit(
             train_data,
             validation_data=validation_data,
@@ -269,7 +147,7 @@ def evaluate(model, splits, labels, source, state, options, failures, log):
     """metrics.json's content: test metrics on the whole painting and with test-time augmentation, the
     data counts and the hyper-parameters."""
     results = {}
-    for name, views in (("test", whole_view), ("test_tta", test_time_views)):
+    for name, views in (("test", whole_view), ("test_tta", tta_views)):
         truth, probabilities, view_failures = predict_paintings(model, splits["test"], labels, options.image_size, views)
         for path, reason in view_failures.paths.items():
             failures.add(path, reason)
