@@ -1,0 +1,128 @@
+"""train.py end to end, as a user runs it: data in, a complete model folder out; errors in one line;
+an interrupted run resumed from its last finished epoch."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from artnet.styles import MOVEMENTS
+from conftest import ROOT, TRAINING_ARGUMENTS, run_train_py
+from datasets import MOVEMENT_OF_STYLE, write_class_folders, write_painter_by_numbers
+from synthetic import STYLES, painting
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_run_reports_its_data_and_learns_well_above_chance(training_run):
+    folder, result = training_run
+    output = result.stdout
+    assert "Data: one folder per class, 121 paintings in 5 movements." in output
+    assert "Left out: 3 with unmapped style; most common unmapped styles: Baroque (3)." in output
+    assert "Skipped 1 paintings that could not be decoded" in output and "corrupt.jpg" in output
+    assert "Epoch 3/3" in output
+    metrics = json.loads((folder / "metrics.json").read_text())
+    # Chance is 0.2 for five balanced movements.
+    assert metrics["training"]["best_val_accuracy"] >= 0.6
+    assert metrics["test"]["accuracy"] >= 0.6 and metrics["test_tta"]["accuracy"] >= 0.6
+    assert f"Test accuracy {metrics['test']['accuracy']:.2%}" in output
+    assert metrics["counts"]["skipped"] == {"unmapped style": 3, "undecodable file": 1}
+    assert sum(metrics["counts"]["test"].values()) == sum(sum(row) for row in metrics["test"]["confusion_matrix"])
+    assert set(metrics["test"]["per_class"]) == set(MOVEMENTS)
+    assert len(metrics["history"]["val_accuracy"]) == 3
+
+
+def test_the_model_folder_is_complete_and_serves_in_the_classifier(trained_model_folder):
+    from artnet.classifier import Classifier
+
+    folder = trained_model_folder
+    for name in ("model.keras", "config.json", "metrics.json", "README.md", "plots/training_curves.png",
+                 "plots/confusion_matrix.png", "examples/index.json"):
+        assert (folder / name).is_file() and (folder / name).stat().st_size > 0, name
+    assert not [name for name in os.listdir(folder.parent) if name.startswith(".") or name.endswith(".run")]
+    index = json.loads((folder / "examples" / "index.json").read_text())
+    assert sorted(example["label"] for example in index) == sorted(MOVEMENTS * 2)
+    card = (folder / "README.md").read_text()
+    assert card.startswith("---\n") and "library_name: keras" in card and "pipeline_tag: image-classification" in card
+
+    classifier = Classifier.from_folder(folder)
+    assert classifier.labels == list(MOVEMENTS) and classifier.config["image_size"] == 64
+    # Paintings it has never seen, 4 per style: well above chance (0.2) again.
+    right = sum(
+        max((answer := classifier.classify(painting(style, seed=50_000 + index))), key=answer.get)
+        == MOVEMENT_OF_STYLE[style]
+        for style in STYLES
+        for index in range(4)
+    )
+    assert right >= 12
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--data", "{tmp}/nowhere"], "error: There is no data folder at"),
+        (["--data", "{tmp}/empty"], "error: No usable paintings in"),
+        (["--data", "{tmp}/scarce"], "error: Impressionism has only 2 painting(s)"),
+        (["--data", "{tmp}/scarce", "--image-size", "16"], "error: --image-size must be at least 32"),
+        (["--data", "{tmp}/scarce", "--backbone-weights", "{tmp}/missing.h5"], "is not a file; use imagenet, none"),
+        (["--data", "{tmp}/scarce", "--resume"], "error: There is no interrupted run to resume"),
+        (["--data", "{tmp}/scarce", "--tag", "v1"], "error: --private and --tag only apply with --push-to-hub"),
+    ],
+)
+def test_bad_options_and_data_end_at_once_in_one_line(arguments, message, tmp_path):
+    (tmp_path / "empty").mkdir()
+    write_class_folders(tmp_path / "scarce", per_style=2)
+    result = run_train_py(*[argument.format(tmp=tmp_path) for argument in arguments], "--output", tmp_path / "model")
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert not (tmp_path / "model").exists()
+
+
+def test_imagenet_weights_out_of_reach_name_the_other_choices(tmp_path):
+    write_class_folders(tmp_path / "data", per_style=3)
+    # No proxy listens on port 9: the download fails at once, as on a machine without network.
+    environment = {"https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
+                   "KERAS_HOME": str(tmp_path / "keras")}
+    result = run_train_py("--data", tmp_path / "data", "--output", tmp_path / "model", "--image-size", "32",
+                          environment=environment)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "--backbone-weights none" in result.stderr and "PATH" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_killed_run_resumes_from_its_last_finished_epoch_with_the_same_schedule(tmp_path):
+    data = write_painter_by_numbers(tmp_path / "pbn", per_style=16)
+    output = tmp_path / "model"
+    arguments = ["--data", data, "--output", output, *TRAINING_ARGUMENTS, "--halve-learning-rate-every", "1",
+                 "--run-eagerly"]
+    state_path = tmp_path / "model.run" / "state.json"
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+    run = subprocess.Popen([sys.executable, os.path.join(ROOT, "train.py"), *map(str, arguments)], cwd=ROOT,
+                           env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 400
+        while not (state_path.is_file() and json.loads(state_path.read_text())["epochs_done"] >= 1):
+            assert run.poll() is None, "train.py ended before its first epoch"
+            assert time.monotonic() < deadline, "no epoch finished in time"
+            time.sleep(0.5)
+    finally:
+        run.send_signal(signal.SIGKILL)
+        run.wait()
+    assert json.loads(state_path.read_text())["epochs_done"] == 1
+    assert not output.exists()
+
+    result = run_train_py(*arguments, "--resume")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Resuming the run in {tmp_path / 'model.run'} after epoch 1 of 3." in result.stdout
+    assert "Data: Painter by Numbers (all_data_info.csv)" in result.stdout
+    assert "Epoch 2/3" in result.stdout and "Epoch 1/3" not in result.stdout
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert metrics["training"]["epochs_run"] == 3
+    # The rate halves every epoch, counted from the start of the run, not from the resume.
+    assert metrics["history"]["learning_rate"] == pytest.approx([1e-3, 5e-4, 2.5e-4])
+    assert not (tmp_path / "model.run").exists()
