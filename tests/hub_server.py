@@ -41,10 +41,11 @@ URL_PREFIXES = {"model": "", "space": "spaces/", "dataset": "datasets/"}
 class HubHTTPError(Exception):
     """An answer other than 2xx, with the headers the Hub's clients map to their exceptions."""
 
-    def __init__(self, status, message, error_code=None, extra_headers=None):
+    def __init__(self, status, message, error_code=None, extra_headers=None, extra_body=None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.body = {"error": message, **(extra_body or {})}
         self.headers = {"X-Error-Message": message, **({"X-Error-Code": error_code} if error_code else {}), **(extra_headers or {})}
 
 
@@ -159,10 +160,23 @@ class HubServer:
         return self
 
     def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        """Stop serving and close the port; a test may stop it early to play "the network is down"."""
         if self.thread is not None:
+            self.httpd.shutdown()
             self.thread.join()
+            self.thread = None
+        self.httpd.server_close()
+
+    def add_repo(self, repo_id, owner, files, private=False, repo_type="model"):
+        """A repo made directly in storage, with `files` ({path: bytes}) committed on main; returns the commit
+        id. For tests that need a repo no client would push, such as one without model.keras."""
+        with self.storage.lock:
+            repo = self.storage.create(repo_type, repo_id, owner, private)
+            entries = dict(repo["commits"][repo["branches"]["main"]]["files"])
+            entries.update({path: self.storage.file_entry(content, lfs=False) for path, content in files.items()})
+            commit_id = HubStorage.add_commit(repo, "main", entries, "add files")
+            self.storage.save(repo_type, repo_id, repo)
+        return commit_id
 
     def __enter__(self):
         return self.start()
@@ -175,8 +189,6 @@ class HubServer:
         """The repo, or the Hub's answer for a missing one or a private one the caller may not see."""
         repo = self.storage.load(repo_type, repo_id)
         if repo is None or (repo["private"] and request.user != repo["owner"]):
-            if request.bad_token:
-                raise invalid_token()
             if request.user is None:  # the Hub answers 401 to anonymous callers, whether or not it exists
                 raise HubHTTPError(401, "Invalid username or password.", "RepoNotFound")
             raise HubHTTPError(404, "Repository not found", "RepoNotFound")
@@ -197,6 +209,8 @@ class HubServer:
 
     # --- routes: (method, regex, handler); the first match wins ---
     def route(self, request):
+        if request.bad_token:  # the real Hub refuses a bad token even where no token is needed
+            raise invalid_token()
         repo = r"(?P<repo_id>[\w.-]+/[\w.-]+)"
         kind = r"(?P<kind>models|spaces|datasets)"
         routes = [
@@ -252,7 +266,8 @@ class HubServer:
             raise HubHTTPError(400, "A Space needs an sdk")
         url = self.repo_url(repo_type, repo_id)
         if self.storage.load(repo_type, repo_id) is not None:
-            raise HubHTTPError(409, f"You already created this {repo_type} repo", extra_headers={"X-Repo-Url": url})
+            # huggingface_hub's create_repo(exist_ok=True) reads the URL from this answer.
+            raise HubHTTPError(409, f"You already created this {repo_type} repo", extra_body={"url": url})
         private = payload.get("visibility") == "private" or bool(payload.get("private"))
         self.storage.create(repo_type, repo_id, request.user, private, sdk=payload.get("sdk"))
         return 200, {}, {"url": url, "name": repo_id}
@@ -469,7 +484,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         try:
             status, headers, body = self.hub.route(request)
         except HubHTTPError as error:
-            status, headers, body = error.status, error.headers, {"error": error.message}
+            status, headers, body = error.status, error.headers, error.body
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode()
             headers = {"Content-Type": "application/json", **headers}
