@@ -1,9 +1,9 @@
 """Push a model folder to a local Hub-compatible server and pull it back, as a user would: through
 `python -m artnet.hub`, `python train.py` and app.py's loading path, each in a fresh process."""
 
+import dataclasses
 import json
 import os
-import shutil
 
 import pytest
 import yaml
@@ -67,7 +67,7 @@ def test_push_then_pull_by_tag_and_by_commit_gives_the_same_files(hub, small_fol
     assert len(commit) == 40 and server.storage.load("model", "alice/artnet")["tags"] == {"v1": commit}
 
     by_tag = pull(client, "alice/artnet@v1")
-    by_commit = pull(client.__class__(client.endpoint, tmp_path / "another_cache", client.lfs), f"alice/artnet@{commit}")
+    by_commit = pull(dataclasses.replace(client, home=tmp_path / "another_cache"), f"alice/artnet@{commit}")
     for folder in (by_tag, by_commit):
         assert os.path.basename(folder) == commit
         pulled = sorted(os.path.relpath(os.path.join(root, name), folder).replace(os.sep, "/")
