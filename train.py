@@ -76,12 +76,12 @@ def main(argv=None):
         run_eagerly=arguments.run_eagerly,
     )
     try:
-        prepared = prepare_run(arguments.data, arguments.output, options, resume=arguments.resume)
         if arguments.push_to_hub:
             from artnet import hub
 
-            # Before training: a two-hour run must not end in an authentication error.
+            # First of all: a two-hour run must not end in an authentication error.
             hub.check_can_push(arguments.push_to_hub, tag=arguments.tag)
+        prepared = prepare_run(arguments.data, arguments.output, options, resume=arguments.resume)
         # TensorFlow is imported only now: every check above answers at once and in one line.
         from artnet.training import train
 

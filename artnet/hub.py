@@ -10,6 +10,7 @@ never printed.
 """
 
 import argparse
+import contextlib
 import os
 import sys
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from huggingface_hub.errors import (
     GatedRepoError,
     HfHubHTTPError,
     HFValidationError,
+    IncompleteSnapshotError,
     LocalEntryNotFoundError,
     OfflineModeIsEnabled,
     RepositoryNotFoundError,
@@ -133,7 +135,8 @@ def push(model_folder, repo_id, token=None, private=False, revision_tag=None, co
         raise HubError(f"{model_folder} has no {MODEL_FILE}: it is incomplete. Train it again before pushing.")
 
     api = HfApi(token=token)
-    try:
+    retry = f"The model folder {model_folder} is intact; push it again with `python -m artnet.hub push`."
+    with writing(f"pushing to {repo_id}", retry):
         repo_url = api.create_repo(repo_id, private=private, exist_ok=True)
         operations = [
             CommitOperationAdd(path_in_repo=relative, path_or_fileobj=os.path.join(model_folder, relative))
@@ -149,14 +152,19 @@ def push(model_folder, repo_id, token=None, private=False, revision_tag=None, co
         )
         if revision_tag:
             api.create_tag(repo_id, tag=revision_tag, revision=commit.oid)
-    except NETWORK_ERRORS:
-        raise HubError(
-            f"Lost the connection to the Hub while pushing to {repo_id}. The model folder {model_folder} is "
-            "intact; push it again with `python -m artnet.hub push`."
-        ) from None
-    except HfHubHTTPError as error:
-        raise HubError(f"The Hub refused the push to {repo_id} ({_status(error)}: {_server_message(error)}).") from None
     return PushResult(repo_id=repo_id, commit_id=commit.oid, repo_url=str(repo_url), tag=revision_tag)
+
+
+@contextlib.contextmanager
+def writing(action, retry):
+    """Turn the Hub's refusals and network failures during `action` ("pushing to user/repo") into a
+    HubError; `retry` says how to try again."""
+    try:
+        yield
+    except NETWORK_ERRORS:
+        raise HubError(f"Lost the connection to the Hub while {action}. {retry}") from None
+    except HfHubHTTPError as error:
+        raise HubError(f"The Hub refused {action} ({_status(error)}: {_server_message(error)}).") from None
 
 
 def _folder_files(folder):
@@ -182,9 +190,32 @@ def pull(spec, token=None):
     if spec.startswith((".", "/", "~")) or spec.endswith("/") or spec.count("/") > 1:
         raise HubError(f"There is no model folder at {spec!r}. Check the path, or give a Hub repo as user/repo.")
     repo_id, revision = parse_spec(spec)
-    shown = f"{repo_id}@{revision}" if revision else repo_id
-    try:
+    shown = _shown(repo_id, revision)
+    with reading(repo_id, revision, token):
         folder = snapshot_download(repo_id, revision=revision, allow_patterns=PULLED_FILES, token=resolve_token(token))
+    try:
+        read_config(folder)
+    except ModelFolderError:
+        raise HubError(f"{shown} is not an ArtNet model repo: it has no valid {CONFIG_FILE}. Push a folder written by train.py.") from None
+    if not os.path.isfile(os.path.join(folder, MODEL_FILE)):
+        raise HubError(f"{shown} is incomplete: it has no {MODEL_FILE}. Push the whole folder written by train.py.")
+    # A snapshot folder is named after the commit it holds.
+    return ModelSource(folder=folder, repo_id=repo_id, revision=revision or "main", commit=os.path.basename(folder))
+
+
+def resolve_commit(spec, token=None):
+    """`user/repo[@revision]` -> (repo_id, the commit id that revision points to now). Raises HubError."""
+    repo_id, revision = parse_spec(spec)
+    with reading(repo_id, revision, token):
+        return repo_id, HfApi(token=resolve_token(token)).model_info(repo_id, revision=revision).sha
+
+
+@contextlib.contextmanager
+def reading(repo_id, revision=None, token=None):
+    """Turn what can go wrong while reading `repo_id` at `revision` into a HubError that says what to do."""
+    shown = _shown(repo_id, revision)
+    try:
+        yield
     except RevisionNotFoundError:
         raise HubError(f"The model repo {repo_id} has no revision {revision!r}: use a branch, tag or commit id it has.") from None
     except GatedRepoError:
@@ -194,23 +225,29 @@ def pull(spec, token=None):
             f"There is no model repo {repo_id} on the Hub, or it is private and "
             + ("your token cannot read it." if resolve_token(token) else "no token is set: set HF_TOKEN.")
         ) from None
+    except IncompleteSnapshotError:
+        raise HubError(
+            f"Cannot reach the Hub (offline or HF_HUB_OFFLINE=1) and {shown} is only partly in the local cache. "
+            "Connect once to finish the download, or give a local model folder."
+        ) from None
     except LocalEntryNotFoundError:
         raise HubError(
             f"Cannot reach the Hub (offline or HF_HUB_OFFLINE=1) and {shown} is not in the local cache. "
             "Connect once to download it, or give a local model folder."
         ) from None
     except NETWORK_ERRORS:
-        raise HubError(f"Cannot reach the Hub at {constants.ENDPOINT} to download {shown}. Check the network.") from None
+        raise HubError(f"Cannot reach the Hub at {constants.ENDPOINT} to read {shown}. Check the network.") from None
     except HfHubHTTPError as error:
+        if _status(error) == 401:
+            raise HubError(
+                f"The Hub refused the Hugging Face token (invalid or expired) while reading {shown}. "
+                "Fix HF_TOKEN, or unset it to read public repos."
+            ) from None
         raise HubError(f"The Hub refused to send {shown} ({_status(error)}: {_server_message(error)}).") from None
-    try:
-        read_config(folder)
-    except ModelFolderError:
-        raise HubError(f"{shown} is not an ArtNet model repo: it has no valid {CONFIG_FILE}. Push a folder written by train.py.") from None
-    if not os.path.isfile(os.path.join(folder, MODEL_FILE)):
-        raise HubError(f"{shown} is incomplete: it has no {MODEL_FILE}. Push the whole folder written by train.py.")
-    # A snapshot folder is named after the commit it holds.
-    return ModelSource(folder=folder, repo_id=repo_id, revision=revision or "main", commit=os.path.basename(folder))
+
+
+def _shown(repo_id, revision):
+    return f"{repo_id}@{revision}" if revision else repo_id
 
 
 def _status(error):

@@ -76,26 +76,6 @@ APP_MODEL_FIXTURE = "trained_model_folder"
 
 
 @pytest.fixture(scope="session")
-def untrained_model_folder_with_examples(untrained_model_folder, tmp_path_factory):
-    """The untrained model folder plus examples/ of synthetic paintings, each labelled with the movement
-    its style stands for. It has no metrics.json: this model was never evaluated."""
-    import json
-    import shutil
-
-    from synthetic import STYLES, painting
-
-    folder = tmp_path_factory.mktemp("app_model") / "model"
-    shutil.copytree(untrained_model_folder, folder)
-    (folder / "examples").mkdir()
-    index = []
-    for style, movement in zip(STYLES, MOVEMENTS):
-        painting(style, seed=100, size=(320, 240)).save(folder / "examples" / f"{style}.jpg", quality=92)
-        index.append({"file": f"{style}.jpg", "label": movement})
-    (folder / "examples" / "index.json").write_text(json.dumps(index, indent=2))
-    return folder
-
-
-@pytest.fixture(scope="session")
 def app_model_folder(request):
     return request.getfixturevalue(APP_MODEL_FIXTURE)
 
@@ -107,3 +87,35 @@ def live_app(app_model_folder, tmp_path_factory):
 
     with start_app(app_model_folder, tmp_path_factory.mktemp("live_app")) as app:
         yield app
+
+
+# --- The local Hub test server ---
+
+# Valid bearer tokens of the local Hub and their users; any other token is refused like an expired one.
+HUB_TOKENS = {"write-token": "alice", "other-token": "bob"}
+
+
+@pytest.fixture
+def start_hub(tmp_path_factory):
+    """A factory: `start_hub(lfs=False, storage=None)` starts a local Hub on 127.0.0.1 and returns
+    (server, client); every server it started is stopped after the test. A HubClient runs commands
+    against it with a fresh HF_HOME (the cache) per call of the factory."""
+    from hub_clients import HubClient
+    from hub_server import HubServer
+
+    servers = []
+
+    def start(lfs=False, storage=None):
+        server = HubServer(storage or tmp_path_factory.mktemp("hub_storage"), HUB_TOKENS, lfs=lfs).start()
+        servers.append(server)
+        return server, HubClient(server.url, tmp_path_factory.mktemp("hf_home"), lfs)
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(params=["regular", "lfs"])
+def hub(request, start_hub):
+    """(server, client) for a local Hub in each upload mode: regular git files, and LFS (with Xet off)."""
+    return start_hub(lfs=request.param == "lfs")

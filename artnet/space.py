@@ -1,0 +1,97 @@
+"""Publish the Gradio demo as a Hugging Face Space that serves one model at a fixed commit.
+
+    python -m artnet.space --space USER/NAME --model USER/REPO[@REVISION] [--private]
+
+It creates the Space (Gradio SDK) if it is missing and uploads app.py, artnet/*.py, requirements.txt and
+README.md, whose Space header then names the model, in one commit. It sets the Space variable ARTNET_MODEL
+to the model's repo at the commit id that REVISION points to now, so the demo never changes under its
+users when the model repo moves on; it prints the Space's URL.
+"""
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+
+from artnet import hub
+from artnet.errors import UserError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MODEL_VARIABLE = "ARTNET_MODEL"  # what app.py reads
+CODE_FOLDER = "artnet"
+TOP_LEVEL_FILES = ("app.py", "requirements.txt")
+README = "README.md"
+FRONT_MATTER = re.compile(r"\A---\n(?P<header>.*?\n)---\n", re.DOTALL)
+MODELS_LINE = re.compile(r"^models:.*$", re.MULTILINE)
+
+
+class SpaceError(hub.HubError):
+    """The Space cannot be published as asked. The message is one line that says what to do."""
+
+
+def space_readme(readme, model_repo_id):
+    """README.md with the `models:` line of its Space header naming `model_repo_id`; the rest unchanged."""
+    header = FRONT_MATTER.match(readme)
+    if header is None or not MODELS_LINE.search(header["header"]):
+        raise SpaceError(f"{README} has no Space header with a `models:` line; restore it from git before publishing.")
+    new_header = MODELS_LINE.sub(f"models:\n  - {model_repo_id}", header["header"], count=1)
+    return f"---\n{new_header}---\n" + readme[header.end():]
+
+
+def space_files(model_repo_id, root=PROJECT_ROOT):
+    """{path in the Space: content} of everything the Space runs."""
+    files = {name: (root / name).read_bytes() for name in TOP_LEVEL_FILES}
+    files.update({f"{CODE_FOLDER}/{path.name}": path.read_bytes() for path in sorted((root / CODE_FOLDER).glob("*.py"))})
+    files[README] = space_readme((root / README).read_text(encoding="utf-8"), model_repo_id).encode("utf-8")
+    return files
+
+
+def publish(space_id, model_spec, private=False, token=None):
+    """Create or update the Space `space_id` to serve `model_spec` pinned to its commit. Returns
+    (the Space's URL, the pinned spec `repo@commit`, whether the model repo is private)."""
+    if os.path.isdir(model_spec):
+        raise SpaceError(
+            f"A Space cannot read {model_spec!r} on this machine: push it first with "
+            "`python -m artnet.hub push FOLDER USER/REPO`, then give --model USER/REPO."
+        )
+    token = hub.check_can_push(space_id, token)
+    model_repo_id, commit_id = hub.resolve_commit(model_spec, token)
+    api = HfApi(token=token)
+    files = space_files(model_repo_id)
+    pinned = f"{model_repo_id}@{commit_id}"
+    retry = "Run the same command again; it updates the Space in place."
+    with hub.writing(f"publishing the Space {space_id}", retry):
+        url = api.create_repo(space_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True)
+        # Modules removed from artnet/ since the last publication must not linger in the Space.
+        stale = [path for path in api.list_repo_files(space_id, repo_type="space")
+                 if path.startswith(f"{CODE_FOLDER}/") and path not in files]
+        operations = [CommitOperationAdd(path, content) for path, content in files.items()]
+        operations += [CommitOperationDelete(path) for path in stale]
+        api.create_commit(space_id, operations, repo_type="space", commit_message=f"ArtNet demo serving {pinned}")
+        api.add_space_variable(space_id, MODEL_VARIABLE, pinned, description="the model the demo serves, at a fixed commit")
+        model_private = api.model_info(model_repo_id, revision=commit_id).private
+    return str(url), pinned, model_private
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m artnet.space", description="Publish the ArtNet demo as a Gradio Space.")
+    parser.add_argument("--space", required=True, metavar="USER/NAME", help="the Space repo to create or update")
+    parser.add_argument("--model", required=True, metavar="USER/REPO[@REVISION]", help="the model repo the demo serves")
+    parser.add_argument("--private", action="store_true", help="create the Space private")
+    options = parser.parse_args(argv)
+    try:
+        url, pinned, model_private = publish(options.space, options.model, private=options.private)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"The Space serves {pinned}: {url}")
+    if model_private:
+        print(f"{pinned.split('@')[0]} is private: add a secret HF_TOKEN (a read token) in the Space's settings.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
