@@ -7,6 +7,7 @@ test/), or one folder per movement or style (DIR/Cubism/*.jpg, DIR/Post_Impressi
 """
 
 import argparse
+import dataclasses
 import os
 import sys
 
@@ -58,23 +59,11 @@ def main(argv=None):
     if (arguments.private or arguments.tag) and not arguments.push_to_hub:
         print("error: --private and --tag only apply with --push-to-hub USER/REPO.", file=sys.stderr)
         return 2
-    options = TrainingOptions(
-        image_size=arguments.image_size,
-        epochs=arguments.epochs,
-        batch_size=arguments.batch_size,
-        learning_rate=arguments.learning_rate,
-        halve_learning_rate_every=arguments.halve_learning_rate_every,
-        freeze=arguments.freeze,
-        backbone_weights=None if arguments.backbone_weights.lower() == "none" else arguments.backbone_weights,
-        label_smoothing=arguments.label_smoothing,
-        class_weights=arguments.class_weights,
-        seed=arguments.seed,
-        validation_fraction=arguments.validation_fraction,
-        test_fraction=arguments.test_fraction,
-        mixed_precision=arguments.mixed_precision,
-        cache=arguments.cache,
-        run_eagerly=arguments.run_eagerly,
-    )
+    # Every TrainingOptions field has an option of the same name; only the weights need translating.
+    values = {field.name: getattr(arguments, field.name) for field in dataclasses.fields(TrainingOptions)}
+    if values["backbone_weights"].lower() == "none":
+        values["backbone_weights"] = None
+    options = TrainingOptions(**values)
     try:
         if arguments.push_to_hub:
             from artnet import hub
