@@ -113,7 +113,7 @@ def test_imagenet_weights_without_network_name_the_alternatives(monkeypatch):
         raise Exception("URL fetch failure: [Errno -3] Temporary failure in name resolution")
 
     monkeypatch.setattr(file_utils, "get_file", no_network)
-    with pytest.raises(BackboneWeightsError, match="'none' to train from scratch, or the path"):
+    with pytest.raises(BackboneWeightsError, match="Train from scratch with --backbone-weights none, or download .* --backbone-weights PATH"):
         build_model(5, image_size=32, backbone_weights="imagenet")
 
 
