@@ -35,3 +35,40 @@ def print_table(headers, rows):
     for row in rows:
         cells = [f"{cell:<{w}}" if i == 0 else f"{cell:>{w}}" for i, (cell, w) in enumerate(zip(row, widths))]
         print("| " + " | ".join(cells) + " |")
+
+
+def percentile(values, share):
+    """The `share` (0..1) percentile of `values`, interpolated between the two nearest ranks."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * share
+    lower = int(position)
+    upper = min(lower + 1, len(ordered) - 1)
+    return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
+
+
+def make_model_folder(folder, image_size=224):
+    """A real DenseNet-121 model folder with random weights: the served network's cost without its download."""
+    from artnet.model import build_model, save_folder
+    from artnet.styles import MOVEMENTS
+
+    save_folder(build_model(len(MOVEMENTS), image_size, backbone_weights=None), folder, MOVEMENTS)
+    return folder
+
+
+def write_paintings(folder, count, size=(1000, 800)):
+    """`count` JPEG paintings of random texture, each different, as a user would upload them."""
+    import numpy as np
+    from PIL import Image
+
+    generator = np.random.default_rng(0)
+    paths = []
+    for index in range(count):
+        pixels = generator.integers(0, 256, (size[1] // 8, size[0] // 8, 3), dtype=np.uint8)
+        path = os.path.join(folder, f"painting_{index}.jpg")
+        Image.fromarray(pixels).resize(size).save(path, quality=90)
+        paths.append(path)
+    return paths
+
+
+def load_average():
+    return f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"

@@ -21,6 +21,7 @@ class LiveApp:
     url: str
     folder: Path  # the model folder it serves
     log: Path  # its stdout and stderr
+    pid: int  # the server's process, for benchmarks that watch its memory
 
     def output(self):
         return self.log.read_text(errors="replace")
@@ -47,7 +48,7 @@ def start_app(model_folder, workdir):
     command = [sys.executable, str(APP), "--model", str(model_folder), "--host", "127.0.0.1", "--port", str(port)]
     with open(log, "w") as output:
         process = subprocess.Popen(command, cwd=workdir, stdout=output, stderr=subprocess.STDOUT, env=environment)
-    app = LiveApp(f"http://127.0.0.1:{port}/", Path(model_folder), log)
+    app = LiveApp(f"http://127.0.0.1:{port}/", Path(model_folder), log, process.pid)
     try:
         _wait_until_serving(process, app)
         yield app

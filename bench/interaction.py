@@ -1,0 +1,63 @@
+"""What a user waits for on the page: a new painting or another movement (a network pass) against an
+opacity or colormap change (overlays redrawn from the maps kept in the session, no network pass).
+
+It drives the app's own event handlers (artnet/ui.py) in one process and, like Gradio, encodes every
+overlay as JPEG; the four kinds of event are interleaved.
+
+    python bench/interaction.py [--repeats 15]
+"""
+
+import argparse
+import io
+import os
+import statistics
+import tempfile
+
+from timing import load_average, make_model_folder, print_table, setup_environment, timings_ms, write_paintings
+
+setup_environment()
+
+from artnet.classifier import Classifier  # noqa: E402
+from artnet.ui import Handlers  # noqa: E402
+
+
+def encoded(overlays):
+    """The overlays as the browser receives them: JPEG files."""
+    for image, _ in overlays:
+        image.save(io.BytesIO(), format="JPEG", quality=90)
+    return overlays
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=15)
+    options = parser.parse_args()
+    print(f"Start: {load_average()}")
+    with tempfile.TemporaryDirectory() as workdir:
+        handlers = Handlers(Classifier.from_folder(make_model_folder(os.path.join(workdir, "model"))))
+        painting = {"path": write_paintings(workdir, 1)[0]}
+        labels = handlers.labels
+        *_, shown = handlers.analyse(painting, 0.5, "jet")
+        top = shown.explanation.class_name
+        other = next(label for label in labels if label != top)
+
+        events = {
+            "new painting (network pass)": lambda: encoded(handlers.analyse(painting, 0.5, "jet")[3]),
+            "another movement (network pass)": lambda: encoded(handlers.redraw(painting, other, 0.5, "jet", shown)[0]),
+            "opacity change (no network pass)": lambda: encoded(handlers.redraw(painting, top, 0.8, "jet", shown)[0]),
+            "colormap change (no network pass)": lambda: encoded(handlers.redraw(painting, top, 0.5, "inferno", shown)[0]),
+        }
+        measured = {name: [] for name in events}
+        for _ in range(options.repeats):
+            for name, event in events.items():
+                measured[name].extend(timings_ms(event, 1))
+    medians = {name: statistics.median(values) for name, values in measured.items()}
+    slowest = medians["new painting (network pass)"]
+    print(f"\n1000 x 800 JPEG, DenseNet-121 at 224 x 224, 4 overlays of 768 px per event, {options.repeats} each\n")
+    print_table(["event", "median ms", "vs new painting"],
+                [[name, f"{median:.0f}", f"{median / slowest:.2f}x"] for name, median in medians.items()])
+    print(f"\nEnd: {load_average()}")
+
+
+if __name__ == "__main__":
+    main()
