@@ -14,8 +14,12 @@ from artnet.styles import MOVEMENTS  # noqa: E402
 @pytest.fixture(scope="session")
 def untrained_model_folder(tmp_path_factory):
     """A real DenseNet-121 model folder at 64 x 64 with random weights: fast to build, same code path."""
+    import keras
+
     from artnet.model import build_model, save_folder
 
+    # Seeded, so that every run tests the same random network.
+    keras.utils.set_random_seed(0)
     folder = tmp_path_factory.mktemp("untrained_model")
     save_folder(build_model(len(MOVEMENTS), image_size=64, backbone_weights=None), folder, MOVEMENTS)
     return folder
