@@ -49,8 +49,9 @@ def main(argv=None):
         source = resolve_model(options.model)
         # Imported only once there is a model to serve: TensorFlow takes seconds to import and logs to
         # stderr, which would bury the one-line answer to a missing model.
-        from artnet.classifier import Classifier
+        from artnet.classifier import Classifier, share_cpu_cores
 
+        share_cpu_cores(ui.MODEL_CONCURRENCY)
         classifier = Classifier.from_folder(source.folder)
     except UserError as error:
         print(f"app.py: {error}", file=sys.stderr)

@@ -29,7 +29,8 @@ DEFAULT_COLORMAP = "jet"
 COLORMAPS = ("jet", "turbo", "inferno", "magma", "viridis", "plasma")
 
 # DenseNet-121 on two CPU cores: two passes at a time keep both cores busy (one image's decoding and
-# encoding overlaps the other's network pass); more only make every user wait longer.
+# encoding overlaps the other's network pass); more only make every user wait longer. app.py gives each
+# pass its share of TensorFlow's threads (classifier.share_cpu_cores).
 MODEL_CONCURRENCY = 2
 # About half a minute of waiting at ~0.3 s a painting on two cores; beyond that, "queue full" is kinder.
 QUEUE_SIZE = 64

@@ -1,4 +1,8 @@
 import itertools
+import json
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -9,6 +13,7 @@ from artnet.classifier import DISPLAY_SIDE, Classifier
 from artnet.gradcam import GradCAM
 from artnet.images import ImageError
 from artnet.styles import MOVEMENTS
+from conftest import ROOT
 from synthetic import STYLES, painting
 
 pytestmark = pytest.mark.slow
@@ -152,3 +157,19 @@ def test_threads_share_one_classifier_without_cross_talk(classifier):
         want_probabilities, want_map = expected[slot % len(images)]
         assert probabilities == pytest.approx(want_probabilities, abs=1e-5)
         np.testing.assert_allclose(relu_map, want_map, atol=1e-4)
+
+
+def test_concurrent_passes_share_the_cores_instead_of_each_taking_all_of_them():
+    # TensorFlow fixes its pools when it first runs, so this runs in a fresh process, as app.py does.
+    script = (
+        "import json, os, tensorflow as tf\n"
+        "from artnet.classifier import share_cpu_cores\n"
+        "share_cpu_cores(2)\n"
+        "tf.constant(1.0) + 1.0\n"
+        "print(json.dumps([len(os.sched_getaffinity(0)), tf.config.threading.get_intra_op_parallelism_threads(),"
+        " tf.config.threading.get_inter_op_parallelism_threads()]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": ROOT})
+    cores, intra_op, inter_op = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (intra_op, inter_op) == (max(1, cores // 2), 2)
