@@ -96,6 +96,12 @@ class Classifier:
         probabilities = self._predict(model_input[np.newaxis]).numpy()[0]
         return self._probability_dict(probabilities)
 
+    def classify_many(self, images):
+        """[{label: probability}] for several paintings in one network pass, which costs less per painting
+        than one pass each (bench/load.py measures how much)."""
+        model_inputs = np.stack([self._model_input(load_image(image)) for image in images])
+        return [self._probability_dict(probabilities) for probabilities in self._predict(model_inputs).numpy()]
+
     def explain(self, image, class_name=None, layers=None):
         """Grad-CAM maps of `layers` (default: the model folder's layers) for `class_name` (default: the
         top prediction), with the probabilities from the same pass."""

@@ -34,8 +34,9 @@ def free_port():
 
 
 @contextlib.contextmanager
-def start_app(model_folder, workdir):
-    """Run app.py in `workdir` (where Gradio keeps its example cache) with its uploads under `workdir`."""
+def start_app(model_folder, workdir, script=APP, *options):
+    """Run `script` (app.py, or a script that takes its options) in `workdir` (where Gradio keeps its
+    example cache) with its uploads under `workdir`, and `options` added to its command line."""
     port = free_port()
     log = Path(workdir) / "app.log"
     environment = {
@@ -45,7 +46,8 @@ def start_app(model_folder, workdir):
         "GRADIO_TEMP_DIR": str(Path(workdir) / "gradio"),
         "PYTHONUNBUFFERED": "1",
     }
-    command = [sys.executable, str(APP), "--model", str(model_folder), "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, str(script), "--model", str(model_folder), "--host", "127.0.0.1", "--port", str(port),
+               *options]
     with open(log, "w") as output:
         process = subprocess.Popen(command, cwd=workdir, stdout=output, stderr=subprocess.STDOUT, env=environment)
     app = LiveApp(f"http://127.0.0.1:{port}/", Path(model_folder), log, process.pid)

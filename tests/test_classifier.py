@@ -31,6 +31,15 @@ def test_the_labels_and_input_size_come_from_the_model_folder(classifier):
     assert classifier.image_size == 64
 
 
+def test_several_paintings_in_one_pass_get_the_answers_they_get_one_by_one(classifier):
+    paintings = [painting(style, seed=3, size=(60 + 20 * index, 90)) for index, style in enumerate(STYLES)]
+    together = classifier.classify_many(paintings)
+    assert len(together) == len(paintings)
+    for answer, image in zip(together, paintings):
+        assert answer == pytest.approx(classifier.classify(image), abs=1e-5)
+    assert len({tuple(answer.values()) for answer in together}) == len(paintings)
+
+
 def test_a_path_bytes_and_pil_image_give_the_same_answer(classifier, tmp_path):
     path = tmp_path / "painting.png"
     painting("blobs").save(path)
@@ -130,6 +139,7 @@ def test_loading_traces_once_so_the_first_request_pays_no_tracing(untrained_mode
     assert cam._compiled_pass.experimental_get_tracing_count() == 1
     fresh.classify(painting("blobs", size=(50, 70)))
     fresh.explain(painting("noise", size=(300, 100)), class_name="Realism")
+    fresh.classify_many([painting("stripes"), painting("checkers")])
     assert fresh._predict.experimental_get_tracing_count() == 1
     assert cam._compiled_pass.experimental_get_tracing_count() == 1
 
