@@ -1,8 +1,10 @@
-"""What the app adds to a network pass: gradio_client's end-to-end latency of /classify and /explain
-against calling the Classifier directly, interleaved call by call in one run.
+"""What the app adds to a network pass: the end-to-end latency of /classify and /explain through
+gradio_client and through Gradio's plain HTTP API (what `curl` does), against calling the Classifier
+directly, interleaved call by call in one run.
 
 The app (`python app.py`) serves a 224 x 224 DenseNet-121 model folder on 127.0.0.1; the benchmark process
-loads the same folder into its own Classifier. Both get the same 1000 x 800 JPEG paintings.
+loads the same folder into its own Classifier. All three get the same 1000 x 800 JPEG paintings, and both
+clients download the overlays that /explain returns.
 
     python bench/app_overhead.py [--requests 30]
 """
@@ -17,9 +19,11 @@ from timing import load_average, make_model_folder, percentile, print_table, set
 setup_environment()
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
 
+import httpx  # noqa: E402
 from gradio_client import Client, handle_file  # noqa: E402
 
 from artnet.classifier import Classifier  # noqa: E402
+from http_api import call  # noqa: E402
 from live_app import start_app  # noqa: E402
 
 
@@ -38,32 +42,35 @@ def main():
         folder = make_model_folder(os.path.join(workdir, "model"))
         paintings = write_paintings(workdir, 5)
         classifier = Classifier.from_folder(folder)
-        with start_app(folder, workdir) as app:
+        with start_app(folder, workdir) as app, httpx.Client() as http:
             client = Client(app.url, verbose=False)
-            calls = {
-                "classify": (lambda path: client.predict(handle_file(path), api_name="/classify"),
-                             lambda path: classifier.classify(path)),
-                "explain, 4 depths": (
-                    lambda path: client.predict(handle_file(path), api_name="/explain"),
-                    lambda path: explain_and_render(classifier, path),
-                ),
+            ways = {
+                "classify": (lambda path: classifier.classify(path),
+                             lambda path: call(http, app.url, "classify", path),
+                             lambda path: client.predict(handle_file(path), api_name="/classify")),
+                "explain, 4 depths": (lambda path: explain_and_render(classifier, path),
+                                      lambda path: call(http, app.url, "explain", path, None, 0.5, "jet"),
+                                      lambda path: client.predict(handle_file(path), api_name="/explain")),
             }
-            for through_app, direct in calls.values():  # the first calls set up connections and caches
-                through_app(paintings[0]), direct(paintings[0])
-            measured = {name: ([], []) for name in calls}
+            for calls in ways.values():  # the first calls set up connections and caches
+                for way in calls:
+                    way(paintings[0])
+            measured = {name: ([], [], []) for name in ways}
             for index in range(options.requests):
                 path = paintings[index % len(paintings)]
-                for name, (through_app, direct) in calls.items():
-                    measured[name][0].extend(timings_ms(lambda: through_app(path), 1))
-                    measured[name][1].extend(timings_ms(lambda: direct(path), 1))
+                for name, calls in ways.items():
+                    for timings, way in zip(measured[name], calls):
+                        timings.extend(timings_ms(lambda: way(path), 1))
     rows = []
-    for name, (app_ms, direct_ms) in measured.items():
-        rows.append([name, f"{percentile(direct_ms, 0.5):.0f}", f"{percentile(app_ms, 0.5):.0f}",
-                     f"{percentile(direct_ms, 0.95):.0f}", f"{percentile(app_ms, 0.95):.0f}",
-                     f"{percentile(app_ms, 0.5) / percentile(direct_ms, 0.5):.2f}x"])
+    for name, (direct_ms, http_ms, client_ms) in measured.items():
+        direct = percentile(direct_ms, 0.5)
+        rows.append([name, f"{direct:.0f}",
+                     *(f"{percentile(app_ms, 0.5):.0f}" for app_ms in (http_ms, client_ms)),
+                     *(f"{percentile(app_ms, 0.95):.0f}" for app_ms in (direct_ms, http_ms, client_ms)),
+                     *(f"{percentile(app_ms, 0.5) / direct:.2f}x" for app_ms in (http_ms, client_ms))])
     print(f"\n{options.requests} interleaved calls each, 1000 x 800 JPEG, DenseNet-121 at 224 x 224; end: {load_average()}\n")
-    print_table(["endpoint", "direct p50 ms", "app p50 ms", "direct p95 ms", "app p95 ms", "app/direct p50"], rows)
-
+    print_table(["endpoint", "direct p50 ms", "HTTP API p50 ms", "gradio_client p50 ms", "direct p95 ms",
+                 "HTTP API p95 ms", "gradio_client p95 ms", "HTTP API / direct p50", "gradio_client / direct p50"], rows)
 
 if __name__ == "__main__":
     main()
