@@ -1,0 +1,70 @@
+"""The README's API examples, run as written against the live app: the gradio_client one in Python and
+the HTTP one with curl and jq."""
+
+import contextlib
+import io
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from conftest import ROOT
+from synthetic import painting
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+README_URL = "http://127.0.0.1:7860"
+# The served test model's Grad-CAM depths, as the examples print them.
+CAPTIONS = ["early · conv2_block6_concat", "middle · conv3_block12_concat", "late · conv4_block24_concat", "final · relu"]
+
+
+def readme_example(marker):
+    """The code block that follows `<!-- marker -->` in README.md."""
+    readme = (Path(ROOT) / "README.md").read_text(encoding="utf-8")
+    found = re.search(rf"<!-- {marker} -->\n```\w+\n(.*?)```", readme, re.DOTALL)
+    assert found, f"README.md has no example after <!-- {marker} -->"
+    return found.group(1)
+
+
+@pytest.fixture
+def in_a_folder_with_painting_jpg(tmp_path, monkeypatch):
+    """A working folder holding painting.jpg, the file the examples name."""
+    painting("checkers", size=(160, 120)).save(tmp_path / "painting.jpg")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_the_python_example_classifies_and_explains(live_app, in_a_folder_with_painting_jpg):
+    code = readme_example("api-python").replace(README_URL, live_app.url.rstrip("/"))
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(code, "README.md", "exec"), {})
+    overlays = [line.rsplit(" ", 1) for line in printed.getvalue().splitlines() if " · " in line]
+    assert [caption for caption, _ in overlays] == CAPTIONS
+    assert all(Image.open(path).size == (160, 120) for _, path in overlays)
+
+
+def run_curl_example(live_app):
+    assert shutil.which("curl") and shutil.which("jq"), "the README's test command installs curl and jq"
+    script = readme_example("api-curl").replace(README_URL, live_app.url.rstrip("/"))
+    return subprocess.run(["bash", "-o", "pipefail", "-c", script], capture_output=True, text=True, timeout=120)
+
+
+def test_the_curl_example_classifies_and_explains(live_app, in_a_folder_with_painting_jpg):
+    result = run_curl_example(live_app)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith('event: complete\ndata: [{"label": ')
+    overlays = [line.split("\t") for line in result.stdout.splitlines() if "\t" in line]
+    assert [caption for caption, _ in overlays] == CAPTIONS
+    for _, url in overlays:
+        jpeg = subprocess.run(["curl", "-sf", url], capture_output=True, check=True).stdout
+        assert Image.open(io.BytesIO(jpeg)).size == (160, 120)
+
+
+def test_the_curl_example_shows_the_message_for_a_bad_painting(live_app, in_a_folder_with_painting_jpg):
+    (in_a_folder_with_painting_jpg / "painting.jpg").write_bytes(b"a shopping list, not a painting")
+    result = run_curl_example(live_app)
+    assert re.search(r"event: error\ndata: \{\"error\": \"[^\"]*not an image ArtNet can read", result.stdout)
