@@ -217,20 +217,19 @@ def make_dataset(paintings, labels, image_size, views, batch_size, failures, shu
         samples, sample_labels = tf.py_function(decode, [path, label], [tf.uint8, tf.int32])
         samples.set_shape([None, image_size, image_size, 3])
         sample_labels.set_shape([None])
-        return tf.data.Dataset.from_tensor_slices((samples, sample_labels))
+        return samples, sample_labels
 
     dataset = tf.data.Dataset.from_tensor_slices((paths, indices))
     if shuffle_seed is not None:
         # Shuffling the paintings first spreads the expensive decodes of large files across the epoch.
         dataset = dataset.shuffle(len(paths), seed=shuffle_seed, reshuffle_each_iteration=False)
-    # Training order is shuffled anyway, so decoding may finish out of order; evaluation keeps the order
-    # of `paintings`, so that predictions line up with the paintings that were decoded.
-    dataset = dataset.interleave(
-        decode_in_python,
-        cycle_length=tf.data.AUTOTUNE,
-        num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=shuffle_seed is None,
-    )
+    # Paintings decode in parallel, and each one's samples stay together: evaluation averages a painting's
+    # views by position. (interleave would mix the samples of the paintings it decodes side by side, as
+    # soon as the machine has enough cores for it to decode several.) Training order is shuffled anyway,
+    # so decoding may finish out of order; evaluation keeps the order of `paintings`.
+    dataset = dataset.map(
+        decode_in_python, num_parallel_calls=tf.data.AUTOTUNE, deterministic=shuffle_seed is None
+    ).unbatch()
     if cache == "memory":
         dataset = dataset.cache()
     elif cache:

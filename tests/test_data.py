@@ -5,10 +5,12 @@ import os
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from artnet.data import (
     DataError,
     DecodeFailures,
+    Painting,
     find_paintings,
     make_dataset,
     split_paintings,
@@ -126,6 +128,22 @@ def test_the_pipeline_skips_and_counts_files_that_fail_to_decode(tmp_path):
     assert labels.sum(axis=0).tolist() == [18.0] * 5
     assert list(failures.paths) == [os.path.join(str(tmp_path), "Cubism", "corrupt.jpg")]
     assert "not an image" in failures.paths[os.path.join(str(tmp_path), "Cubism", "corrupt.jpg")]
+
+
+def test_evaluation_keeps_each_paintings_views_together_and_in_order(tmp_path):
+    # Every painting of its own flat colour, so that each view shows whose it is.
+    paintings = []
+    for index in range(12):
+        path = tmp_path / f"{index}.png"
+        Image.new("RGB", (90 + index, 70), (20 * index, 255 - 20 * index, 7 * index)).save(path)
+        paintings.append(Painting(str(path), MOVEMENTS[index % len(MOVEMENTS)]))
+    dataset = make_dataset(paintings, list(MOVEMENTS), 16, tta_views, 5, DecodeFailures())
+    pixels = np.concatenate([batch[0].numpy() for batch in dataset])
+    assert pixels.shape == (12 * 12, 16, 16, 3)
+    # The centre pixel of each view: 12 views of painting 0, then 12 of painting 1, and so on.
+    centres = pixels[:, 8, 8].reshape(12, 12, 3)
+    for index, views in enumerate(centres):
+        assert (views == (20 * index, 255 - 20 * index, 7 * index)).all(), f"painting {index}"
 
 
 def test_evaluation_keeps_the_order_of_the_paintings(tmp_path):
