@@ -16,8 +16,10 @@ import os
 from dataclasses import dataclass
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 from artnet.errors import UserError
+from artnet.files import atomic_path
 from artnet.images import MAX_PIXELS, READABLE_FORMATS
 from artnet.model_folder import CONFIG_FILE, EXAMPLES_FOLDER, EXAMPLES_INDEX, MODEL_FILE, read_metrics
 from artnet.styles import DESCRIPTIONS
@@ -27,11 +29,15 @@ MAX_FILE_SIZE = 50 * 1024 * 1024
 DEFAULT_OPACITY = 0.5
 DEFAULT_COLORMAP = "jet"
 COLORMAPS = ("jet", "turbo", "inferno", "magma", "viridis", "plasma")
+# Pillow's default, the quality Gradio's own JPEG files have.
+JPEG_QUALITY = 75
 
 # DenseNet-121 on two CPU cores: two passes at a time keep both cores busy (one image's decoding and
 # encoding overlaps the other's network pass); more only make every user wait longer. app.py gives each
-# pass its share of TensorFlow's threads (classifier.share_cpu_cores).
+# pass its share of TensorFlow's threads (classifier.share_cpu_cores). Every event that may run the
+# network, or draw overlays, waits in this one group.
 MODEL_CONCURRENCY = 2
+MODEL_GROUP = "model"
 # About half a minute of waiting at ~0.3 s a painting on two cores; beyond that, "queue full" is kinder.
 QUEUE_SIZE = 64
 # One user's maps take up to ~11 MB (four 768 x 768 float32 maps and the picture). Forget them after a
@@ -69,15 +75,22 @@ class Handlers:
     preprocess=False), so that every file, however broken, reaches `artnet.images.load_image` and its
     clear error messages."""
 
-    def __init__(self, classifier):
+    def __init__(self, classifier, overlay_folder=None):
         self.classifier = classifier
         self.labels = list(classifier.labels)
         self.layers = [dict(layer) for layer in classifier.gradcam_layers]
+        # Gradio's cache, which it serves files from and clears (delete_cache).
+        self.overlay_folder = overlay_folder or get_upload_folder()
 
     def analyse(self, painting, opacity, colormap):
-        """A new painting: label bars, description, the top class selected, overlays, and the state."""
+        """A new painting: label bars, description, the top class selected, overlays, and the state. A
+        cleared painting clears them."""
         if painting is None:
             return None, "", None, [], None
+        return self.analyse_again(painting, opacity, colormap)
+
+    def analyse_again(self, painting, opacity, colormap):
+        """What `analyse` shows, for the painting in the box; without one, a message says to add one."""
         path = painting_path(painting)
         explanation = self._explain(path, None)
         return (
@@ -121,13 +134,39 @@ class Handlers:
             return self.classifier.explain(path, class_name=movement or None)
 
     def _overlays(self, explanation, opacity, colormap):
+        """(JPEG file, caption) of each depth."""
         opacity = DEFAULT_OPACITY if opacity is None else opacity
         colormap = colormap or DEFAULT_COLORMAP
         with user_errors():
             return [
-                (explanation.overlay(layer["name"], float(opacity), colormap), caption(layer))
+                (saved_jpeg(explanation.overlay(layer["name"], float(opacity), colormap), self.overlay_folder),
+                 caption(layer))
                 for layer in self.layers
             ]
+
+
+def saved_jpeg(image, folder):
+    """The path of `image` as a JPEG file in `folder`, named after its content as Gradio names its files.
+
+    Overlays are saved here rather than by the Gallery: Gradio writes a picture over the file of the same
+    content in place, so when two users get the same overlay (the same example, the same settings) one
+    user's download is cut short while the other's is written. This file is written under a temporary
+    name and renamed into place. JPEG takes ~3 ms for a 768 px overlay; Gradio's default WebP ~60 ms,
+    longer than the network pass itself.
+    """
+    encoded = io.BytesIO()
+    image.save(encoded, format="JPEG", quality=JPEG_QUALITY)
+    content = encoded.getvalue()
+    path = os.path.join(folder, hashlib.sha256(content).hexdigest(), "overlay.jpeg")
+    try:
+        # Gradio's delete_cache ages files by ctime: one handed out again must look new.
+        os.utime(path)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with atomic_path(path, suffix=".jpeg") as temporary:
+            with open(temporary, "wb") as file:
+                file.write(content)
+    return path
 
 
 def painting_path(painting):
@@ -209,7 +248,8 @@ def about(classifier, source):
             revision += f" (commit `{source.commit[:12]}`)"
         lines.append(f"Model: [{source.repo_id}]({source.url}){revision}.")
     else:
-        lines.append(f"Model: the local folder `{source.folder}`.")
+        # The folder's name, not its path on the server, which is none of the visitors' business.
+        lines.append(f"Model: the local folder `{os.path.basename(os.path.normpath(source.folder))}`.")
     lines.append(
         "The maps are Grad-CAM (Selvaraju et al., 2017): where the evidence for the chosen movement lies "
         "at each depth of the network, from small textures (early) to whole shapes (final)."
@@ -236,8 +276,7 @@ def build_demo(classifier, source):
         )
         overlays = gr.Gallery(
             label="Grad-CAM overlays",
-            # Every slider move encodes four overlays: JPEG takes ~3 ms for 768 x 768, WebP (Gradio's
-            # default) ~60 ms, longer than the network pass itself.
+            # The handlers give JPEG files (saved_jpeg); anything else the Gallery encodes as JPEG too.
             format="jpeg",
             columns=2,
             object_fit="contain",
@@ -277,7 +316,7 @@ def build_demo(classifier, source):
                     # Gradio names its example cache after the Dataset's component id alone, so a
                     # retrained model in the same folder would be answered from the old model's cache.
                     with _examples_cache(source.folder):
-                        gr.Examples(
+                        gallery = gr.Examples(
                             examples=[[example.path, example.label] for example in examples],
                             inputs=[painting, true_movement],
                             outputs=[bars, description, movement, opacity, colormap, overlays],
@@ -288,6 +327,9 @@ def build_demo(classifier, source):
                             label="Examples: held-out paintings and their true movement",
                             elem_id="examples",
                         )
+                    # Gradio gives the examples' event a concurrency group of its own, but an example's first
+                    # click runs the network.
+                    demo.fns[gallery.cache_event["id"]].concurrency_id = MODEL_GROUP
             with gr.Column():
                 bars.render()
                 description.render()
@@ -308,19 +350,19 @@ def build_demo(classifier, source):
             preprocess=False,
             trigger_mode="always_last",
             show_progress="minimal",
-            concurrency_id="overlays",
+            concurrency_id=MODEL_GROUP,
             api_visibility="private",
         )
-        gr.on(
-            [painting.input, again.click],
-            handlers.analyse,
-            inputs=[painting, opacity, colormap],
-            outputs=[bars, description, movement, overlays, shown],
-            preprocess=False,
-            concurrency_id="model",
-            api_visibility="private",
-            cancels=[redraw],
-        )
+        for trigger, analyse in ((painting.input, handlers.analyse), (again.click, handlers.analyse_again)):
+            trigger(
+                analyse,
+                inputs=[painting, opacity, colormap],
+                outputs=[bars, description, movement, overlays, shown],
+                preprocess=False,
+                concurrency_id=MODEL_GROUP,
+                api_visibility="private",
+                cancels=[redraw],
+            )
         # A painting of the user's own has no known movement.
         painting.input(None, outputs=true_movement, js="() => ''", api_visibility="private")
 
@@ -330,7 +372,7 @@ def build_demo(classifier, source):
             inputs=[painting],
             outputs=[bars],
             preprocess=False,
-            concurrency_id="model",
+            concurrency_id=MODEL_GROUP,
             api_name="classify",
         )
         gr.on(
@@ -339,7 +381,7 @@ def build_demo(classifier, source):
             inputs=[painting, movement, opacity, colormap],
             outputs=[overlays],
             preprocess=False,
-            concurrency_id="model",
+            concurrency_id=MODEL_GROUP,
             api_name="explain",
         )
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=MODEL_CONCURRENCY)

@@ -39,7 +39,7 @@ def main():
         painting = gr.Image(type="filepath", visible=False)
         bars = gr.Label(visible=False)
         gr.on([], classify_batch, inputs=[painting], outputs=[bars], preprocess=False, batch=True,
-              max_batch_size=options.max_batch_size, concurrency_id="model", api_name="classify_batched")
+              max_batch_size=options.max_batch_size, concurrency_id=ui.MODEL_GROUP, api_name="classify_batched")
     ui.serve(demo, host=options.host, port=options.port)
 
 

@@ -1,14 +1,13 @@
 """What a user waits for on the page: a new painting or another movement (a network pass) against an
 opacity or colormap change (overlays redrawn from the maps kept in the session, no network pass).
 
-It drives the app's own event handlers (artnet/ui.py) in one process and, like Gradio, encodes every
-overlay as JPEG; the four kinds of event are interleaved.
+It drives the app's own event handlers (artnet/ui.py) in one process; they save every overlay as the
+JPEG file that Gradio serves. The four kinds of event are interleaved.
 
     python bench/interaction.py [--repeats 15]
 """
 
 import argparse
-import io
 import os
 import statistics
 import tempfile
@@ -21,20 +20,14 @@ from artnet.classifier import Classifier  # noqa: E402
 from artnet.ui import Handlers  # noqa: E402
 
 
-def encoded(overlays):
-    """The overlays as the browser receives them: JPEG files."""
-    for image, _ in overlays:
-        image.save(io.BytesIO(), format="JPEG", quality=90)
-    return overlays
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=15)
     options = parser.parse_args()
     print(f"Start: {load_average()}")
     with tempfile.TemporaryDirectory() as workdir:
-        handlers = Handlers(Classifier.from_folder(make_model_folder(os.path.join(workdir, "model"))))
+        handlers = Handlers(Classifier.from_folder(make_model_folder(os.path.join(workdir, "model"))),
+                            os.path.join(workdir, "gradio"))
         painting = {"path": write_paintings(workdir, 1)[0]}
         labels = handlers.labels
         *_, shown = handlers.analyse(painting, 0.5, "jet")
@@ -42,10 +35,10 @@ def main():
         other = next(label for label in labels if label != top)
 
         events = {
-            "new painting (network pass)": lambda: encoded(handlers.analyse(painting, 0.5, "jet")[3]),
-            "another movement (network pass)": lambda: encoded(handlers.redraw(painting, other, 0.5, "jet", shown)[0]),
-            "opacity change (no network pass)": lambda: encoded(handlers.redraw(painting, top, 0.8, "jet", shown)[0]),
-            "colormap change (no network pass)": lambda: encoded(handlers.redraw(painting, top, 0.5, "inferno", shown)[0]),
+            "new painting (network pass)": lambda: handlers.analyse(painting, 0.5, "jet"),
+            "another movement (network pass)": lambda: handlers.redraw(painting, other, 0.5, "jet", shown),
+            "opacity change (no network pass)": lambda: handlers.redraw(painting, top, 0.8, "jet", shown),
+            "colormap change (no network pass)": lambda: handlers.redraw(painting, top, 0.5, "inferno", shown),
         }
         measured = {name: [] for name in events}
         for _ in range(options.repeats):

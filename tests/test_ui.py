@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import gradio as gr
@@ -72,8 +73,8 @@ def classifier():
 
 
 @pytest.fixture
-def handlers(classifier):
-    return ui.Handlers(classifier)
+def handlers(classifier, tmp_path):
+    return ui.Handlers(classifier, str(tmp_path / "gradio_cache"))
 
 
 @pytest.fixture
@@ -85,7 +86,7 @@ def upload(tmp_path):
 
 
 def pixels(overlays):
-    return [np.asarray(image).copy() for image, _ in overlays]
+    return [np.asarray(Image.open(path)) for path, _ in overlays]
 
 
 def test_a_new_painting_gets_bars_description_top_class_and_overlays_from_one_pass(handlers, classifier, upload):
@@ -94,7 +95,7 @@ def test_a_new_painting_gets_bars_description_top_class_and_overlays_from_one_pa
     assert description.startswith("### Impressionism\n\nImpressionism captures")
     assert movement == "Impressionism"
     assert [caption for _, caption in overlays] == ["early · conv2_block6_concat", "final · relu"]
-    assert all(image.size == (40, 30) for image, _ in overlays)
+    assert all(Image.open(path).size == (40, 30) for path, _ in overlays)
     assert classifier.passes == [("explain", None)]
     assert shown.painting == upload["path"]
 
@@ -122,7 +123,7 @@ def test_the_state_of_another_painting_is_never_drawn(handlers, classifier, uplo
     painting("stripes", size=(50, 50)).save(other)
     overlays, shown = handlers.redraw({"path": str(other)}, "Impressionism", 0.5, "jet", shown)
     assert classifier.passes == [("explain", None), ("explain", "Impressionism")]
-    assert shown.painting == str(other) and overlays[0][0].size == (50, 50)
+    assert shown.painting == str(other) and Image.open(overlays[0][0]).size == (50, 50)
     # A session that Gradio has forgotten (no state) also gets its overlays.
     handlers.redraw({"path": str(other)}, "Impressionism", 0.5, "jet", None)
     assert len(classifier.passes) == 3
@@ -134,10 +135,28 @@ def test_an_example_is_shown_at_the_default_opacity_and_colormap(handlers, uploa
     assert pixels(overlays)[0].tolist() == pixels(handlers.explain(upload))[0].tolist()
 
 
+def test_overlays_are_jpeg_files_written_whole_under_their_content_hash(handlers, upload, tmp_path):
+    first, _ = handlers.explain(upload)[0]
+    assert Image.open(first).format == "JPEG"
+    assert first.startswith(str(tmp_path / "gradio_cache"))
+    # The same overlay again is the same file, never rewritten in place under a reader.
+    written = os.stat(first)
+    again, _ = handlers.explain(upload)[0]
+    assert again == first and os.stat(again).st_ino == written.st_ino
+    assert handlers.explain(upload, None, 0.9)[0][0] != first
+    assert not [name for name in os.listdir(os.path.dirname(first)) if name.startswith(".")]
+
+
 def test_a_cleared_painting_clears_the_outputs(handlers, classifier):
     assert handlers.analyse(None, 0.5, "jet") == (None, "", None, [], None)
     assert handlers.redraw(None, "Cubism", 0.5, "jet", None) == ([], None)
     assert classifier.passes == []
+
+
+def test_classify_again_without_a_painting_says_to_add_one(handlers, classifier, upload):
+    with pytest.raises(gr.Error, match="Add a painting first"):
+        handlers.analyse_again(None, 0.5, "jet")
+    assert handlers.analyse_again(upload, 0.5, "jet")[2] == "Impressionism"
 
 
 @pytest.mark.parametrize(
@@ -206,7 +225,8 @@ def test_a_folder_without_a_readable_index_has_no_examples(tmp_path, capsys):
 def test_about_gives_the_test_accuracy_or_says_the_model_was_not_evaluated(tmp_path, classifier):
     evaluated = write_folder(tmp_path / "evaluated", metrics={"test": {"accuracy": 0.7312, "macro_f1": 0.7011}})
     text = ui.about(classifier, ModelSource(str(evaluated)))
-    assert "right 73.1% of the time, macro-F1 0.70" in text and f"`{evaluated}`" in text
+    assert "right 73.1% of the time, macro-F1 0.70" in text and "local folder `evaluated`" in text
+    assert str(tmp_path) not in text  # the server's paths are not shown to visitors
     assert "DenseNet-121" in text and "Cubism, Impressionism, Realism" in text and "64 × 64" in text
     fresh = ui.about(classifier, ModelSource(str(write_folder(tmp_path / "fresh"))))
     assert "has not been evaluated" in fresh
@@ -260,3 +280,62 @@ def test_share_without_network_says_so_in_one_line_and_keeps_serving(tmp_path):
         process.terminate()
         process.wait(timeout=20)
 
+
+
+class SlowStandInClassifier(StandInClassifier):
+    """A stand-in whose network passes take a while, and which records how many ran at once."""
+
+    def __init__(self):
+        super().__init__()
+        self._lock = threading.Lock()
+        self.running = 0
+        self.most_at_once = 0
+
+    def _pass(self, answer):
+        with self._lock:
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        time.sleep(0.3)
+        with self._lock:
+            self.running -= 1
+        return answer()
+
+    def classify(self, image):
+        return self._pass(lambda: super(SlowStandInClassifier, self).classify(image))
+
+    def explain(self, image, class_name=None):
+        return self._pass(lambda: super(SlowStandInClassifier, self).explain(image, class_name))
+
+
+def test_no_more_network_passes_run_at_once_than_the_app_allows(tmp_path, monkeypatch, upload):
+    """/classify, /explain and first clicks on examples all run the network: together, at most
+    MODEL_CONCURRENCY at a time, however many users ask."""
+    from gradio_client import Client, handle_file
+
+    monkeypatch.chdir(tmp_path)  # Gradio caches the examples under the working folder
+    files = [f"{index}.png" for index in range(4)]
+    folder = write_folder(tmp_path / "model", index=[{"file": name, "label": "Realism"} for name in files], files=files)
+    classifier = SlowStandInClassifier()
+    demo = ui.build_demo(classifier, ModelSource(str(folder)))
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_port=free_port())
+    try:
+        calls = [(handle_file(upload["path"]), "/classify")] * 4 + [(handle_file(upload["path"]), "/explain")] * 4
+        calls += [(index, "/load_example") for index in range(len(files))]
+        errors = []
+
+        def user(argument, api_name):
+            try:
+                Client(url, verbose=False).predict(argument, api_name=api_name)
+            except Exception as error:  # noqa: BLE001 - reported by the assertion below
+                errors.append(f"{api_name}: {error!r}")
+
+        users = [threading.Thread(target=user, args=call) for call in calls]
+        for thread in users:
+            thread.start()
+        for thread in users:
+            thread.join()
+    finally:
+        demo.close()
+    assert errors == []
+    assert len(classifier.passes) == len(calls)
+    assert classifier.most_at_once == ui.MODEL_CONCURRENCY
