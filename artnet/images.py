@@ -96,6 +96,9 @@ def _check_size(image, max_pixels):
 
 
 def _to_rgb(image):
+    if image.mode == "La":
+        # Premultiplied alpha: Pillow converts it to plain LA and to nothing else.
+        image = image.convert("LA")
     if image.mode in _SIXTEEN_BIT_MODES or image.mode == "I":
         values = np.asarray(image, dtype=np.float64)
         # "I" holds 16-bit data for most files (PNG, TIFF); scale only when it uses more than 8 bits.

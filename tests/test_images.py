@@ -64,6 +64,12 @@ def test_half_transparent_grey_with_alpha_blends_with_white():
     assert np.allclose(np.asarray(load_image(encoded(la, "PNG")))[0, 0], 127, atol=2)
 
 
+@pytest.mark.parametrize("mode", ["La", "RGBa"])
+def test_premultiplied_alpha_blends_with_white_too(mode):
+    plain = Image.new("LA" if mode == "La" else "RGBA", (20, 20), (0, 128) if mode == "La" else (0, 0, 0, 128))
+    assert np.allclose(np.asarray(load_image(plain.convert(mode)))[0, 0], 127, atol=2)
+
+
 def test_palette_with_transparency_becomes_white():
     palette = Image.new("P", (20, 20), 0)
     palette.putpalette([0, 255, 0] + [0, 0, 0] * 255)
