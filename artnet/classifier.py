@@ -112,10 +112,14 @@ class Classifier:
 
         side = min(DISPLAY_SIDE, max(painting.size))
         shown = np.asarray(square_image(painting, side))
+        # Grad-CAM gives an image without variation all-zero maps, but the padding of a flat painting that
+        # is not square adds an edge for it to find. Nothing in a flat painting is evidence of anything.
+        flat = all(low == high for low, high in painting.getextrema())
         return Explanation(
             image=shown,
             content_box=content_box(fit_within(painting.size, side)),
-            maps={name: upsample_map(result.maps[name][0], (side, side)) for name in layers},
+            maps={name: np.zeros((side, side), np.float32) if flat else upsample_map(result.maps[name][0], (side, side))
+                  for name in layers},
             probabilities=self._probability_dict(result.probabilities[0]),
             class_name=self.labels[int(result.class_indices[0])],
         )

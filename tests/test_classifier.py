@@ -76,6 +76,12 @@ def test_an_overlay_shows_the_painting_at_its_own_aspect_ratio(classifier):
     assert np.abs(np.asarray(overlay).astype(int) - original).mean() < 3
 
 
+@pytest.mark.parametrize("size", [(90, 90), (120, 90), (60, 150)])
+def test_a_flat_painting_has_nothing_to_show_whatever_its_shape(classifier, size):
+    explanation = classifier.explain(Image.new("RGB", size, (250, 250, 250)))
+    assert all(not layer_map.any() for layer_map in explanation.maps.values())
+
+
 def test_a_large_painting_is_explained_at_display_size(classifier):
     explanation = classifier.explain(painting("stripes", size=(2000, 1000)))
     assert explanation.image.shape == (DISPLAY_SIDE, DISPLAY_SIDE, 3)
