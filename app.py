@@ -7,7 +7,7 @@ import sys
 
 from artnet import hub, ui
 from artnet.errors import UserError
-from artnet.model_folder import DEFAULT_MODEL_FOLDER, ModelSource
+from artnet.model_folder import DEFAULT_MODEL_FOLDER, ModelSource, check_folder
 
 MODEL_VARIABLE = "ARTNET_MODEL"
 
@@ -47,8 +47,9 @@ def main(argv=None):
     options = parse_options(argv)
     try:
         source = resolve_model(options.model)
+        check_folder(source.folder)
         # Imported only once there is a model to serve: TensorFlow takes seconds to import and logs to
-        # stderr, which would bury the one-line answer to a missing model.
+        # stderr, which would bury the one-line answer to a missing or broken model.
         from artnet.classifier import Classifier, share_cpu_cores
 
         share_cpu_cores(ui.MODEL_CONCURRENCY)

@@ -16,7 +16,7 @@ from artnet.model_folder import (
     FORMAT_VERSION,
     MODEL_FILE,
     ModelFolderError,
-    read_config,
+    check_folder,
 )
 from artnet.training_setup import FREEZE_POLICIES
 
@@ -145,12 +145,8 @@ def save_folder(model, folder, labels, gradcam_layers=DEFAULT_GRADCAM_LAYERS, **
 def load_folder(folder):
     """Load a model folder written by `save_folder`: (model, config). Raises ModelFolderError."""
     folder = os.fspath(folder)
-    if not os.path.isdir(folder):
-        raise ModelFolderError(f"There is no model folder at {folder!r}. Train one with train.py or pull one from the Hub.")
-    config = read_config(folder)
+    config = check_folder(folder)
     model_path = os.path.join(folder, MODEL_FILE)
-    if not os.path.isfile(model_path):
-        raise ModelFolderError(f"The model folder {folder!r} has no {MODEL_FILE}; it is incomplete. Copy or download it again.")
     try:
         model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
     except (zipfile.BadZipFile, OSError, ValueError, KeyError, TypeError) as error:

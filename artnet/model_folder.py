@@ -55,6 +55,18 @@ def read_config(folder):
     return config
 
 
+def check_folder(folder):
+    """The config of a complete model folder: it exists, has a valid config.json and a model.keras.
+    Checked without TensorFlow, so that a wrong folder is reported at once. Raises ModelFolderError."""
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise ModelFolderError(f"There is no model folder at {folder!r}. Train one with train.py or pull one from the Hub.")
+    config = read_config(folder)
+    if not os.path.isfile(os.path.join(folder, MODEL_FILE)):
+        raise ModelFolderError(f"The model folder {folder!r} has no {MODEL_FILE}; it is incomplete. Copy or download it again.")
+    return config
+
+
 def read_metrics(folder):
     """metrics.json of a model folder, or None when the model has not been evaluated."""
     try:

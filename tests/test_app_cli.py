@@ -1,5 +1,6 @@
 """app.py's options and its one-line answers when there is no model to serve."""
 
+import json
 import os
 import subprocess
 import sys
@@ -61,3 +62,17 @@ def test_python_app_py_without_a_model_explains_in_one_line_and_exits_2(tmp_path
     assert result.stdout == ""
     assert result.stderr.startswith("app.py: No model to serve: train one with `python train.py --data DIR`")
     assert result.stderr.count("\n") == 1
+
+
+def test_an_incomplete_model_folder_is_refused_before_tensorflow_starts(tmp_path):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text(
+        json.dumps({"format_version": 1, "labels": ["Cubism"], "image_size": 64, "gradcam_layers": []})
+    )
+    # TensorFlow logs to stderr as it starts (unless told not to): one line means it never started.
+    environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, str(APP), "--model", str(folder)], env=environment,
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 2
+    assert result.stderr == f"app.py: The model folder '{folder}' has no model.keras; it is incomplete. Copy or download it again.\n"
