@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 
 import httpx2
-from huggingface_hub import CommitOperationAdd, HfApi, constants, get_token, snapshot_download
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants, get_token, snapshot_download
 from huggingface_hub.errors import (
     GatedRepoError,
     HfHubHTTPError,
@@ -35,8 +35,11 @@ from artnet.model_folder import CARD_FILE, CONFIG_FILE, METRICS_FILE, MODEL_FILE
 
 # What the app needs from a model repo; plots stay on the Hub for people to look at.
 PULLED_FILES = [MODEL_FILE, CONFIG_FILE, METRICS_FILE, CARD_FILE, f"{EXAMPLES_FOLDER}/*"]
-# huggingface_hub 2.x talks HTTP through httpx2; these are its "the Hub is out of reach" errors.
-NETWORK_ERRORS = (httpx2.ConnectError, httpx2.TimeoutException, OfflineModeIsEnabled)
+# huggingface_hub 2.x talks HTTP through httpx2: its TransportError covers a Hub out of reach and a
+# connection dropped mid-transfer alike.
+NETWORK_ERRORS = (httpx2.TransportError, OfflineModeIsEnabled)
+# The Hub writes it into every new repo with its LFS rules; a push never owns it.
+GITATTRIBUTES = ".gitattributes"
 TOKEN_HELP = (
     "Create a token with write access at https://huggingface.co/settings/tokens and set HF_TOKEN to it "
     "(or run `hf auth login`)"
@@ -107,12 +110,41 @@ def check_can_push(repo_id, token=None, tag=None):
             f"The token belongs to {identity.get('name')}, who cannot write to {namespace}/. "
             f"Push to {identity.get('name')}/{repo_id.split('/')[1]} or use a token of {namespace}."
         )
-    role = identity.get("auth", {}).get("accessToken", {}).get("role")
-    if role == "read":
+    access = identity.get("auth", {}).get("accessToken", {})
+    if access.get("role") == "read":
         raise HubError(f"The Hugging Face token is read-only. {TOKEN_HELP}.")
+    if access.get("role") == "fineGrained":
+        _check_fine_grained(api, access.get("fineGrained") or {}, repo_id)
     if tag and tag in _existing_tags(api, repo_id):
         raise HubError(f"{repo_id} already has a tag {tag!r}. Choose another --tag; tags are never moved.")
     return token
+
+
+def _check_fine_grained(api, permissions, repo_id):
+    """Refuse a fine-grained token (whoami's auth.accessToken.fineGrained) that may not push to `repo_id`.
+
+    It may where repo.write is granted globally, to the repo's user or organisation, or to the repo
+    itself, which must then exist: creating a repo takes the right to write to its namespace.
+    """
+    namespace = repo_id.split("/")[0]
+    granted = {
+        (scope.get("entity", {}).get("type"), scope.get("entity", {}).get("name"))
+        for scope in permissions.get("scoped", [])
+        if "repo.write" in scope.get("permissions", [])
+    }
+    if "repo.write" in permissions.get("global", []) or {("user", namespace), ("org", namespace)} & granted:
+        return
+    if ("model", repo_id) in granted:
+        if api.repo_exists(repo_id):
+            return
+        raise HubError(
+            f"The fine-grained Hugging Face token may write to {repo_id} alone, which does not exist yet. Create it "
+            f"on the Hub first, or give the token write access to {namespace}/ at https://huggingface.co/settings/tokens."
+        )
+    raise HubError(
+        f"The fine-grained Hugging Face token may not write to the repos of {namespace}/. Give it write access to "
+        f"them at https://huggingface.co/settings/tokens, or use a token with the write role."
+    )
 
 
 def _existing_tags(api, repo_id):
@@ -134,25 +166,51 @@ def push(model_folder, repo_id, token=None, private=False, revision_tag=None, co
     if not os.path.isfile(os.path.join(model_folder, MODEL_FILE)):
         raise HubError(f"{model_folder} has no {MODEL_FILE}: it is incomplete. Train it again before pushing.")
 
+    files = {relative: os.path.join(model_folder, relative) for relative in _folder_files(model_folder) if relative != CARD_FILE}
+    # Rendered before anything reaches the Hub, so that a card that cannot be written leaves no empty repo.
+    files[CARD_FILE] = render_model_card(model_folder, repo_id=repo_id).encode("utf-8")
+
     api = HfApi(token=token)
     retry = f"The model folder {model_folder} is intact; push it again with `python -m artnet.hub push`."
     with writing(f"pushing to {repo_id}", retry):
-        repo_url = api.create_repo(repo_id, private=private, exist_ok=True)
-        operations = [
-            CommitOperationAdd(path_in_repo=relative, path_or_fileobj=os.path.join(model_folder, relative))
-            for relative in _folder_files(model_folder)
-            if relative != CARD_FILE
-        ]
-        card = render_model_card(model_folder, repo_id=repo_id)
-        operations.append(CommitOperationAdd(path_in_repo=CARD_FILE, path_or_fileobj=card.encode("utf-8")))
+        repo_url, existing = open_repo(api, repo_id, private)
+        # The repo mirrors the folder: a file the folder no longer has (metrics.json, an old example) goes.
+        operations = [CommitOperationAdd(path_in_repo=path, path_or_fileobj=content) for path, content in files.items()]
+        operations += deletions(existing, files)
         commit = api.create_commit(
             repo_id,
             operations,
             commit_message=commit_message or f"ArtNet {config.get('backbone', 'model')}: {len(config['labels'])} movements",
+            parent_commit=existing.sha if existing else None,
         )
         if revision_tag:
             api.create_tag(repo_id, tag=revision_tag, revision=commit.oid)
-    return PushResult(repo_id=repo_id, commit_id=commit.oid, repo_url=str(repo_url), tag=revision_tag)
+    return PushResult(repo_id=repo_id, commit_id=commit.oid, repo_url=repo_url, tag=revision_tag)
+
+
+def open_repo(api, repo_id, private, repo_type=None, **create_options):
+    """Create `repo_id` if it is missing, with `private` and `create_options`. Returns (its URL, its info
+    before this push, None for a new repo).
+
+    An existing repo keeps its visibility; asked to be private while it is public, it says so on stderr.
+    """
+    try:
+        existing = api.repo_info(repo_id, repo_type=repo_type)
+    except RepositoryNotFoundError:
+        existing = None
+    url = str(api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True, **create_options))
+    if existing is not None and private and not existing.private:
+        print(f"note: {repo_id} already exists and stays public: --private only applies to a new repo. "
+              f"Change its visibility at {url}/settings.", file=sys.stderr)
+    return url, existing
+
+
+def deletions(existing, kept, under=""):
+    """A CommitOperationDelete for each file under `under` of `existing` (a repo's info, None for a new
+    repo) that is not in `kept`, but .gitattributes."""
+    files = [sibling.rfilename for sibling in existing.siblings or []] if existing else []
+    return [CommitOperationDelete(path) for path in files
+            if path.startswith(under) and path not in kept and path != GITATTRIBUTES]
 
 
 @contextlib.contextmanager
@@ -191,7 +249,9 @@ def pull(spec, token=None):
         raise HubError(f"There is no model folder at {spec!r}. Check the path, or give a Hub repo as user/repo.")
     repo_id, revision = parse_spec(spec)
     shown = _shown(repo_id, revision)
-    with reading(repo_id, revision, token):
+    # With a folder `models/` here, `models/artnt` is more likely a mistyped path than a Hub repo.
+    mistyped_path = spec if os.path.isdir(spec.split("/")[0]) else None
+    with reading(repo_id, revision, token, mistyped_path):
         folder = snapshot_download(repo_id, revision=revision, allow_patterns=PULLED_FILES, token=resolve_token(token))
     try:
         read_config(folder)
@@ -211,8 +271,9 @@ def resolve_commit(spec, token=None):
 
 
 @contextlib.contextmanager
-def reading(repo_id, revision=None, token=None):
-    """Turn what can go wrong while reading `repo_id` at `revision` into a HubError that says what to do."""
+def reading(repo_id, revision=None, token=None, mistyped_path=None):
+    """Turn what can go wrong while reading `repo_id` at `revision` into a HubError that says what to do;
+    `mistyped_path` is the spec when it may be a local path instead."""
     shown = _shown(repo_id, revision)
     try:
         yield
@@ -221,6 +282,11 @@ def reading(repo_id, revision=None, token=None):
     except GatedRepoError:
         raise HubError(f"{repo_id} is gated: accept its conditions on the Hub, then set HF_TOKEN.") from None
     except RepositoryNotFoundError:
+        if mistyped_path:
+            raise HubError(
+                f"There is no model folder at {mistyped_path!r}, and no model repo {repo_id} on the Hub that you can "
+                "read. Check the path."
+            ) from None
         raise HubError(
             f"There is no model repo {repo_id} on the Hub, or it is private and "
             + ("your token cannot read it." if resolve_token(token) else "no token is set: set HF_TOKEN.")

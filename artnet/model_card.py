@@ -4,6 +4,8 @@ One renderer serves train.py, which writes the card into the folder, and the Hub
 it again with the repo's name for the usage lines.
 """
 
+from pathlib import PureWindowsPath
+
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from artnet.model_folder import read_config, read_metrics
@@ -43,25 +45,25 @@ the labels in output order, the input size and the Grad-CAM layers.
 
 {% if test %}| evaluation | paintings | accuracy | macro-F1 |
 | --- | ---: | ---: | ---: |
-| whole painting | {{ test.paintings }} | {{ "%.2f" | format(100 * test.accuracy) }} % | {{ "%.3f" | format(test.macro_f1) }} |
-{% if test_tta %}| test-time augmentation (whole + 5 crops, each flipped) | {{ test_tta.paintings }} | {{ "%.2f" | format(100 * test_tta.accuracy) }} % | {{ "%.3f" | format(test_tta.macro_f1) }} |
-{% endif %}
+| whole painting | {{ test.paintings | default("n/a") }} | {{ percent(test.accuracy) }} | {{ number(test.macro_f1, ".3f") }} |
+{% if test_tta %}| test-time augmentation (whole + 5 crops, each flipped) | {{ test_tta.paintings | default("n/a") }} | {{ percent(test_tta.accuracy) }} | {{ number(test_tta.macro_f1, ".3f") }} |
+{% endif %}{% if per_class %}
 | movement | precision | recall | F1 | test paintings |
 | --- | ---: | ---: | ---: | ---: |
-{% for label, scores in test.per_class.items() %}| {{ label }} | {{ "%.3f" | format(scores.precision) }} | {{ "%.3f" | format(scores.recall) }} | {{ "%.3f" | format(scores.f1) }} | {{ scores.support }} |
-{% endfor %}
+{% for label, scores in per_class.items() %}| {{ label }} | {{ number(scores.precision, ".3f") }} | {{ number(scores.recall, ".3f") }} | {{ number(scores.f1, ".3f") }} | {{ scores.support | default("n/a") }} |
+{% endfor %}{% endif %}
 The reference ArtNet (Streamlit) reached 66.75 % test accuracy on the same five movements.
-{% else %}This model folder has not been evaluated (no metrics.json).
+{% else %}This model folder has not been evaluated (metrics.json has no test results).
 {% endif %}
 ## Data
 
-{% if counts %}Source: {{ counts.layout }}. Split by painting (never by crop), stratified by movement, seed {{ training.seed }}.
+{% if counts %}Source: {{ counts.layout | default("unknown") }}. Split by painting (never by crop), stratified by movement, seed {{ training.seed | default("unknown") }}.
 
 | movement | train | validation | test |
 | --- | ---: | ---: | ---: |
-{% for label in labels %}| {{ label }} | {{ counts.train[label] }} | {{ counts.validation[label] }} | {{ counts.test[label] }} |
+{% for label in labels %}| {{ label }} | {{ split_counts.train[label] | default("n/a") }} | {{ split_counts.validation[label] | default("n/a") }} | {{ split_counts.test[label] | default("n/a") }} |
 {% endfor %}
-Left out: {% for reason, number in counts.skipped.items() %}{{ number }} {{ reason }}{% if not loop.last %}, {% endif %}{% else %}nothing{% endfor %}.
+Left out: {% for reason, count in skipped.items() %}{{ count }} {{ reason }}{% if not loop.last %}, {% endif %}{% else %}nothing{% endfor %}.
 Each training painting gives six samples: the whole painting padded and resized, and five crops (corners and
 centre) cut at full resolution.
 {% else %}Unknown.
@@ -82,11 +84,14 @@ resolution of the chosen layer; it is not a proof of what the network "understan
 
 
 def render_model_card(model_folder, repo_id=None):
-    """README.md text for a model folder: Hub metadata, usage, metrics, data counts, hyper-parameters."""
+    """README.md text for a model folder: Hub metadata, usage, metrics, data counts, hyper-parameters.
+
+    An incomplete metrics.json gives a card of what it has, with "n/a" where a number is missing.
+    """
     config = read_config(model_folder)
-    metrics = read_metrics(model_folder) or {}
-    test, test_tta = metrics.get("test"), metrics.get("test_tta")
-    training = metrics.get("training", {})
+    metrics = _mapping(read_metrics(model_folder))
+    test, test_tta, counts = (_mapping(metrics.get(key)) for key in ("test", "test_tta", "counts"))
+    training = _published_training(_mapping(metrics.get("training")))
     imagenet = training.get("backbone_weights", "imagenet") == "imagenet"
     eval_results = [
         EvalResult(
@@ -99,11 +104,11 @@ def render_model_card(model_folder, repo_id=None):
             metric_value=round(value, 4),
         )
         for metric_type, metric_name, value in (
-            ("accuracy", "Test accuracy (whole painting)", (test or {}).get("accuracy")),
-            ("f1", "Test macro-F1 (whole painting)", (test or {}).get("macro_f1")),
-            ("accuracy", "Test accuracy (test-time augmentation)", (test_tta or {}).get("accuracy")),
+            ("accuracy", "Test accuracy (whole painting)", test.get("accuracy")),
+            ("f1", "Test macro-F1 (whole painting)", test.get("macro_f1")),
+            ("accuracy", "Test accuracy (test-time augmentation)", test_tta.get("accuracy")),
         )
-        if value is not None
+        if _is_number(value)
     ]
     card_data = ModelCardData(
         library_name="keras",
@@ -125,7 +130,38 @@ def render_model_card(model_folder, repo_id=None):
         model_spec=f"{repo_id}@<revision>" if repo_id else "path/to/this/folder",
         test=test,
         test_tta=test_tta,
-        counts=metrics.get("counts"),
+        per_class=_mapping(test.get("per_class")),
+        counts=counts,
+        split_counts={split: _mapping(counts.get(split)) for split in ("train", "validation", "test")},
+        skipped=_mapping(counts.get("skipped")),
         training=training,
+        number=_number,
+        percent=_percent,
     ).content
 
+
+def _published_training(training):
+    """The training settings as the card shows them: a weights file by its name, not by where it lies on
+    the machine that trained."""
+    weights = training.get("backbone_weights")
+    if isinstance(weights, str) and weights.lower() not in ("imagenet", "none"):
+        # PureWindowsPath splits on both / and \, wherever the model was trained.
+        return {**training, "backbone_weights": PureWindowsPath(weights).name}
+    return training
+
+
+def _mapping(value):
+    """`value` if it is a dict, else an empty one: a section missing from metrics.json renders as absent."""
+    return value if isinstance(value, dict) else {}
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _number(value, spec):
+    return format(value, spec) if _is_number(value) else "n/a"
+
+
+def _percent(fraction):
+    return f"{100 * fraction:.2f} %" if _is_number(fraction) else "n/a"

@@ -3,9 +3,9 @@
     python -m artnet.space --space USER/NAME --model USER/REPO[@REVISION] [--private]
 
 It creates the Space (Gradio SDK) if it is missing and uploads app.py, artnet/*.py, requirements.txt and
-README.md, whose Space header then names the model, in one commit. It sets the Space variable ARTNET_MODEL
-to the model's repo at the commit id that REVISION points to now, so the demo never changes under its
-users when the model repo moves on; it prints the Space's URL.
+README.md, whose Space header then names the model, in one commit. Before that commit it sets the Space
+variable ARTNET_MODEL to the model's repo at the commit id that REVISION points to now, so the demo never
+changes under its users when the model repo moves on; it prints the Space's URL.
 """
 
 import argparse
@@ -14,7 +14,7 @@ import re
 import sys
 from pathlib import Path
 
-from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+from huggingface_hub import CommitOperationAdd, HfApi
 
 from artnet import hub
 from artnet.errors import UserError
@@ -62,18 +62,21 @@ def publish(space_id, model_spec, private=False, token=None):
     api = HfApi(token=token)
     files = space_files(model_repo_id)
     pinned = f"{model_repo_id}@{commit_id}"
+    variable = {"key": MODEL_VARIABLE, "value": pinned, "description": "the model the demo serves, at a fixed commit"}
     retry = "Run the same command again; it updates the Space in place."
     with hub.writing(f"publishing the Space {space_id}", retry):
-        url = api.create_repo(space_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True)
-        # Modules removed from artnet/ since the last publication must not linger in the Space.
-        stale = [path for path in api.list_repo_files(space_id, repo_type="space")
-                 if path.startswith(f"{CODE_FOLDER}/") and path not in files]
+        # The variable comes before the code: each commit starts a build, which must already see the model
+        # it is to serve. A new Space gets it at creation, an existing one just before the commit.
+        url, existing = hub.open_repo(api, space_id, private, repo_type="space", space_sdk="gradio", space_variables=[variable])
+        if existing is not None:
+            api.add_space_variable(space_id, variable["key"], variable["value"], description=variable["description"])
         operations = [CommitOperationAdd(path, content) for path, content in files.items()]
-        operations += [CommitOperationDelete(path) for path in stale]
-        api.create_commit(space_id, operations, repo_type="space", commit_message=f"ArtNet demo serving {pinned}")
-        api.add_space_variable(space_id, MODEL_VARIABLE, pinned, description="the model the demo serves, at a fixed commit")
+        # Modules removed from artnet/ since the last publication must not linger in the Space.
+        operations += hub.deletions(existing, files, under=f"{CODE_FOLDER}/")
+        api.create_commit(space_id, operations, repo_type="space", commit_message=f"ArtNet demo serving {pinned}",
+                          parent_commit=existing.sha if existing else None)
         model_private = api.model_info(model_repo_id, revision=commit_id).private
-    return str(url), pinned, model_private
+    return url, pinned, model_private
 
 
 def main(argv=None):

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# The variables that would point a client at another Hub, account or cache than the test's.
-HUB_VARIABLES = ("HF_TOKEN", "HF_HUB_OFFLINE", "HF_HUB_DISABLE_XET", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "ARTNET_MODEL")
+# Any of these could point a client at another Hub, account, token (HF_TOKEN, HF_TOKEN_PATH, OIDC) or cache
+# than the test's, and send a developer's real token to the local server: clients start without them.
+HUB_VARIABLE_PREFIXES = ("HF_", "HUGGING_FACE_", "HUGGINGFACE_")
+APP_VARIABLES = ("ARTNET_MODEL",)
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,8 @@ class HubClient:
     lfs: bool
 
     def environment(self, token=None, offline=False, **extra):
-        environment = {key: value for key, value in os.environ.items() if key not in HUB_VARIABLES}
+        environment = {key: value for key, value in os.environ.items()
+                       if not key.startswith(HUB_VARIABLE_PREFIXES) and key not in APP_VARIABLES}
         environment.update(
             HF_ENDPOINT=self.endpoint,
             HF_HOME=str(self.home),

@@ -5,9 +5,13 @@ the routes that huggingface_hub 2.x calls for what ArtNet does: whoami, repo cre
 (preupload + NDJSON commit, regular and LFS files), tags, refs, repo info, tree listings, file resolution
 (HEAD and GET, with the headers and X-Error-Code values of the real Hub), the LFS batch API with basic
 transfer, and Space variables. Xet transfer is not spoken: in LFS mode clients need HF_HUB_DISABLE_XET=1.
+Tokens are write tokens unless `add_token` describes them otherwise (read, fine-grained): whoami reports
+what a token may do, as the Hub does, and nothing else checks it. To play a connection dropped midway, a
+test names the handlers whose requests get no answer in `hang_up_on`.
 
 Storage is a directory: `objects/` holds blobs by sha256, `repos/<type>s/<namespace>/<name>.json` holds a
-repo's settings, branches, tags and commits (each commit a full snapshot: path -> blob). Start it with
+repo's settings, branches, tags and commits (each commit a full snapshot: path -> blob; a Space's commit
+also records the variables its build runs with). Start it with
 `HubServer(storage, tokens).start()`, or from a shell:
 
     python tests/hub_server.py --storage DIR --token T=USER [--token T2=USER2] [--lfs] [--port N]
@@ -36,6 +40,8 @@ LAST_MODIFIED = "2026-01-01T00:00:00.000Z"
 COMMIT_ID = re.compile(r"^[0-9a-f]{40}$")
 REPO_TYPES = {"models": "model", "spaces": "space", "datasets": "dataset"}
 URL_PREFIXES = {"model": "", "space": "spaces/", "dataset": "datasets/"}
+# whoami's auth.accessToken for a classic write token, the kind every token given to HubServer is.
+WRITE_ACCESS = {"displayName": "test token", "role": "write"}
 
 
 class HubHTTPError(Exception):
@@ -47,6 +53,24 @@ class HubHTTPError(Exception):
         self.message = message
         self.body = {"error": message, **(extra_body or {})}
         self.headers = {"X-Error-Message": message, **({"X-Error-Code": error_code} if error_code else {}), **(extra_headers or {})}
+
+
+class HangUp(Exception):
+    """Close the connection without an answer, as a connection dropped mid-transfer does."""
+
+
+def fine_grained_access(*scoped, global_permissions=()):
+    """whoami's auth.accessToken for a fine-grained token, in the Hub's shape. Each of `scoped` is
+    (entity type: "user", "org" or "model", entity name, [permissions such as "repo.content.read", "repo.write"])."""
+    return {
+        "displayName": "fine-grained test token", "role": "fineGrained", "createdAt": LAST_MODIFIED,
+        "fineGrained": {
+            "canReadGatedRepos": False,
+            "global": list(global_permissions),
+            "scoped": [{"entity": {"_id": hashlib.md5(name.encode()).hexdigest()[:24], "type": kind, "name": name},
+                        "permissions": list(permissions)} for kind, name, permissions in scoped],
+        },
+    }
 
 
 def git_blob_id(content):
@@ -95,8 +119,9 @@ class HubStorage:
         temporary.write_text(json.dumps(repo, indent=1))
         temporary.replace(path)
 
-    def create(self, repo_type, repo_id, owner, private, sdk=None):
-        repo = {"owner": owner, "private": private, "sdk": sdk, "branches": {}, "tags": {}, "commits": {}, "variables": {}}
+    def create(self, repo_type, repo_id, owner, private, sdk=None, variables=None):
+        repo = {"owner": owner, "private": private, "sdk": sdk, "branches": {}, "tags": {}, "commits": {},
+                "variables": variables or {}}
         entry = self.file_entry(INITIAL_GITATTRIBUTES, lfs=False)
         self.add_commit(repo, "main", {".gitattributes": entry}, "initial commit")
         self.save(repo_type, repo_id, repo)
@@ -112,6 +137,8 @@ class HubStorage:
         digest = hashlib.sha1(json.dumps([parent, files, message, time.time_ns()], sort_keys=True).encode())
         commit_id = digest.hexdigest()
         repo["commits"][commit_id] = {"parent": parent, "message": message, "files": files}
+        if repo["sdk"] is not None:  # a Space: each commit starts a build, which sees the variables of that moment
+            repo["commits"][commit_id]["variables"] = {key: variable["value"] for key, variable in repo["variables"].items()}
         repo["branches"][branch] = commit_id
         return commit_id
 
@@ -133,6 +160,7 @@ class Request:
     headers: dict
     body: bytes
     user: str | None  # the owner of a valid bearer token
+    access: dict | None  # what whoami says of that token (its auth.accessToken)
     bad_token: bool  # a bearer token was given and it is not a valid one
 
 
@@ -142,7 +170,9 @@ class HubServer:
     def __init__(self, storage, tokens, lfs=False, host="127.0.0.1", port=0):
         self.storage = HubStorage(storage)
         self.tokens = dict(tokens)
+        self.token_access = {}  # token -> whoami's auth.accessToken, for tokens other than write tokens
         self.lfs = lfs
+        self.hang_up_on = set()  # names of handlers (e.g. "commit") whose requests get no answer
         self.pending_uploads = {}  # upload id -> (sha256, size): the LFS upload hrefs handed out
         handler = type("Handler", (HubRequestHandler,), {"hub": self})
         self.httpd = ThreadingHTTPServer((host, port), handler)
@@ -177,6 +207,11 @@ class HubServer:
             commit_id = HubStorage.add_commit(repo, "main", entries, "add files")
             self.storage.save(repo_type, repo_id, repo)
         return commit_id
+
+    def add_token(self, token, user, access):
+        """A valid token of `user` that whoami describes as `access`, e.g. fine_grained_access(...)."""
+        self.tokens[token] = user
+        self.token_access[token] = access
 
     def __enter__(self):
         return self.start()
@@ -238,6 +273,8 @@ class HubServer:
                     arguments["repo_type"] = REPO_TYPES[match["kind"]]
                 elif "prefix" in match.groupdict():
                     arguments["repo_type"] = {"spaces": "space", "datasets": "dataset"}.get(match["prefix"], "model")
+                if handler.__name__ in self.hang_up_on:
+                    raise HangUp()
                 with self.storage.lock:
                     return handler(request, **arguments)
         raise HubHTTPError(404, f"No route for {request.method} {request.path}")
@@ -249,9 +286,8 @@ class HubServer:
     def whoami(self, request):
         if request.user is None:
             raise invalid_token()
-        token = {"displayName": "test token", "role": "write"}
         return 200, {}, {"type": "user", "name": request.user, "fullname": request.user, "orgs": [],
-                         "auth": {"type": "access_token", "accessToken": token}}
+                         "auth": {"type": "access_token", "accessToken": request.access}}
 
     def create_repo(self, request):
         if request.user is None:
@@ -269,7 +305,9 @@ class HubServer:
             # huggingface_hub's create_repo(exist_ok=True) reads the URL from this answer.
             raise HubHTTPError(409, f"You already created this {repo_type} repo", extra_body={"url": url})
         private = payload.get("visibility") == "private" or bool(payload.get("private"))
-        self.storage.create(repo_type, repo_id, request.user, private, sdk=payload.get("sdk"))
+        variables = {item["key"]: {"value": item["value"], "description": item.get("description"), "updatedAt": LAST_MODIFIED}
+                     for item in payload.get("variables") or []}
+        self.storage.create(repo_type, repo_id, request.user, private, sdk=payload.get("sdk"), variables=variables)
         return 200, {}, {"url": url, "name": repo_id}
 
     def validate_yaml(self, request):
@@ -479,10 +517,15 @@ class HubRequestHandler(BaseHTTPRequestHandler):
     def answer(self):
         url = urlsplit(self.path)
         token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip() or None
+        user = self.hub.tokens.get(token)
         request = Request(self.command, url.path, parse_qs(url.query), {k.lower(): v for k, v in self.headers.items()},
-                          self.read_body(), self.hub.tokens.get(token), token is not None and token not in self.hub.tokens)
+                          self.read_body(), user, self.hub.token_access.get(token, WRITE_ACCESS) if user else None,
+                          token is not None and user is None)
         try:
             status, headers, body = self.hub.route(request)
+        except HangUp:
+            self.close_connection = True
+            return
         except HubHTTPError as error:
             status, headers, body = error.status, error.headers, error.body
         if isinstance(body, (dict, list)):

@@ -8,6 +8,7 @@ import os
 import pytest
 import yaml
 
+from hub_server import HubStorage, fine_grained_access
 from synthetic import painting
 
 PULLED = ("model.keras", "config.json", "README.md", "examples/index.json", "examples/blobs.jpg")
@@ -38,6 +39,7 @@ def push(client, folder, repo="alice/artnet", *options, token="write-token"):
     """`python -m artnet.hub push`; returns (commit id, URL) from its one line of output."""
     result = client.run(["-m", "artnet.hub", "push", folder, repo, *options], token=token)
     assert result.returncode == 0, result.stderr
+    assert token not in result.stdout + result.stderr
     words = result.stdout.split()
     return words[words.index("commit") + 1].rstrip("."), words[words.index("to") + 1]
 
@@ -46,6 +48,7 @@ def pull(client, spec, token="write-token", **environment):
     """`python -m artnet.hub pull SPEC` -> the pulled folder."""
     result = client.run(["-m", "artnet.hub", "pull", spec], token=token, **environment)
     assert result.returncode == 0, result.stderr
+    assert not token or token not in result.stdout + result.stderr
     return result.stdout.strip()
 
 
@@ -58,6 +61,26 @@ def one_line_error(result):
 def card_metadata(readme_text):
     _, front_matter, body = readme_text.split("---\n", 2)
     return yaml.safe_load(front_matter), body
+
+
+def head_files(server, repo_id, repo_type="model"):
+    """{path: stored entry} of the files on the main branch of a repo of the local Hub."""
+    repo = server.storage.load(repo_type, repo_id)
+    return repo["commits"][repo["branches"]["main"]]["files"]
+
+
+def pushed_card(server, repo_id="alice/artnet"):
+    return server.storage.read_blob(head_files(server, repo_id)["README.md"]["sha256"]).decode()
+
+
+def add_tokens_of_every_kind(server):
+    """Tokens of alice beside conftest's write tokens: a read token and fine-grained ones."""
+    server.add_token("read-token", "alice", {"displayName": "read", "role": "read"})
+    server.add_token("fine-read-token", "alice", fine_grained_access(("user", "alice", ["repo.content.read"])))
+    server.add_token("fine-org-token", "alice", fine_grained_access(("org", "artists", ["repo.content.read", "repo.write"])))
+    server.add_token("fine-write-token", "alice", fine_grained_access(("user", "alice", ["repo.content.read", "repo.write"])))
+    server.add_token("fine-global-token", "alice", fine_grained_access(global_permissions=["repo.write"]))
+    server.add_token("fine-repo-token", "alice", fine_grained_access(("model", "alice/artnet", ["repo.content.read", "repo.write"])))
 
 
 def test_push_then_pull_by_tag_and_by_commit_gives_the_same_files(hub, small_folder, tmp_path):
@@ -92,6 +115,64 @@ def test_a_second_push_is_a_new_commit_and_the_old_one_still_pulls(start_hub, sm
     assert second != first
     assert open(os.path.join(pull(client, "alice/artnet@v1"), "model.keras"), "rb").read() != b"PK\x03\x04\0 retrained"
     assert open(os.path.join(pull(client, "alice/artnet"), "model.keras"), "rb").read() == b"PK\x03\x04\0 retrained"
+
+
+def test_a_push_removes_what_the_folder_no_longer_has_in_the_same_commit(hub, small_folder):
+    server, client = hub
+    (small_folder / "metrics.json").write_text(json.dumps({"test": {"accuracy": 0.9}}))
+    painting("stripes", seed=2, size=(64, 48)).save(small_folder / "examples" / "stripes.jpg")
+    first, _ = push(client, small_folder, "alice/artnet", "--tag", "v1")
+    (small_folder / "metrics.json").unlink()
+    (small_folder / "examples" / "stripes.jpg").unlink()
+    second, _ = push(client, small_folder, "alice/artnet")
+
+    repo = server.storage.load("model", "alice/artnet")
+    assert repo["commits"][second]["parent"] == first  # one commit: the additions and the deletions together
+    assert sorted(head_files(server, "alice/artnet")) == sorted(
+        [".gitattributes", "README.md", "config.json", "model.keras", "examples/index.json", "examples/blobs.jpg", "plots/curves.png"])
+    latest, tagged = pull(client, "alice/artnet"), pull(client, "alice/artnet@v1")
+    assert not os.path.exists(os.path.join(latest, "metrics.json"))
+    assert not os.path.exists(os.path.join(latest, "examples", "stripes.jpg"))
+    assert "not been evaluated" in open(os.path.join(latest, "README.md")).read()
+    assert os.path.isfile(os.path.join(tagged, "metrics.json"))  # the earlier commit keeps what it had
+
+
+def test_a_second_push_asking_for_private_says_that_the_public_repo_stays_public(start_hub, small_folder):
+    server, client = start_hub()
+    push(client, small_folder, "alice/artnet")
+    result = client.run(["-m", "artnet.hub", "push", small_folder, "alice/artnet", "--private"], token="write-token")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[0] == ("note: alice/artnet already exists and stays public: --private only applies "
+                                             f"to a new repo. Change its visibility at {server.url}/alice/artnet/settings.")
+    assert server.storage.load("model", "alice/artnet")["private"] is False
+
+
+def test_an_incomplete_metrics_json_gives_a_card_of_what_it_has(start_hub, small_folder):
+    server, client = start_hub()
+    (small_folder / "metrics.json").write_text(json.dumps({"test": {"accuracy": 0.5}, "counts": {"layout": "one folder per class"}}))
+    push(client, small_folder, "alice/artnet")
+    metadata, body = card_metadata(pushed_card(server))
+    assert {"type": "accuracy", "value": 0.5, "name": "Test accuracy (whole painting)"} in metadata["model-index"][0]["results"][0]["metrics"]
+    assert "| whole painting | n/a | 50.00 % | n/a |" in body
+    assert "| Cubism | n/a | n/a | n/a |" in body and "Source: one folder per class." in body
+
+
+def test_the_card_names_a_weights_file_without_where_it_lay(start_hub, small_folder):
+    server, client = start_hub()
+    weights = "/home/ada/private/weights/densenet121_notop.h5"
+    (small_folder / "metrics.json").write_text(json.dumps({"training": {"backbone_weights": weights, "seed": 7}}))
+    push(client, small_folder, "alice/artnet")
+    card = pushed_card(server)
+    assert "| backbone_weights | densenet121_notop.h5 |" in card
+    assert "/home/ada" not in card
+
+
+def test_a_connection_dropped_during_a_push_is_one_line(start_hub, small_folder):
+    server, client = start_hub()
+    server.hang_up_on.add("commit")
+    result = client.run(["-m", "artnet.hub", "push", small_folder, "alice/artnet"], token="write-token")
+    assert one_line_error(result) == (f"error: Lost the connection to the Hub while pushing to alice/artnet. The model "
+                                      f"folder {small_folder} is intact; push it again with `python -m artnet.hub push`.\n")
 
 
 def test_a_pulled_model_loads_offline_from_the_cache_once_the_server_is_gone(start_hub, small_folder):
@@ -131,6 +212,15 @@ def test_each_failure_to_pull_is_one_line_that_says_why(spec, token, message, st
     server.add_repo("alice/no-config", "alice", {"model.keras": model_files["model.keras"]})
     error = one_line_error(client.run(["-m", "artnet.hub", "pull", spec], token=token))
     assert error.startswith(f"error: {message}")
+    assert not token or token not in error
+
+
+def test_a_mistyped_local_folder_is_reported_as_a_missing_folder(start_hub, tmp_path):
+    _, client = start_hub()
+    (tmp_path / "models" / "artnet").mkdir(parents=True)
+    result = client.run(["-m", "artnet.hub", "pull", "models/artnt"], token="write-token", cwd=tmp_path)
+    assert one_line_error(result) == ("error: There is no model folder at 'models/artnt', and no model repo "
+                                      "models/artnt on the Hub that you can read. Check the path.\n")
 
 
 def test_with_the_network_down_and_nothing_cached_pulling_says_so(start_hub):
@@ -156,15 +246,41 @@ def test_app_py_with_a_missing_hub_model_explains_in_one_line(start_hub):
         ("alice/artnet", "expired-token", "The Hub refused the Hugging Face token (invalid or expired)."),
         ("alice/artnet", "other-token", "The token belongs to bob, who cannot write to alice/. Push to bob/artnet"),
         ("alice/tagged", "write-token", "alice/tagged already has a tag 'v1'. Choose another --tag"),
+        ("alice/artnet", "read-token", "The Hugging Face token is read-only. Create a token with write access"),
+        ("alice/artnet", "fine-read-token", "The fine-grained Hugging Face token may not write to the repos of alice/. "
+                                            "Give it write access to them at https://huggingface.co/settings/tokens"),
+        ("alice/artnet", "fine-org-token", "The fine-grained Hugging Face token may not write to the repos of alice/."),
+        ("alice/artnet", "fine-repo-token", "The fine-grained Hugging Face token may write to alice/artnet alone, which "
+                                            "does not exist yet. Create it on the Hub first"),
     ],
 )
 def test_each_refused_push_is_one_line_and_pushes_nothing(repo, token, message, start_hub, small_folder):
     server, client = start_hub()
+    add_tokens_of_every_kind(server)
     tagged = server.add_repo("alice/tagged", "alice", {})
     server.storage.save("model", "alice/tagged", {**server.storage.load("model", "alice/tagged"), "tags": {"v1": tagged}})
+    before = {name: server.storage.load("model", name) for name in ("alice/artnet", "alice/tagged")}
     result = client.run(["-m", "artnet.hub", "push", small_folder, repo, "--tag", "v1"], token=token)
     assert one_line_error(result).startswith(f"error: {message}")
-    assert server.storage.load("model", "alice/artnet") is None
+    assert not token or token not in result.stdout + result.stderr
+    # No repo made, no commit added, no tag moved.
+    assert {name: server.storage.load("model", name) for name in before} == before
+
+
+@pytest.mark.parametrize("token", ["fine-write-token", "fine-global-token"])
+def test_a_fine_grained_token_that_may_write_to_the_namespace_pushes(token, start_hub, small_folder):
+    server, client = start_hub()
+    add_tokens_of_every_kind(server)
+    commit, _ = push(client, small_folder, "alice/artnet", token=token)
+    assert server.storage.load("model", "alice/artnet")["branches"]["main"] == commit
+
+
+def test_a_fine_grained_token_for_the_repo_alone_pushes_once_the_repo_exists(start_hub, small_folder):
+    server, client = start_hub()
+    add_tokens_of_every_kind(server)
+    push(client, small_folder, "alice/artnet", token="write-token")
+    commit, _ = push(client, small_folder, "alice/artnet", "--tag", "v2", token="fine-repo-token")
+    assert server.storage.load("model", "alice/artnet")["tags"]["v2"] == commit
 
 
 def test_an_incomplete_folder_is_not_pushed(start_hub, small_folder):
@@ -227,6 +343,7 @@ def test_publish_a_space_pinned_to_the_models_commit(start_hub, small_folder):
     result = client.run(["-m", "artnet.space", "--space", "alice/artnet-demo", "--model", "alice/artnet@v1"], token="write-token")
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"The Space serves alice/artnet@{commit}: {server.url}/spaces/alice/artnet-demo\n"
+    assert "write-token" not in result.stdout + result.stderr
 
     space = server.storage.load("space", "alice/artnet-demo")
     assert space["sdk"] == "gradio" and space["private"] is False
@@ -240,6 +357,30 @@ def test_publish_a_space_pinned_to_the_models_commit(start_hub, small_folder):
     assert card_metadata(readme)[0]["models"] == ["alice/artnet"]
     assert readme.replace("models:\n  - alice/artnet\n", "models: []\n") == original
     assert space["variables"]["ARTNET_MODEL"]["value"] == f"alice/artnet@{commit}"
+    # The build of the first code commit already sees the model: the Space never starts without it.
+    assert space["commits"][space["branches"]["main"]]["variables"] == {"ARTNET_MODEL": f"alice/artnet@{commit}"}
+
+
+def test_publishing_again_sets_the_new_model_before_the_new_code_and_keeps_the_spaces_visibility(start_hub, small_folder):
+    server, client = start_hub()
+    first, _ = push(client, small_folder, "alice/artnet", "--tag", "v1")
+    publish = ["-m", "artnet.space", "--space", "alice/demo", "--model"]
+    assert client.run([*publish, "alice/artnet@v1"], token="write-token").returncode == 0
+    space = server.storage.load("space", "alice/demo")
+    stale = {**head_files(server, "alice/demo", "space"), "artnet/removed.py": server.storage.file_entry(b"", lfs=False)}
+    HubStorage.add_commit(space, "main", stale, "a module that artnet/ no longer has")
+    server.storage.save("space", "alice/demo", space)
+    (small_folder / "model.keras").write_bytes(b"PK\x03\x04\0 retrained")
+    second, _ = push(client, small_folder, "alice/artnet", "--tag", "v2")
+
+    result = client.run([*publish, "alice/artnet@v2", "--private"], token="write-token")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ("note: alice/demo already exists and stays public: --private only applies to a new repo. "
+                             f"Change its visibility at {server.url}/spaces/alice/demo/settings.\n")
+    space = server.storage.load("space", "alice/demo")
+    assert space["private"] is False and first != second
+    assert space["commits"][space["branches"]["main"]]["variables"] == {"ARTNET_MODEL": f"alice/artnet@{second}"}
+    assert "artnet/removed.py" not in head_files(server, "alice/demo", "space")
 
 
 def test_a_space_for_the_models_main_branch_is_pinned_to_its_commit_and_says_a_private_model_needs_a_secret(start_hub, small_folder):
@@ -264,4 +405,5 @@ def test_each_failure_to_publish_a_space_is_one_line(space, model, token, messag
     server.add_repo("alice/artnet", "alice", {"config.json": (small_folder / "config.json").read_bytes()})
     result = client.run(["-m", "artnet.space", "--space", space, "--model", model], token=token)
     assert one_line_error(result).startswith(f"error: {message}")
+    assert token not in result.stdout + result.stderr
     assert server.storage.load("space", "alice/demo") is None
