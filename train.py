@@ -20,8 +20,20 @@ from artnet.training_setup import FREEZE_POLICIES, TrainingOptions, prepare_run 
 DEFAULTS = TrainingOptions()
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """Says what is wrong with the command line in one line, instead of argparse's usage block first."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def backbone_weights(value):
+    """imagenet and none in any case (None: random weights); anything else is the path of a weights file."""
+    return {"imagenet": "imagenet", "none": None}.get(value.lower(), value)
+
+
 def parse_arguments(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, help="the folder of paintings")
     parser.add_argument("--output", default=DEFAULT_MODEL_FOLDER, help="the model folder to write (default: %(default)s)")
     parser.add_argument("--image-size", type=int, default=DEFAULTS.image_size, help="input side in pixels (default: %(default)s)")
@@ -33,7 +45,7 @@ def parse_arguments(argv=None):
     parser.add_argument("--freeze", choices=FREEZE_POLICIES, default=DEFAULTS.freeze,
                         help="seed: the reference's last three convolutions, all BatchNormalization layers and the "
                              "head; conv5: dense block 5 and the head; all: train everything (default: %(default)s)")
-    parser.add_argument("--backbone-weights", default="imagenet", metavar="imagenet|none|PATH",
+    parser.add_argument("--backbone-weights", type=backbone_weights, default="imagenet", metavar="imagenet|none|PATH",
                         help="initial DenseNet-121 weights: downloaded ImageNet weights, random, or a notop .h5 file "
                              "(default: %(default)s)")
     parser.add_argument("--label-smoothing", type=float, default=DEFAULTS.label_smoothing, help="(default: %(default)s)")
@@ -59,11 +71,8 @@ def main(argv=None):
     if (arguments.private or arguments.tag) and not arguments.push_to_hub:
         print("error: --private and --tag only apply with --push-to-hub USER/REPO.", file=sys.stderr)
         return 2
-    # Every TrainingOptions field has an option of the same name; only the weights need translating.
-    values = {field.name: getattr(arguments, field.name) for field in dataclasses.fields(TrainingOptions)}
-    if values["backbone_weights"].lower() == "none":
-        values["backbone_weights"] = None
-    options = TrainingOptions(**values)
+    # Every TrainingOptions field has an option of the same name.
+    options = TrainingOptions(**{field.name: getattr(arguments, field.name) for field in dataclasses.fields(TrainingOptions)})
     try:
         if arguments.push_to_hub:
             from artnet import hub

@@ -27,7 +27,9 @@ from artnet.evaluation import classification_metrics, plot_confusion_matrix, plo
 from artnet.model import apply_freeze_policy, build_model, save_folder
 from artnet.model_card import render_model_card
 from artnet.model_folder import CARD_FILE, METRICS_FILE
-from artnet.training_setup import OptionError, RunState, TrainingOptions, prepare_run, split_counts
+from artnet.training_setup import (
+    OptionError, OutputError, RunState, TrainingOptions, checkpoint_name, output_problem, prepare_run, split_counts,
+)
 
 
 @dataclass
@@ -62,7 +64,9 @@ def train(data_dir, output, options=TrainingOptions(), resume=False, log=print, 
 
     with strategy.scope():
         if state is not None:
-            model = keras.saving.load_model(run.checkpoint, safe_mode=True)
+            model = keras.saving.load_model(run.checkpoint_path(state["checkpoint"]), safe_mode=True)
+            log(f"Restored the model of epoch {state['epochs_done']} with its optimizer state "
+                f"({int(model.optimizer.iterations.numpy())} training steps done).")
         else:
             model = apply_freeze_policy(
                 build_model(len(labels), options.image_size, backbone_weights=options.backbone_weights), options.freeze
@@ -92,6 +96,8 @@ def train(data_dir, output, options=TrainingOptions(), resume=False, log=print, 
             "split": {name: [dataclasses.asdict(p) for p in paintings] for name, paintings in splits.items()},
             "epochs_done": 0,
             "history": {},
+            "checkpoint": None,
+            "best_checkpoint": None,
             "best_epoch": None,
             "best_val_accuracy": None,
         }
@@ -121,7 +127,7 @@ def train(data_dir, output, options=TrainingOptions(), resume=False, log=print, 
     if failures:
         log(f"Skipped {len(failures)} paintings that could not be decoded, e.g. {next(iter(failures.paths.items()))}.")
 
-    best = keras.saving.load_model(run.best_checkpoint, safe_mode=True) if os.path.isfile(run.best_checkpoint) else model
+    best = keras.saving.load_model(run.checkpoint_path(state["best_checkpoint"]), safe_mode=True)
     log(f"Evaluating the model of epoch {state['best_epoch']} (best validation accuracy {state['best_val_accuracy']:.3f}) "
         f"on {len(splits['test'])} test paintings.")
     inference_model = _float32_copy(best, labels, options)
@@ -194,6 +200,10 @@ def write_model_folder(output, model, labels, metrics, state, test_paintings, op
         write_examples(os.path.join(staging, "examples"), test_paintings, labels)
         with open(os.path.join(staging, CARD_FILE), "w", encoding="utf-8") as file:
             file.write(render_model_card(staging))
+        # Checked before training too, but hours may have passed. The run folder stays: nothing is lost.
+        problem = output_problem(output)
+        if problem:
+            raise OutputError(f"{problem} Move it away, then run the same command with --resume.")
         if os.path.exists(output):
             previous = tempfile.mkdtemp(prefix=f".{name}.", suffix=".previous", dir=parent)
             os.rename(output, os.path.join(previous, name))
@@ -250,8 +260,9 @@ def _class_weights(options, paintings, labels):
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
-    """After each epoch: the model with its optimizer state, the best model so far, and state.json, each
-    written atomically, so that a killed run resumes from its last finished epoch."""
+    """After each epoch: the model with its optimizer state under the epoch's own name, then state.json,
+    which names it as the last and maybe the best checkpoint. Each is written atomically and state.json
+    last, so that a killed run resumes from its last finished epoch with that epoch's weights."""
 
     def __init__(self, run, state, failures):
         super().__init__()
@@ -261,13 +272,13 @@ class EpochCheckpoint(keras.callbacks.Callback):
         logs = {name: float(value) for name, value in (logs or {}).items()}
         for name, value in logs.items():
             self.state["history"].setdefault(name, []).append(value)
-        with atomic_path(self.run.checkpoint, suffix=".keras") as temporary:
+        name = checkpoint_name(epoch + 1)
+        with atomic_path(self.run.checkpoint_path(name), suffix=".keras") as temporary:
             self.model.save(temporary)
+        self.state["checkpoint"] = name
         accuracy = logs.get("val_accuracy", 0.0)
         if self.state["best_val_accuracy"] is None or accuracy > self.state["best_val_accuracy"]:
-            with atomic_path(self.run.best_checkpoint, suffix=".keras") as temporary:
-                self.model.save(temporary)
-            self.state["best_epoch"], self.state["best_val_accuracy"] = epoch + 1, accuracy
+            self.state.update(best_checkpoint=name, best_epoch=epoch + 1, best_val_accuracy=accuracy)
         self.state["epochs_done"] = epoch + 1
         self.state["decode_failures"] = dict(self.failures.paths)
         self.run.save(self.state)

@@ -42,6 +42,11 @@ TRAINING_ARGUMENTS = (
 )
 
 
+# The training fixture's model folder exists before the run, as an earlier model folder with this extra
+# file: retraining replaces the whole folder.
+EARLIER_MODEL_FILE = "earlier_notes.txt"
+
+
 def run_train_py(*arguments, timeout=600, environment=None):
     """`python train.py ARGUMENTS` in a subprocess, as a user runs it, with `environment` added to this
     process's: a CompletedProcess."""
@@ -63,6 +68,9 @@ def training_run(tmp_path_factory):
     workspace = tmp_path_factory.mktemp("training")
     data = write_class_folders(workspace / "paintings", per_style=24)
     folder = workspace / "model"
+    folder.mkdir()
+    for name in ("config.json", "model.keras", EARLIER_MODEL_FILE):
+        (folder / name).write_text("from an earlier run")
     result = run_train_py("--data", data, "--output", folder, *TRAINING_ARGUMENTS)
     assert result.returncode == 0, result.stderr[-3000:]
     return folder, result

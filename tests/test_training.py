@@ -3,6 +3,7 @@ an interrupted run resumed from its last finished epoch."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,13 +12,12 @@ import time
 import pytest
 
 from artnet.styles import MOVEMENTS
-from conftest import ROOT, TRAINING_ARGUMENTS, run_train_py
+from conftest import EARLIER_MODEL_FILE, ROOT, TRAINING_ARGUMENTS, run_train_py
 from datasets import MOVEMENT_OF_STYLE, write_class_folders, write_painter_by_numbers
 from synthetic import STYLES, painting
 
-pytestmark = pytest.mark.slow
 
-
+@pytest.mark.slow
 def test_the_run_reports_its_data_and_learns_well_above_chance(training_run):
     folder, result = training_run
     output = result.stdout
@@ -36,6 +36,7 @@ def test_the_run_reports_its_data_and_learns_well_above_chance(training_run):
     assert len(metrics["history"]["val_accuracy"]) == 3
 
 
+@pytest.mark.slow
 def test_the_model_folder_is_complete_and_serves_in_the_classifier(trained_model_folder):
     from artnet.classifier import Classifier
 
@@ -61,6 +62,12 @@ def test_the_model_folder_is_complete_and_serves_in_the_classifier(trained_model
     assert right >= 12
 
 
+@pytest.mark.slow
+def test_retraining_replaces_the_earlier_model_folder(trained_model_folder):
+    # The training fixture trains into an earlier model folder that holds one more file.
+    assert not (trained_model_folder / EARLIER_MODEL_FILE).exists()
+
+
 @pytest.mark.parametrize(
     "arguments, message",
     [
@@ -71,6 +78,14 @@ def test_the_model_folder_is_complete_and_serves_in_the_classifier(trained_model
         (["--data", "{tmp}/scarce", "--backbone-weights", "{tmp}/missing.h5"], "is not a file; use imagenet, none"),
         (["--data", "{tmp}/scarce", "--resume"], "error: There is no interrupted run to resume"),
         (["--data", "{tmp}/scarce", "--tag", "v1"], "error: --private and --tag only apply with --push-to-hub"),
+        # The names are read in any case, not taken for paths: the run goes on to the data.
+        (["--data", "{tmp}/scarce", "--backbone-weights", "ImageNet"], "error: Impressionism has only 2 painting(s)"),
+        (["--data", "{tmp}/scarce", "--backbone-weights", "NONE"], "error: Impressionism has only 2 painting(s)"),
+        # argparse's own errors: one line too, not the usage block.
+        (["--data", "{tmp}/scarce", "--epochs", "abc"],
+         "train.py: error: argument --epochs: invalid int value: 'abc' (see --help)"),
+        (["--data", "{tmp}/scarce", "--freeze", "most"], "train.py: error: argument --freeze: invalid choice: 'most'"),
+        (["--epochs", "3"], "train.py: error: the following arguments are required: --data (see --help)"),
     ],
 )
 def test_bad_options_and_data_end_at_once_in_one_line(arguments, message, tmp_path):
@@ -83,6 +98,31 @@ def test_bad_options_and_data_end_at_once_in_one_line(arguments, message, tmp_pa
     assert not (tmp_path / "model").exists()
 
 
+@pytest.mark.parametrize(
+    "output, message",
+    [
+        ("{tmp}/data", "error: --output {tmp}/data is the data folder or inside it; give a folder outside the data."),
+        ("{tmp}/data/Cubism/models", "error: --output {tmp}/data/Cubism/models is the data folder or inside it"),
+        ("{tmp}", "error: --output {tmp} contains the data folder {tmp}/data; give a folder outside the data."),
+        ("{tmp}/notes", "error: --output {tmp}/notes holds files but is no ArtNet model folder"),
+        ("{tmp}/notes/todo.txt", "error: --output {tmp}/notes/todo.txt is a file"),
+    ],
+)
+def test_an_output_that_would_destroy_other_files_is_refused_at_once(output, message, tmp_path):
+    # Too few paintings to train on: were the output let through, the run would end at the data instead.
+    data = write_class_folders(tmp_path / "data", per_style=2)
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("mine")
+    files_before = sorted(tmp_path.rglob("*"))
+    result = run_train_py("--data", data, "--output", output.format(tmp=tmp_path))
+    assert result.returncode == 2
+    assert message.format(tmp=tmp_path) in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert sorted(tmp_path.rglob("*")) == files_before
+    assert (tmp_path / "notes" / "todo.txt").read_text() == "mine"
+
+
+@pytest.mark.slow
 def test_imagenet_weights_out_of_reach_name_the_other_choices(tmp_path):
     write_class_folders(tmp_path / "data", per_style=3)
     # No proxy listens on port 9: the download fails at once, as on a machine without network.
@@ -95,6 +135,7 @@ def test_imagenet_weights_out_of_reach_name_the_other_choices(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_from_its_last_finished_epoch_with_the_same_schedule(tmp_path):
     data = write_painter_by_numbers(tmp_path / "pbn", per_style=16)
     output = tmp_path / "model"
@@ -113,16 +154,33 @@ def test_a_killed_run_resumes_from_its_last_finished_epoch_with_the_same_schedul
     finally:
         run.send_signal(signal.SIGKILL)
         run.wait()
-    assert json.loads(state_path.read_text())["epochs_done"] == 1
+    killed_state = json.loads(state_path.read_text())
+    assert killed_state["epochs_done"] == 1
     assert not output.exists()
 
-    result = run_train_py(*arguments, "--resume")
+    # Forgetting --resume must not throw the finished epoch away.
+    result = run_train_py(*arguments)
+    assert result.returncode == 2
+    assert f"error: An interrupted run of {output} is in {tmp_path / 'model.run'}: continue it with --resume" in result.stderr
+    assert json.loads(state_path.read_text()) == killed_state
+
+    # A different option on the command line: the interrupted run's value is kept, and the run says so.
+    result = run_train_py(*arguments, "--label-smoothing", "0.1", "--resume")
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"Resuming the run in {tmp_path / 'model.run'} after epoch 1 of 3." in result.stdout
+    assert ("Resuming with the interrupted run's options, not the command line's: --label-smoothing 0.0 (not 0.1)."
+            in result.stdout)
     assert "Data: Painter by Numbers (all_data_info.csv)" in result.stdout
+    # The trained model and its optimizer are restored, not built afresh (which would have taken 0 steps).
+    restored = re.search(r"Restored the model of epoch 1 with its optimizer state \((\d+) training steps done\)",
+                         result.stdout)
+    assert restored and int(restored.group(1)) > 0
     assert "Epoch 2/3" in result.stdout and "Epoch 1/3" not in result.stdout
     metrics = json.loads((output / "metrics.json").read_text())
-    assert metrics["training"]["epochs_run"] == 3
+    assert metrics["training"]["epochs_run"] == 3 and metrics["training"]["label_smoothing"] == 0.0
+    # The history goes on from the killed run's first epoch.
+    assert metrics["history"]["loss"][0] == killed_state["history"]["loss"][0]
+    assert len(metrics["history"]["loss"]) == 3
     # The rate halves every epoch, counted from the start of the run, not from the resume.
     assert metrics["history"]["learning_rate"] == pytest.approx([1e-3, 5e-4, 2.5e-4])
     assert not (tmp_path / "model.run").exists()
