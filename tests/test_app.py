@@ -15,6 +15,9 @@ from synthetic import STYLES, painting
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
+# How closely the app's answer to a painting matches a direct call's: the same pass, the same numbers.
+ANSWER_TOLERANCE = 1e-5
+
 
 @pytest.fixture(scope="module")
 def client(live_app):
@@ -60,13 +63,15 @@ def test_explain_follows_the_movement_opacity_and_colormap(client, config, good_
         answer = client.predict(handle_file(good_painting), movement, opacity, colormap, api_name="/explain")
         return np.concatenate([np.asarray(Image.open(o["image"]).convert("RGB"), dtype=float) for o in answer], 1)
 
-    first, last = config["labels"][0], config["labels"][-1]
+    first = config["labels"][0]
     original = np.asarray(Image.open(good_painting).convert("RGB"), dtype=float)
     originals = np.concatenate([original] * len(config["gradcam_layers"]), 1)
     # Overlays travel as JPEG, which softens the colour of sharp edges a little.
     assert np.abs(overlays(first, 0.0, "jet") - originals).mean() < 8
     assert np.abs(overlays(first, 0.9, "jet") - originals).mean() > 20
-    assert np.abs(overlays(first, 0.9, "jet") - overlays(last, 0.9, "jet")).mean() > 1
+    # Some movements may have no evidence at all in a painting (all-zero maps), but not every one of them.
+    strong = {movement: overlays(movement, 0.9, "jet") for movement in config["labels"]}
+    assert any(np.abs(strong[first] - strong[other]).mean() > 1 for other in config["labels"][1:])
     assert np.abs(overlays(first, 0.9, "jet") - overlays(first, 0.9, "inferno")).mean() > 5
 
 
@@ -138,15 +143,21 @@ def test_wrong_choices_get_messages_that_name_the_choices(client, good_painting)
 
 
 def test_eight_clients_sending_forty_requests_each_get_their_own_answers(client, live_app, tmp_path):
-    # Ten paintings of the five styles, each of its own size, so that an overlay shows whose it is.
-    paintings = []
-    for number in range(10):
+    # Paintings of the five styles, each of its own size, so that an overlay shows whose it is; and each
+    # answered differently from all the others at the tolerance of the check below, so that an answer shows
+    # whose it is too. A trained model can be all but certain about two paintings of a style (the same
+    # answer to 1e-5), so up to ten are chosen from twenty.
+    paintings, expected = [], []
+    for number in range(20):
         path = tmp_path / f"painting_{number}.png"
         painting(STYLES[number % len(STYLES)], seed=number, size=(100 + 7 * number, 80 + 3 * number)).save(path)
-        paintings.append(path)
-    expected = [probabilities(client.predict(handle_file(path), api_name="/classify")) for path in paintings]
-    distinct = {tuple(round(p, 4) for p in answer.values()) for answer in expected}
-    assert len(distinct) == len(paintings), "the model must answer each painting differently for this test"
+        answer = probabilities(client.predict(handle_file(path), api_name="/classify"))
+        if len(paintings) < 10 and all(
+            max(abs(answer[label] - other[label]) for label in answer) > 2 * ANSWER_TOLERANCE for other in expected
+        ):
+            paintings.append(path)
+            expected.append(answer)
+    assert len(paintings) >= len(STYLES), "the model must answer at least five paintings differently for this test"
 
     jobs = [(number % len(paintings), "/classify" if number % 2 == 0 else "/explain") for number in range(40)]
     answers, errors = {}, []
@@ -169,7 +180,7 @@ def test_eight_clients_sending_forty_requests_each_get_their_own_answers(client,
     assert errors == []
     for job, (which, endpoint) in enumerate(jobs):
         if endpoint == "/classify":
-            assert probabilities(answers[job]) == pytest.approx(expected[which], abs=1e-5), f"job {job}"
+            assert probabilities(answers[job]) == pytest.approx(expected[which], abs=ANSWER_TOLERANCE), f"job {job}"
         else:
             sizes = {Image.open(overlay["image"]).size for overlay in answers[job]}
             assert sizes == {Image.open(paintings[which]).size}, f"job {job}"
