@@ -275,6 +275,8 @@ def reading(repo_id, revision=None, token=None, mistyped_path=None):
     """Turn what can go wrong while reading `repo_id` at `revision` into a HubError that says what to do;
     `mistyped_path` is the spec when it may be a local path instead."""
     shown = _shown(repo_id, revision)
+    # Offline, the Hub cannot say whether the repo exists; a likely path is named first all the same.
+    path_first = f"There is no model folder at {mistyped_path!r}. As a Hub repo: " if mistyped_path else ""
     try:
         yield
     except RevisionNotFoundError:
@@ -298,11 +300,11 @@ def reading(repo_id, revision=None, token=None, mistyped_path=None):
         ) from None
     except LocalEntryNotFoundError:
         raise HubError(
-            f"Cannot reach the Hub (offline or HF_HUB_OFFLINE=1) and {shown} is not in the local cache. "
+            f"{path_first}Cannot reach the Hub (offline or HF_HUB_OFFLINE=1) and {shown} is not in the local cache. "
             "Connect once to download it, or give a local model folder."
         ) from None
     except NETWORK_ERRORS:
-        raise HubError(f"Cannot reach the Hub at {constants.ENDPOINT} to read {shown}. Check the network.") from None
+        raise HubError(f"{path_first}Cannot reach the Hub at {constants.ENDPOINT} to read {shown}. Check the network.") from None
     except HfHubHTTPError as error:
         if _status(error) == 401:
             raise HubError(

@@ -221,6 +221,9 @@ def test_a_mistyped_local_folder_is_reported_as_a_missing_folder(start_hub, tmp_
     result = client.run(["-m", "artnet.hub", "pull", "models/artnt"], token="write-token", cwd=tmp_path)
     assert one_line_error(result) == ("error: There is no model folder at 'models/artnt', and no model repo "
                                       "models/artnt on the Hub that you can read. Check the path.\n")
+    offline = client.run(["-m", "artnet.hub", "pull", "models/artnt"], offline=True, cwd=tmp_path)
+    assert one_line_error(offline).startswith("error: There is no model folder at 'models/artnt'. As a Hub repo: "
+                                              "Cannot reach the Hub")
 
 
 def test_with_the_network_down_and_nothing_cached_pulling_says_so(start_hub):
