@@ -18,6 +18,7 @@ import threading
 import time
 
 from timing import (
+    in_threads,
     load_average,
     make_model_folder,
     median_ms,
@@ -36,7 +37,7 @@ import tensorflow as tf  # noqa: E402
 from gradio_client import Client, handle_file  # noqa: E402
 
 from artnet.model import load_folder  # noqa: E402
-from live_app import APP, start_app  # noqa: E402
+from live_app import start_app  # noqa: E402
 
 USERS = (1, 4, 16)
 BATCHES = (1, 4, 16)
@@ -85,13 +86,8 @@ def run_users(url, paintings, users, requests, api_name="/classify"):
             except Exception as error:  # noqa: BLE001 - counted and reported in the table
                 errors.append(repr(error))
 
-    threads = [threading.Thread(target=user, args=(index,)) for index in range(users)]
-    start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return len(latencies) / (time.perf_counter() - start), latencies, errors
+    seconds = in_threads(user, users)
+    return len(latencies) / seconds, latencies, errors
 
 
 def batch_costs(folder):

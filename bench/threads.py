@@ -17,10 +17,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-from timing import load_average, make_model_folder, percentile, print_table, setup_environment, write_paintings
+from timing import load_average, make_model_folder, percentile, print_table, in_threads, setup_environment, write_paintings
 
 setup_environment()
 
@@ -49,13 +48,7 @@ def measure(folder, painting, intra, inter, jit_compile, requests):
                 classifier.explain(painting)
                 latencies.append((time.perf_counter() - start) * 1000)
 
-        threads = [threading.Thread(target=user, args=(index,)) for index in range(concurrency)]
-        start = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        results[concurrency] = (requests / (time.perf_counter() - start), percentile(latencies, 0.5))
+        results[concurrency] = (requests / in_threads(user, concurrency), percentile(latencies, 0.5))
     return results
 
 

@@ -37,6 +37,19 @@ def print_table(headers, rows):
         print("| " + " | ".join(cells) + " |")
 
 
+def in_threads(user, count):
+    """Run `user(index)` in `count` threads at once, index 0..count-1; the seconds until all are done."""
+    import threading
+
+    threads = [threading.Thread(target=user, args=(index,)) for index in range(count)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - start
+
+
 def percentile(values, share):
     """The `share` (0..1) percentile of `values`, interpolated between the two nearest ranks."""
     ordered = sorted(values)
