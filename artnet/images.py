@@ -1,4 +1,4 @@
-"""Safe image loading and the geometry shared by training and the app: pad to square, resize, crops.
+"""Safe image loading and the geometry shared by training and the app: pad to square and resize.
 
 Everything a user can drop into the app passes through `load_image`, so it accepts any common format and
 mode, and refuses bad files with an `ImageError` whose message says what to do.
@@ -157,27 +157,6 @@ def square_image(image, side):
     # reducing_gap lets Pillow shrink large images by fast box reduction first, with no visible loss.
     resized = image.resize(fit_within(image.size, side), Image.Resampling.BILINEAR, reducing_gap=3.0)
     return pad_to_square(resized)
-
-
-def five_crops(image, size):
-    """Four corner crops and a centre crop of `size` x `size`, cut from the full-resolution image.
-
-    An image smaller than `size` on a side is first enlarged just enough to cut the crops.
-    """
-    width, height = image.size
-    if min(width, height) < size:
-        scale = size / min(width, height)
-        width, height = max(size, round(width * scale)), max(size, round(height * scale))
-        image = image.resize((width, height), Image.Resampling.BILINEAR)
-    centre_left, centre_top = (width - size) // 2, (height - size) // 2
-    origins = [
-        (0, 0),
-        (width - size, 0),
-        (0, height - size),
-        (width - size, height - size),
-        (centre_left, centre_top),
-    ]
-    return [image.crop((left, top, left + size, top + size)) for left, top in origins]
 
 
 def to_array(image):

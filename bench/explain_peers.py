@@ -26,10 +26,11 @@ from tf_keras_vis.utils.model_modifiers import ReplaceToLinear  # noqa: E402
 from tf_keras_vis.utils.scores import CategoricalScore  # noqa: E402
 
 from artnet.gradcam import GradCAM, upsample_map  # noqa: E402
-from artnet.model import DEFAULT_GRADCAM_LAYERS, build_model  # noqa: E402
+from artnet.backbones import DENSENET121  # noqa: E402
+from artnet.model import build_model  # noqa: E402
 from naive import eager_grad_cam  # noqa: E402
 
-FOUR_LAYERS = tuple(layer["name"] for layer in DEFAULT_GRADCAM_LAYERS)
+FOUR_LAYERS = tuple(layer["name"] for layer in DENSENET121.gradcam_layers)
 FINAL_LAYER, EARLIEST_LAYER = FOUR_LAYERS[-1:], FOUR_LAYERS[:1]
 
 

@@ -11,7 +11,6 @@ from artnet.images import (
     PAD_COLOR,
     ImageError,
     content_box,
-    five_crops,
     load_image,
     pad_to_square,
     square_image,
@@ -198,22 +197,6 @@ def test_square_image_keeps_the_aspect_ratio():
     column = pixels[:, 112, 1]
     green_rows = np.flatnonzero(column > 200)
     assert green_rows.min() == 56 and green_rows.max() == 56 + 112 - 1
-
-
-def test_five_crops_are_the_corners_and_centre_of_the_full_resolution_image():
-    width, height = 300, 200
-    y, x = np.mgrid[0:height, 0:width]
-    coded = Image.fromarray(np.stack([x % 256, y, x // 256 * 100], axis=-1).astype(np.uint8))
-    crops = five_crops(coded, 64)
-    assert [crop.size for crop in crops] == [(64, 64)] * 5
-    expected_origins = [(0, 0), (236, 0), (0, 136), (236, 136), (118, 68)]
-    for crop, (left, top) in zip(crops, expected_origins):
-        assert tuple(np.asarray(crop)[0, 0]) == (left % 256, top, left // 256 * 100)
-
-
-def test_crops_of_a_small_image_enlarge_it_first():
-    crops = five_crops(solid((0, 0, 0), size=(50, 30)), 64)
-    assert [crop.size for crop in crops] == [(64, 64)] * 5
 
 
 def test_to_array_gives_float_pixels_in_0_255():

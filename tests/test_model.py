@@ -5,10 +5,9 @@ import keras
 import numpy as np
 import pytest
 
+from artnet.backbones import DENSENET_SEED_CONVS, BackboneError
 from artnet.model import (
     FORMAT_VERSION,
-    SEED_TRAINABLE_CONVS,
-    BackboneWeightsError,
     ModelFolderError,
     apply_freeze_policy,
     build_model,
@@ -57,7 +56,7 @@ def test_seed_policy_trains_three_convolutions_every_batchnorm_and_the_head(smal
     apply_freeze_policy(small_model, "seed")
     batchnorms = {l.name for l in small_model.layers if isinstance(l, keras.layers.BatchNormalization)}
     head = {"head_pool", "head_dropout", "head_bn", "logits", "probabilities"}
-    assert trainable_names(small_model) == set(SEED_TRAINABLE_CONVS) | batchnorms | head
+    assert trainable_names(small_model) == set(DENSENET_SEED_CONVS) | batchnorms | head
     assert len(batchnorms) == 122
     assert not small_model.get_layer("conv5_block14_2_conv").trainable
 
@@ -77,8 +76,8 @@ def test_all_policy_trains_everything(small_model):
     assert trainable_names(small_model) == {layer.name for layer in small_model.layers}
 
 
-def test_an_unknown_policy_is_refused(small_model):
-    with pytest.raises(ValueError, match="seed, conv5, all"):
+def test_an_unknown_policy_is_refused_with_the_backbones_choices(small_model):
+    with pytest.raises(BackboneError, match="--freeze most is not a policy of densenet121; choose one of head, seed, conv5, all"):
         apply_freeze_policy(small_model, "most")
 
 
@@ -102,7 +101,7 @@ def test_a_weights_file_can_stand_in_for_imagenet(tmp_path):
 
 
 def test_a_missing_weights_file_names_the_alternatives(tmp_path):
-    with pytest.raises(BackboneWeightsError, match="'imagenet', or 'none'"):
+    with pytest.raises(BackboneError, match="is not a file; use imagenet, none or the path of a Keras DenseNet-121 notop"):
         build_model(5, image_size=32, backbone_weights=tmp_path / "nothing.h5")
 
 
@@ -113,7 +112,8 @@ def test_imagenet_weights_without_network_name_the_alternatives(monkeypatch):
         raise Exception("URL fetch failure: [Errno -3] Temporary failure in name resolution")
 
     monkeypatch.setattr(file_utils, "get_file", no_network)
-    with pytest.raises(BackboneWeightsError, match="Train from scratch with --backbone-weights none, or download .* --backbone-weights PATH"):
+    with pytest.raises(BackboneError, match="Could not download the ImageNet weights of densenet121 .* pass --backbone-weights PATH, "
+                                            "or train from random weights with --backbone-weights none"):
         build_model(5, image_size=32, backbone_weights="imagenet")
 
 
