@@ -10,6 +10,10 @@ from artnet.errors import UserError
 from artnet.model_folder import DEFAULT_MODEL_FOLDER, ModelSource, check_folder
 
 MODEL_VARIABLE = "ARTNET_MODEL"
+# The README's Quick start trains on the paintings and weights that lie beside a checkout of the project.
+SHARED_PAINTINGS = os.path.join("..", "shared", "paintings")
+SHARED_TRAINING_COMMAND = (f"python train.py --data {SHARED_PAINTINGS} --backbone-weights "
+                           f"{os.path.join('..', 'shared', 'weights', 'mobilenet_0.75_imagenet_notop.weights.h5')}")
 
 
 class ModelNotFoundError(UserError):
@@ -36,8 +40,10 @@ def resolve_model(spec):
     if spec is None:
         if os.path.isdir(DEFAULT_MODEL_FOLDER):
             return ModelSource(DEFAULT_MODEL_FOLDER)
+        shared = (f"; with the shared paintings beside this checkout: `{SHARED_TRAINING_COMMAND}`"
+                  if os.path.isdir(SHARED_PAINTINGS) else "")
         raise ModelNotFoundError(
-            f"No model to serve: train one with `python train.py --data DIR` (it writes {DEFAULT_MODEL_FOLDER}), "
+            f"No model to serve: train one with `python train.py --data DIR` (it writes {DEFAULT_MODEL_FOLDER}{shared}), "
             f"or set {MODEL_VARIABLE}=user/repo@revision or pass --model."
         )
     return hub.pull(spec)

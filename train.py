@@ -1,9 +1,10 @@
-"""Fine-tune DenseNet-121 on paintings and write the model folder that app.py serves.
+"""Train ArtNet on paintings and write the model folder that app.py serves.
 
-    python train.py --data DIR [--output models/artnet] [--push-to-hub USER/REPO]
+    python train.py --data DIR [--backbone mobilenet_0.75 --backbone-weights PATH] [--output models/artnet]
 
-DIR is Painter by Numbers as Kaggle ships it (all_data_info.csv or train_info.csv beside train/ and
-test/), or one folder per movement or style (DIR/Cubism/*.jpg, DIR/Post_Impressionism/*.jpg, ...).
+DIR is one folder per movement or style (DIR/Cubism/*.jpg, DIR/Post_Impressionism/*.jpg, ...), with an
+optional manifest.csv that names each painting's collection, or Painter by Numbers as Kaggle ships it
+(all_data_info.csv or train_info.csv beside train/ and test/).
 """
 
 import argparse
@@ -13,9 +14,13 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from artnet.backbones import BACKBONES  # noqa: E402
 from artnet.errors import UserError  # noqa: E402
+from artnet.features import default_cache_root  # noqa: E402
 from artnet.model_folder import DEFAULT_MODEL_FOLDER  # noqa: E402
-from artnet.training_setup import FREEZE_POLICIES, TrainingOptions, prepare_run  # noqa: E402
+from artnet.options import CLASS_WEIGHTS, HEADS, TrainingOptions  # noqa: E402
+from artnet.training_setup import prepare_run  # noqa: E402
+from artnet.views import VIEWS  # noqa: E402
 
 DEFAULTS = TrainingOptions()
 
@@ -32,37 +37,50 @@ def backbone_weights(value):
     return {"imagenet": "imagenet", "none": None}.get(value.lower(), value)
 
 
+def view_list(value):
+    return tuple(view.strip() for view in value.split(",") if view.strip())
+
+
 def parse_arguments(argv=None):
     parser = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", required=True, help="the folder of paintings")
-    parser.add_argument("--output", default=DEFAULT_MODEL_FOLDER, help="the model folder to write (default: %(default)s)")
-    parser.add_argument("--image-size", type=int, default=DEFAULTS.image_size, help="input side in pixels (default: %(default)s)")
-    parser.add_argument("--epochs", type=int, default=DEFAULTS.epochs, help="(default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="(default: %(default)s)")
-    parser.add_argument("--learning-rate", type=float, default=DEFAULTS.learning_rate, help="Adam's initial rate (default: %(default)s)")
-    parser.add_argument("--halve-learning-rate-every", type=int, default=DEFAULTS.halve_learning_rate_every,
-                        metavar="EPOCHS", help="halve the learning rate every this many epochs (default: %(default)s)")
-    parser.add_argument("--freeze", choices=FREEZE_POLICIES, default=DEFAULTS.freeze,
-                        help="seed: the reference's last three convolutions, all BatchNormalization layers and the "
-                             "head; conv5: dense block 5 and the head; all: train everything (default: %(default)s)")
-    parser.add_argument("--backbone-weights", type=backbone_weights, default="imagenet", metavar="imagenet|none|PATH",
-                        help="initial DenseNet-121 weights: downloaded ImageNet weights, random, or a notop .h5 file "
-                             "(default: %(default)s)")
-    parser.add_argument("--label-smoothing", type=float, default=DEFAULTS.label_smoothing, help="(default: %(default)s)")
-    parser.add_argument("--class-weights", choices=("none", "balanced"), default=DEFAULTS.class_weights,
-                        help="balanced weighs each movement inversely to its number of paintings (default: %(default)s)")
-    parser.add_argument("--validation-fraction", type=float, default=DEFAULTS.validation_fraction, help="(default: %(default)s)")
-    parser.add_argument("--test-fraction", type=float, default=DEFAULTS.test_fraction, help="(default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=DEFAULTS.seed, help="for the split, the shuffling and the initial weights (default: %(default)s)")
-    parser.add_argument("--cache", choices=("auto", "memory", "disk", "none"), default=DEFAULTS.cache,
-                        help="keep decoded training samples after the first epoch; auto: in memory up to 2 GB, else on "
-                             "disk in the run folder (default: %(default)s)")
-    parser.add_argument("--mixed-precision", action="store_true", help="float16 compute on a GPU")
-    parser.add_argument("--run-eagerly", action="store_true", help="skip graph tracing: faster start for tiny runs, slower steps")
-    parser.add_argument("--resume", action="store_true", help="continue an interrupted run from its last finished epoch")
-    parser.add_argument("--push-to-hub", metavar="USER/REPO", help="push the model folder to this Hub model repo when done")
-    parser.add_argument("--private", action="store_true", help="create the Hub repo private")
-    parser.add_argument("--tag", help="tag the pushed commit (e.g. v1)")
+    add = parser.add_argument
+    add("--data", required=True, help="the folder of paintings")
+    add("--output", default=DEFAULT_MODEL_FOLDER, help="the model folder to write (default: %(default)s)")
+    add("--backbone", default=DEFAULTS.backbone, help=f"{' or '.join(BACKBONES)} (default: %(default)s)")
+    add("--backbone-weights", type=backbone_weights, default=DEFAULTS.backbone_weights, metavar="imagenet|none|PATH",
+        help="initial backbone weights: ImageNet's (downloaded by Keras), random, or a notop weights file of the "
+             "backbone (default: %(default)s)")
+    add("--freeze", default=DEFAULTS.freeze,
+        help="which backbone layers train: head (none), all, or a policy of the backbone: "
+             + "; ".join(f"{b.name}: {', '.join(b.policy_names)}" for b in BACKBONES.values()) + " (default: %(default)s)")
+    add("--head", choices=HEADS, default=DEFAULTS.head,
+        help="style: channel statistics of several depths -> Dense -> softmax; reference: the original ArtNet's "
+             "GAP -> Dropout -> BatchNorm -> softmax (default: %(default)s)")
+    add("--views", type=view_list, default=DEFAULTS.views, metavar="VIEW,...",
+        help=f"the views of each training painting, of {', '.join(VIEWS)} (default: {','.join(DEFAULTS.views)})")
+    add("--image-size", type=int, default=DEFAULTS.image_size, help="input side in pixels (default: %(default)s)")
+    add("--epochs", type=int, default=DEFAULTS.epochs, help="(default: %(default)s)")
+    add("--batch-size", type=int, default=DEFAULTS.batch_size, help="(default: %(default)s)")
+    add("--learning-rate", type=float, default=DEFAULTS.learning_rate, help="Adam's initial rate (default: %(default)s)")
+    add("--halve-learning-rate-every", type=int, default=DEFAULTS.halve_learning_rate_every, metavar="EPOCHS",
+        help="halve the learning rate every this many epochs (default: %(default)s)")
+    add("--label-smoothing", type=float, default=DEFAULTS.label_smoothing, help="(default: %(default)s)")
+    add("--class-weights", choices=CLASS_WEIGHTS, default=DEFAULTS.class_weights,
+        help="balanced weighs each movement inversely to its number of paintings (default: %(default)s)")
+    add("--validation-fraction", type=float, default=DEFAULTS.validation_fraction, help="(default: %(default)s)")
+    add("--test-fraction", type=float, default=DEFAULTS.test_fraction, help="(default: %(default)s)")
+    add("--seed", type=int, default=DEFAULTS.seed, help="for the split, the shuffling and the initial weights (default: %(default)s)")
+    add("--no-cross-collection", dest="cross_collection", action="store_false",
+        help="skip the cross-collection test (it trains once more per fold of left-out collections)")
+    add("--mixed-precision", action="store_true", help="float16 compute on a GPU")
+    add("--run-eagerly", action="store_true", help="skip graph tracing: faster start for tiny runs, slower steps")
+    add("--feature-cache", default=default_cache_root(), metavar="DIR",
+        help="where the backbone's features of each painting are kept for the next run (default: %(default)s)")
+    add("--dataset", help="what the data is, for the model card (default: from manifest.csv or the folder's name)")
+    add("--resume", action="store_true", help="continue an interrupted run from its last finished epoch")
+    add("--push-to-hub", metavar="USER/REPO", help="push the model folder to this Hub model repo when done")
+    add("--private", action="store_true", help="create the Hub repo private")
+    add("--tag", help="tag the pushed commit (e.g. v1)")
     return parser.parse_args(argv)
 
 
@@ -77,13 +95,13 @@ def main(argv=None):
         if arguments.push_to_hub:
             from artnet import hub
 
-            # First of all: a two-hour run must not end in an authentication error.
+            # First of all: a long run must not end in an authentication error.
             hub.check_can_push(arguments.push_to_hub, tag=arguments.tag)
-        prepared = prepare_run(arguments.data, arguments.output, options, resume=arguments.resume)
+        prepared = prepare_run(arguments.data, arguments.output, options, resume=arguments.resume, dataset=arguments.dataset)
         # TensorFlow is imported only now: every check above answers at once and in one line.
         from artnet.training import train
 
-        result = train(arguments.data, arguments.output, options, resume=arguments.resume, prepared=prepared)
+        result = train(arguments.data, arguments.output, prepared=prepared, feature_cache=arguments.feature_cache)
         if arguments.push_to_hub:
             pushed = hub.push(result.output, arguments.push_to_hub, private=arguments.private, revision_tag=arguments.tag)
             print(f"Pushed to {pushed.repo_url} at commit {pushed.commit_id}. Serve it with: python app.py --model {pushed.spec}")

@@ -1,27 +1,25 @@
-"""Training data: find the paintings (Painter by Numbers CSV or one folder per class), split them by
-painting, and feed them to Keras through tf.data.
+"""Training data: find the paintings (Painter by Numbers CSV or one folder per class, with the collection
+each came from where the data says), and split them by painting.
 
-Finding and splitting do not touch TensorFlow, so bad data folders are reported at once, before the
-slow TensorFlow import.
+Nothing here touches TensorFlow, so bad data folders are reported at once, before its slow import.
 """
 
 import collections
 import csv
 import os
 import random
-import threading
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from artnet.errors import UserError
-from artnet.images import ImageError, five_crops, load_image, square_image
 from artnet.styles import MOVEMENTS, movement_of
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 # Painter by Numbers as Kaggle ships it: the full table, or the one for the training images only.
 PBN_TABLES = {"all_data_info.csv": "new_filename", "train_info.csv": "filename"}
 PBN_IMAGE_FOLDERS = ("train", "test", ".")
+# Beside one folder per class: which collection each painting came from (file, relative to the data folder).
+MANIFEST = "manifest.csv"
+MANIFEST_SOURCE_COLUMNS = ("source_repo", "source")
 # Every split needs at least one painting of every movement.
 MIN_PAINTINGS_PER_MOVEMENT = 3
 
@@ -34,6 +32,9 @@ class DataError(UserError):
 class Painting:
     path: str
     movement: str
+    # The collection it came from, where the data says (manifest.csv's source_repo; Painter by Numbers'
+    # source column); None otherwise.
+    source: str | None = None
 
 
 @dataclass
@@ -44,6 +45,12 @@ class DataSource:
     paintings: list
     skipped: collections.Counter = field(default_factory=collections.Counter)
     unmapped_styles: collections.Counter = field(default_factory=collections.Counter)
+    name: str = ""  # what the data set is, for the model card
+
+    @property
+    def sources(self):
+        """The collections that the paintings came from, in order of first appearance; empty if unknown."""
+        return list(dict.fromkeys(p.source for p in self.paintings if p.source is not None))
 
     @property
     def labels(self):
@@ -56,13 +63,15 @@ class DataSource:
         return {movement: counter[movement] for movement in self.labels}
 
 
-def find_paintings(data_dir):
-    """The paintings in `data_dir`, in either layout. Raises DataError."""
+def find_paintings(data_dir, name=None):
+    """The paintings in `data_dir`, in either layout; `name` says what the data set is (default: from the
+    layout, the folder's name and the collections). Raises DataError."""
     data_dir = os.fspath(data_dir)
     if not os.path.isdir(data_dir):
         raise DataError(f"There is no data folder at {data_dir!r}. Give the folder that holds the paintings.")
     tables = [name for name in PBN_TABLES if os.path.isfile(os.path.join(data_dir, name))]
     source = _painter_by_numbers(data_dir, tables[0]) if tables else _class_folders(data_dir)
+    source.name = name or _describe(data_dir, source)
     if not source.paintings:
         raise DataError(
             f"No usable paintings in {data_dir!r}. Expected Painter by Numbers (all_data_info.csv or "
@@ -92,8 +101,18 @@ def _painter_by_numbers(data_dir, table):
             if path is None:
                 source.skipped["missing file"] += 1
                 continue
-            source.paintings.append(Painting(path, movement))
+            source.paintings.append(Painting(path, movement, (row.get("source") or "").strip() or None))
     return source
+
+
+def _describe(data_dir, source):
+    if source.layout.startswith("Painter by Numbers"):
+        return "Painter by Numbers (WikiArt)"
+    folder = os.path.basename(os.path.normpath(os.path.abspath(data_dir)))
+    sources = source.sources
+    if sources:
+        return f"{folder}: {len(source.paintings)} paintings from {len(sources)} collections ({', '.join(sources)})"
+    return f"{folder}: {len(source.paintings)} paintings"
 
 
 def _find_file(data_dir, filename):
@@ -106,6 +125,7 @@ def _find_file(data_dir, filename):
 
 def _class_folders(data_dir):
     source = DataSource(layout="one folder per class", paintings=[])
+    collection_of = _manifest_sources(data_dir)
     for name in sorted(os.listdir(data_dir)):
         folder = os.path.join(data_dir, name)
         if not os.path.isdir(folder) or name.startswith("."):
@@ -120,8 +140,24 @@ def _class_folders(data_dir):
             source.skipped["unmapped style"] += len(images)
             source.unmapped_styles[name] += len(images)
             continue
-        source.paintings.extend(Painting(path, movement) for path in images)
+        source.paintings.extend(
+            Painting(path, movement, collection_of.get(os.path.relpath(path, data_dir).replace(os.sep, "/")))
+            for path in images
+        )
     return source
+
+
+def _manifest_sources(data_dir):
+    """{file relative to data_dir: collection} from the data folder's manifest.csv; empty without one."""
+    path = os.path.join(data_dir, MANIFEST)
+    if not os.path.isfile(path):
+        return {}
+    with open(path, newline="", encoding="utf-8") as file:
+        reader = csv.DictReader(file)
+        column = next((name for name in MANIFEST_SOURCE_COLUMNS if name in (reader.fieldnames or [])), None)
+        if column is None or "file" not in (reader.fieldnames or []):
+            raise DataError(f"{path} needs a file column and a {' or '.join(MANIFEST_SOURCE_COLUMNS)} column.")
+        return {row["file"].strip(): row[column].strip() for row in reader if row["file"] and row[column]}
 
 
 def split_paintings(paintings, validation_fraction=0.15, test_fraction=0.15, seed=42):
@@ -153,92 +189,3 @@ def split_paintings(paintings, validation_fraction=0.15, test_fraction=0.15, see
         validation.extend(group[test_count : test_count + validation_count])
         train.extend(group[test_count + validation_count :])
     return train, validation, test
-
-
-class DecodeFailures:
-    """Paintings that could not be decoded during training, counted once each (thread-safe)."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self.paths = {}
-
-    def add(self, path, reason):
-        with self._lock:
-            self.paths.setdefault(path, reason)
-
-    def __len__(self):
-        return len(self.paths)
-
-
-def training_views(path, image_size):
-    """The samples one painting gives for training: the whole painting padded and resized, then the
-    five full-resolution crops. Decoded once. A (6, size, size, 3) uint8 array."""
-    painting = load_image(path)
-    views = [square_image(painting, image_size), *five_crops(painting, image_size)]
-    return np.stack([np.asarray(view, dtype=np.uint8) for view in views])
-
-
-def whole_view(path, image_size):
-    """The whole painting padded and resized: what the app shows the model. (1, size, size, 3) uint8."""
-    return np.asarray(square_image(load_image(path), image_size), dtype=np.uint8)[np.newaxis]
-
-
-def tta_views(path, image_size):
-    """Test-time augmentation: the whole painting and its five crops, each also flipped left-right."""
-    views = training_views(path, image_size)
-    return np.concatenate([views, views[:, :, ::-1]])
-
-
-def make_dataset(paintings, labels, image_size, views, batch_size, failures, shuffle_seed=None, cache=None):
-    """A tf.data pipeline of (pixels, one-hot label) batches.
-
-    `views(path, size)` turns one painting into one or more samples (training_views, whole_view). It
-    runs in parallel threads (Pillow releases the GIL while it decodes and resizes); a painting that
-    fails to decode is counted in `failures` and skipped. `cache` is None, "memory" or a file path
-    prefix: decoded samples are then reused from the second epoch on. Shuffling happens after the
-    cache, so every epoch sees a new order.
-    """
-    import tensorflow as tf  # here, so that finding and splitting data never wait for TensorFlow
-
-    label_index = {label: index for index, label in enumerate(labels)}
-    paths = [painting.path for painting in paintings]
-    indices = [label_index[painting.movement] for painting in paintings]
-
-    def decode(path, label):
-        path = path.numpy().decode("utf-8")
-        try:
-            samples = views(path, image_size)
-        except (ImageError, OSError) as error:
-            failures.add(path, str(error))
-            samples = np.zeros((0, image_size, image_size, 3), np.uint8)
-        return samples, np.full(len(samples), int(label), np.int32)
-
-    def decode_in_python(path, label):
-        samples, sample_labels = tf.py_function(decode, [path, label], [tf.uint8, tf.int32])
-        samples.set_shape([None, image_size, image_size, 3])
-        sample_labels.set_shape([None])
-        return samples, sample_labels
-
-    dataset = tf.data.Dataset.from_tensor_slices((paths, indices))
-    if shuffle_seed is not None:
-        # Shuffling the paintings first spreads the expensive decodes of large files across the epoch.
-        dataset = dataset.shuffle(len(paths), seed=shuffle_seed, reshuffle_each_iteration=False)
-    # Paintings decode in parallel, and each one's samples stay together: evaluation averages a painting's
-    # views by position. (interleave would mix the samples of the paintings it decodes side by side, as
-    # soon as the machine has enough cores for it to decode several.) Training order is shuffled anyway,
-    # so decoding may finish out of order; evaluation keeps the order of `paintings`.
-    dataset = dataset.map(
-        decode_in_python, num_parallel_calls=tf.data.AUTOTUNE, deterministic=shuffle_seed is None
-    ).unbatch()
-    if cache == "memory":
-        dataset = dataset.cache()
-    elif cache:
-        dataset = dataset.cache(cache)
-    if shuffle_seed is not None:
-        dataset = dataset.shuffle(4096, seed=shuffle_seed, reshuffle_each_iteration=True)
-    one_hot = len(labels)
-    dataset = dataset.map(
-        lambda pixels, label: (tf.cast(pixels, tf.float32), tf.one_hot(label, one_hot)),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -1,28 +1,75 @@
-"""Evaluation on held-out paintings: predictions with or without test-time augmentation, the metrics
-(accuracy, macro-F1, per-class precision and recall, confusion matrix) and the report plots."""
+"""Evaluation on held-out paintings: the metrics (accuracy, macro-F1, per-class precision and recall,
+confusion matrix), the same per movement and collection, how often the shape of the view changes the
+answer, and the report plots: training curves, the confusion matrix, and a contact sheet of the test
+paintings that the model gets most wrong."""
+
+import collections
 
 import numpy as np
 
-from artnet.data import DecodeFailures, make_dataset
+from artnet.images import load_image, square_image
+from artnet.views import EVALUATION_VIEWS, SHAPE_VIEWS
 
-# Predictions of one painting's views are averaged; a batch of 64 views keeps memory flat.
-EVALUATION_BATCH = 64
+# The contact sheet of the most confidently wrong test paintings: this many, in rows of this many.
+MOST_WRONG = 24
+MOST_WRONG_COLUMNS = 6
 
 
-def predict_paintings(model, paintings, labels, image_size, views, batch_size=EVALUATION_BATCH):
-    """(true label indices, mean probabilities over each painting's views) for the paintings that
-    decode, in order, and the DecodeFailures of those that do not."""
-    failures = DecodeFailures()
-    dataset = make_dataset(paintings, labels, image_size, views, batch_size, failures)
-    probabilities = model.predict(dataset.map(lambda pixels, label: pixels), verbose=0)
-    decoded = [painting for painting in paintings if painting.path not in failures.paths]
-    views_per_painting = len(probabilities) // max(1, len(decoded))
-    if views_per_painting * len(decoded) != len(probabilities):
-        raise RuntimeError("The evaluation pipeline lost track of which views belong to which painting.")
-    label_index = {label: index for index, label in enumerate(labels)}
-    truth = np.array([label_index[painting.movement] for painting in decoded], dtype=np.int64)
-    mean_probabilities = probabilities.reshape(len(decoded), views_per_painting, len(labels)).mean(axis=1)
-    return truth, mean_probabilities, failures
+def test_metrics(paintings, truth, probabilities, labels):
+    """metrics.json's test results, from the probabilities of each test painting under each view
+    ({view: (paintings, classes)}): the whole painting (the app's view), test-time augmentation (the
+    mean over EVALUATION_VIEWS), the shape test and the results per collection."""
+    mean = np.mean([probabilities[view] for view in EVALUATION_VIEWS], axis=0)
+    return {
+        "test": classification_metrics(truth, probabilities["whole"], labels),
+        "test_tta": classification_metrics(truth, mean, labels),
+        "shape": shape_changes(probabilities),
+        "per_source": accuracy_per_source(paintings, truth, probabilities["whole"], labels),
+    }
+
+
+def shape_changes(probabilities):
+    """How often the movement changes when the painting is shown centre-cropped or squashed to a square
+    instead of padded: per view, and by either."""
+    whole = np.argmax(probabilities["whole"], axis=1)
+    changed = {view: np.argmax(probabilities[view], axis=1) != whole for view in SHAPE_VIEWS}
+    either = np.logical_or.reduce(list(changed.values()))
+    return {
+        **{f"changed_{view}": float(np.mean(flags)) if len(whole) else 0.0 for view, flags in changed.items()},
+        "changed_any": float(np.mean(either)) if len(whole) else 0.0,
+        "paintings": int(len(whole)),
+    }
+
+
+def accuracy_per_source(paintings, truth, probabilities, labels):
+    """{movement: {collection: {"paintings", "accuracy"}}} for the paintings whose collection is known."""
+    predicted = np.argmax(probabilities, axis=1)
+    right = collections.defaultdict(list)
+    for painting, actual, guess in zip(paintings, truth, predicted):
+        if painting.source is not None:
+            right[actual, painting.source].append(bool(actual == guess))
+    results = {}
+    for (actual, source), flags in sorted(right.items()):
+        results.setdefault(labels[actual], {})[source] = {"paintings": len(flags), "accuracy": float(np.mean(flags))}
+    return results
+
+
+def log_summary(metrics, log):
+    test, tta, shape = metrics["test"], metrics["test_tta"], metrics["shape"]
+    log(f"Test accuracy {test['accuracy']:.2%} (macro-F1 {test['macro_f1']:.3f}); "
+        f"with test-time augmentation {tta['accuracy']:.2%} (macro-F1 {tta['macro_f1']:.3f}).")
+    for label, scores in test["per_class"].items():
+        log(f"  {label:<15} precision {scores['precision']:.3f}  recall {scores['recall']:.3f}  ({scores['support']} paintings)")
+    log(f"Shape test: the movement changes for {shape['changed_any']:.1%} of the test paintings when they are "
+        "centre-cropped or squashed to a square instead of padded.")
+    cross = metrics.get("cross_collection")
+    if cross:
+        log(f"Cross-collection test: {cross['mean_accuracy']:.1%} of the paintings of a left-out collection are "
+            f"recognised (mean over {len(cross['collections'])} collections).")
+    probe = metrics.get("collection_predictability")
+    if probe:
+        log(f"Collection probe: the model's features tell a painting's collection {probe['mean_accuracy']:.1%} of "
+            f"the time within a movement (chance {probe['mean_chance']:.1%}).")
 
 
 def classification_metrics(truth, probabilities, labels):
@@ -92,4 +139,30 @@ def plot_confusion_matrix(metrics, labels, path, title="Test set (whole painting
                       color="white" if confusion[row, column] > threshold else "black")
     figure.colorbar(image, ax=axes, shrink=0.8)
     figure.savefig(path, dpi=110)
+    pyplot.close(figure)
+
+
+def plot_most_wrong(paintings, truth, probabilities, labels, path, count=MOST_WRONG):
+    """A contact sheet of the test paintings the model gets wrong with the most confidence, each captioned
+    with its true and predicted movement and the confidence."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    predicted = np.argmax(probabilities, axis=1)
+    confidence = probabilities[np.arange(len(predicted)), predicted] if len(predicted) else np.zeros(0)
+    wrong = [index for index in np.argsort(-confidence) if predicted[index] != truth[index]][:count]
+    rows = max(1, -(-len(wrong) // MOST_WRONG_COLUMNS))
+    figure, axes = pyplot.subplots(rows, MOST_WRONG_COLUMNS, figsize=(2.3 * MOST_WRONG_COLUMNS, 2.7 * rows),
+                                   constrained_layout=True, squeeze=False)
+    for axis in axes.flat:
+        axis.axis("off")
+    for axis, index in zip(axes.flat, wrong):
+        axis.imshow(square_image(load_image(paintings[index].path), 200))
+        axis.set_title(f"true {labels[truth[index]]}\n→ {labels[predicted[index]]} {confidence[index]:.0%}", fontsize=8)
+    if not wrong:
+        axes.flat[0].text(0.5, 0.5, "No test painting is wrong.", ha="center", va="center")
+    figure.suptitle(f"The {len(wrong)} test paintings the model gets most confidently wrong (whole painting)")
+    figure.savefig(path, dpi=90)
     pyplot.close(figure)

@@ -1,4 +1,5 @@
-"""The model card (README.md) of a model folder, rendered from its config.json and metrics.json.
+"""The model card (README.md) of a model folder, rendered from its config.json and metrics.json: what the
+model is, how well it does per movement and per collection, what it was trained on and how.
 
 One renderer serves train.py, which writes the card into the folder, and the Hub push, which renders
 it again with the repo's name for the usage lines.
@@ -8,11 +9,10 @@ from pathlib import PureWindowsPath
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from artnet.backbones import BACKBONES
 from artnet.model_folder import read_config, read_metrics
 
-# The Hub's reference for DenseNet-121 with ImageNet weights (keras.applications uses the same network).
-IMAGENET_BASE_MODEL = "keras/densenet_121_imagenet"
-DATASET_NAME = "Painter by Numbers (WikiArt), styles merged into 5 movements"
+PAINTER_BY_NUMBERS = "painter-by-numbers"
 
 TEMPLATE = """---
 {{ card_data }}
@@ -20,7 +20,7 @@ TEMPLATE = """---
 
 # ArtNet: {{ title }}
 
-{{ labels | length }}-way art-movement classifier ({{ labels | join(", ") }}): a {{ backbone }} fine-tuned
+{{ labels | length }}-way art-movement classifier ({{ labels | join(", ") }}): a {{ backbone }} trained
 with Keras 3 on TensorFlow, served with Grad-CAM explanations by the ArtNet Gradio app.
 
 ## Use it
@@ -37,36 +37,62 @@ classifier = Classifier.from_folder(pull("{{ model_spec }}").folder)
 classifier.classify("painting.jpg")  # {movement: probability}
 ```
 
-The model takes RGB pixels in 0..255, {{ image_size }} x {{ image_size }}, and normalises them itself (ImageNet
-mean/std). Paintings are padded to a square with the ImageNet mean colour, then resized; config.json holds
-the labels in output order, the input size and the Grad-CAM layers.
+The model takes RGB pixels in 0..255, {{ image_size }} x {{ image_size }}, and normalises them itself as its
+ImageNet weights expect. Paintings are padded to a square with the ImageNet mean colour, then resized;
+config.json holds the labels in output order, the input size, the backbone and the Grad-CAM layers.
 
 ## Results on the held-out test split
 
 {% if test %}| evaluation | paintings | accuracy | macro-F1 |
 | --- | ---: | ---: | ---: |
 | whole painting | {{ test.paintings | default("n/a") }} | {{ percent(test.accuracy) }} | {{ number(test.macro_f1, ".3f") }} |
-{% if test_tta %}| test-time augmentation (whole + 5 crops, each flipped) | {{ test_tta.paintings | default("n/a") }} | {{ percent(test_tta.accuracy) }} | {{ number(test_tta.macro_f1, ".3f") }} |
+{% if test_tta %}| test-time augmentation (whole, flipped, squashed, centre square) | {{ test_tta.paintings | default("n/a") }} | {{ percent(test_tta.accuracy) }} | {{ number(test_tta.macro_f1, ".3f") }} |
 {% endif %}{% if per_class %}
 | movement | precision | recall | F1 | test paintings |
 | --- | ---: | ---: | ---: | ---: |
 {% for label, scores in per_class.items() %}| {{ label }} | {{ number(scores.precision, ".3f") }} | {{ number(scores.recall, ".3f") }} | {{ number(scores.f1, ".3f") }} | {{ scores.support | default("n/a") }} |
+{% endfor %}{% endif %}{% if confusion %}
+Confusion matrix (rows: true movement, columns: predicted, in the order above):
+
+| | {{ labels | join(" | ") }} |
+| --- |{% for label in labels %} ---: |{% endfor %}
+{% for row in confusion %}| {{ labels[loop.index0] }} | {{ row | join(" | ") }} |
 {% endfor %}{% endif %}
-The reference ArtNet (Streamlit) reached 66.75 % test accuracy on the same five movements.
+The reference ArtNet (Streamlit) reported 66.75 % test accuracy on five movements of Painter by Numbers.
 {% else %}This model folder has not been evaluated (metrics.json has no test results).
+{% endif %}{% if per_source %}
+## Shortcuts: does it learn the movement, or the collection?
+
+Test accuracy per movement and collection (whole painting):
+
+| movement | collection | test paintings | accuracy |{% if cross %} left out of training |{% endif %}
+| --- | --- | ---: | ---: |{% if cross %} ---: |{% endif %}
+{% for movement, sources in per_source.items() %}{% for source, scores in sources.items() %}| {{ movement }} | {{ source }} | {{ scores.paintings }} | {{ percent(scores.accuracy) }} |{% if cross %} {{ cross_accuracy(movement, source) }} |{% endif %}
+{% endfor %}{% endfor %}{% if cross %}
+"Left out of training": the same recipe trained without that collection's paintings of the movement, and
+tested on all of them ({{ cross.collections | length }} collections in {{ cross.folds | length }} folds; mean
+{{ percent(cross.mean_accuracy) }}). A low number there means that the movement's other collections do not
+teach what this one looks like: a different sub-style, or a collection the model recognises by its look.
+{% endif %}{% endif %}{% if shape %}
+Shape test: shown centre-cropped to a square instead of padded, the movement of {{ percent(shape.changed_centre) }}
+of the test paintings changes; squashed to a square, {{ percent(shape.changed_squashed) }}; by either,
+{{ percent(shape.changed_any) }}.
+{% endif %}{% if probe %}
+Collection probe: a logistic regression on the features that the model's last layer sees tells which
+collection a painting of a movement came from {{ percent(probe.mean_accuracy) }} of the time (cross-validated;
+chance, the largest collection's share, {{ percent(probe.mean_chance) }}). Lower is better.
 {% endif %}
 ## Data
 
-{% if counts %}Source: {{ counts.layout | default("unknown") }}. Split by painting (never by crop), stratified by movement, seed {{ training.seed | default("unknown") }}.
+{% if counts %}Data set: {{ counts.dataset | default("unknown") }}. Source: {{ counts.layout | default("unknown") }}. Split by painting, stratified by movement, seed {{ training.seed | default("unknown") }}.
 
 | movement | train | validation | test |
 | --- | ---: | ---: | ---: |
 {% for label in labels %}| {{ label }} | {{ split_counts.train[label] | default("n/a") }} | {{ split_counts.validation[label] | default("n/a") }} | {{ split_counts.test[label] | default("n/a") }} |
 {% endfor %}
 Left out: {% for reason, count in skipped.items() %}{{ count }} {{ reason }}{% if not loop.last %}, {% endif %}{% else %}nothing{% endfor %}.
-Each training painting gives six samples: the whole painting padded and resized, and five crops (corners and
-centre) cut at full resolution.
-{% else %}Unknown.
+{% if views %}Each training painting is seen in {{ views | length }} views: {{ views | join(", ") }}.
+{% endif %}{% else %}Unknown.
 {% endif %}
 ## Training
 
@@ -92,12 +118,15 @@ def render_model_card(model_folder, repo_id=None):
     metrics = _mapping(read_metrics(model_folder))
     test, test_tta, counts = (_mapping(metrics.get(key)) for key in ("test", "test_tta", "counts"))
     training = _published_training(_mapping(metrics.get("training")))
+    backbone = BACKBONES.get(config.get("backbone", "densenet121"))
     imagenet = training.get("backbone_weights", "imagenet") == "imagenet"
+    painter_by_numbers = str(counts.get("layout", "")).startswith("Painter by Numbers")
+    dataset_name = counts.get("dataset") or ("Painter by Numbers (WikiArt)" if painter_by_numbers else "unknown")
     eval_results = [
         EvalResult(
             task_type="image-classification",
-            dataset_type="painter-by-numbers",
-            dataset_name=DATASET_NAME,
+            dataset_type=PAINTER_BY_NUMBERS if painter_by_numbers else "imagefolder",
+            dataset_name=dataset_name,
             dataset_split="test",
             metric_type=metric_type,
             metric_name=metric_name,
@@ -110,31 +139,43 @@ def render_model_card(model_folder, repo_id=None):
         )
         if _is_number(value)
     ]
+    backbone_name = backbone.name if backbone else config.get("backbone", "model")
     card_data = ModelCardData(
         library_name="keras",
         pipeline_tag="image-classification",
-        tags=["keras", "tensorflow", "image-classification", "art", "painting", "densenet121", "grad-cam", "artnet"],
-        datasets=["painter-by-numbers"],
+        tags=["keras", "tensorflow", "image-classification", "art", "painting", backbone_name, "grad-cam", "artnet"],
+        datasets=[PAINTER_BY_NUMBERS] if painter_by_numbers else None,
         metrics=["accuracy", "f1"],
-        base_model=IMAGENET_BASE_MODEL if imagenet else None,
-        model_name=repo_id or "artnet-densenet121",
+        base_model=backbone.hub_base_model if backbone and imagenet else None,
+        model_name=repo_id or f"artnet-{backbone_name}",
         eval_results=eval_results or None,
     )
+    cross = _mapping(metrics.get("cross_collection"))
+    left_out = {(entry.get("movement"), entry.get("source")): entry.get("accuracy")
+                for entry in cross.get("collections", []) if isinstance(entry, dict)}
+    title = config.get("backbone_title") or (backbone.title if backbone else backbone_name)
     return ModelCard.from_template(
         card_data,
         template_str=TEMPLATE,
-        title=repo_id or "DenseNet-121 art-movement classifier",
+        title=repo_id or f"{title} art-movement classifier",
         labels=config["labels"],
-        backbone="DenseNet-121" if config.get("backbone") == "densenet121" else config.get("backbone", "model"),
+        backbone=title,
         image_size=config["image_size"],
         model_spec=f"{repo_id}@<revision>" if repo_id else "path/to/this/folder",
         test=test,
         test_tta=test_tta,
         per_class=_mapping(test.get("per_class")),
+        confusion=test.get("confusion_matrix") if isinstance(test.get("confusion_matrix"), list) else None,
+        per_source=_mapping(metrics.get("per_source")),
+        cross=cross,
+        cross_accuracy=lambda movement, source: _percent(left_out.get((movement, source))) if (movement, source) in left_out else "",
+        shape=_mapping(metrics.get("shape")),
+        probe=_mapping(metrics.get("collection_predictability")),
         counts=counts,
         split_counts={split: _mapping(counts.get(split)) for split in ("train", "validation", "test")},
         skipped=_mapping(counts.get("skipped")),
         training=training,
+        views=_mapping(metrics.get("training")).get("views") or [],
         number=_number,
         percent=_percent,
     ).content
@@ -143,11 +184,12 @@ def render_model_card(model_folder, repo_id=None):
 def _published_training(training):
     """The training settings as the card shows them: a weights file by its name, not by where it lies on
     the machine that trained."""
+    published = {key: ", ".join(map(str, value)) if isinstance(value, list) else value for key, value in training.items()}
     weights = training.get("backbone_weights")
     if isinstance(weights, str) and weights.lower() not in ("imagenet", "none"):
         # PureWindowsPath splits on both / and \, wherever the model was trained.
-        return {**training, "backbone_weights": PureWindowsPath(weights).name}
-    return training
+        published["backbone_weights"] = PureWindowsPath(weights).name
+    return published
 
 
 def _mapping(value):

@@ -13,78 +13,61 @@ import json
 import os
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from artnet.data import DataError, Painting, find_paintings, split_paintings
 from artnet.errors import UserError
 from artnet.files import write_json_atomically
 from artnet.model_folder import CONFIG_FILE, MODEL_FILE
+from artnet.options import TrainingOptions, option_differences, options_from_saved
 
 RUN_STATE_FILE = "state.json"
 CHECKPOINT_NAME = re.compile(r"epoch_\d+\.keras")
-# seed: the reference ArtNet's policy (its last three convolutions, every BatchNormalization layer and
-# the head); conv5: dense block 5 and the head; all: the whole network.
-FREEZE_POLICIES = ("seed", "conv5", "all")
-
-
-class OptionError(UserError):
-    """A training option that cannot work."""
+SPLITS = ("train", "validation", "test")
 
 
 class OutputError(UserError):
     """An --output where writing the model folder would destroy something else."""
 
 
-@dataclass(frozen=True)
-class TrainingOptions:
-    image_size: int = 224
-    epochs: int = 15
-    batch_size: int = 32
-    learning_rate: float = 1e-4
-    halve_learning_rate_every: int = 2
-    freeze: str = "seed"
-    backbone_weights: str | None = "imagenet"
-    label_smoothing: float = 0.0
-    class_weights: str = "none"
-    seed: int = 42
-    validation_fraction: float = 0.15
-    test_fraction: float = 0.15
-    mixed_precision: bool = False
-    cache: str = "auto"
-    run_eagerly: bool = False
-
-    def check(self):
-        """Raise OptionError for the first option that cannot work."""
-        if self.image_size < 32:
-            raise OptionError(f"--image-size must be at least 32 (DenseNet-121's smallest input), not {self.image_size}.")
-        if self.epochs < 1 or self.batch_size < 1 or self.halve_learning_rate_every < 1:
-            raise OptionError("--epochs, --batch-size and --halve-learning-rate-every must be at least 1.")
-        if not self.learning_rate > 0:
-            raise OptionError(f"--learning-rate must be positive, not {self.learning_rate}.")
-        if self.freeze not in FREEZE_POLICIES:
-            raise OptionError(f"--freeze must be one of {', '.join(FREEZE_POLICIES)}, not {self.freeze!r}.")
-        if not 0 <= self.label_smoothing < 1:
-            raise OptionError(f"--label-smoothing must be in [0, 1), not {self.label_smoothing}.")
-        if self.class_weights not in ("none", "balanced"):
-            raise OptionError(f"--class-weights must be none or balanced, not {self.class_weights!r}.")
-        if self.cache not in ("auto", "memory", "disk", "none"):
-            raise OptionError(f"--cache must be auto, memory, disk or none, not {self.cache!r}.")
-        if self.backbone_weights not in ("imagenet", None) and not os.path.isfile(self.backbone_weights):
-            raise OptionError(
-                f"--backbone-weights {self.backbone_weights!r} is not a file; use imagenet, none or the path of a "
-                "DenseNet-121 notop weights file."
-            )
-
-
 def checkpoint_name(epoch):
     return f"epoch_{epoch}.keras"
 
 
+@dataclass
 class RunState:
-    """The run folder `<output>.run/`: state.json and the checkpoints it names ("checkpoint": the last
-    finished epoch, "best_checkpoint": the best one so far). A checkpoint is written under a new name
-    before state.json names it, so a run killed at any moment leaves a state and a checkpoint of the same
-    epoch."""
+    """What state.json holds: the run's options, labels and split, and how far it got. A checkpoint is
+    written under a new name before state.json names it, so a run killed at any moment leaves a state and
+    a checkpoint of the same epoch."""
+
+    options: TrainingOptions
+    labels: list
+    split: dict  # split name -> [Painting]
+    epochs_done: int = 0
+    history: dict = field(default_factory=dict)
+    checkpoint: str | None = None  # the last finished epoch's
+    best_checkpoint: str | None = None
+    best_epoch: int | None = None
+    best_val_accuracy: float | None = None
+
+    def to_json(self):
+        return {
+            **dataclasses.asdict(self),
+            "options": dataclasses.asdict(self.options),
+            "split": {name: [dataclasses.asdict(p) for p in paintings] for name, paintings in self.split.items()},
+        }
+
+    @classmethod
+    def from_json(cls, saved):
+        return cls(**{
+            **saved,
+            "options": options_from_saved(saved["options"]),
+            "split": {name: [Painting(**p) for p in paintings] for name, paintings in saved["split"].items()},
+        })
+
+
+class RunFolder:
+    """The run folder `<output>.run/`: state.json and the checkpoints it names."""
 
     def __init__(self, output):
         self.folder = os.path.abspath(os.fspath(output)).rstrip(os.sep) + ".run"
@@ -97,18 +80,18 @@ class RunState:
         """Whether an interrupted run is here: a state and the checkpoint it names."""
         if not os.path.isfile(self.state_path):
             return False
-        name = self.load().get("checkpoint")
+        name = self.load().checkpoint
         return name is not None and os.path.isfile(self.checkpoint_path(name))
 
     def load(self):
         with open(self.state_path, encoding="utf-8") as file:
-            return json.load(file)
+            return RunState.from_json(json.load(file))
 
     def save(self, state):
         """Write state.json, then delete the checkpoints it no longer names."""
         os.makedirs(self.folder, exist_ok=True)
-        write_json_atomically(self.state_path, state)
-        named = {state["checkpoint"], state["best_checkpoint"]}
+        write_json_atomically(self.state_path, state.to_json())
+        named = {state.checkpoint, state.best_checkpoint}
         for name in os.listdir(self.folder):
             if CHECKPOINT_NAME.fullmatch(name) and name not in named:
                 os.remove(self.checkpoint_path(name))
@@ -117,24 +100,35 @@ class RunState:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def prepare_run(data_dir, output, options, resume=False, log=print):
+@dataclass
+class PreparedRun:
+    """A run ready to train: its data, and its state (a new one, or an interrupted run's)."""
+
+    source: object  # artnet.data.DataSource
+    state: RunState
+    resumed: bool
+
+    @property
+    def options(self):
+        return self.state.options
+
+
+def prepare_run(data_dir, output, options, resume=False, log=print, dataset=None):
     """Everything that can fail quickly, before any training work: options, data, split, resume state.
-    Returns (source, splits, state or None). Raises UserError."""
+    Raises UserError."""
     options.check()
     check_output(output, data_dir)
-    run = RunState(output)
-    state = None
+    run = RunFolder(output)
     if resume:
         if not run.exists():
             raise DataError(f"There is no interrupted run to resume for {output} (no {run.state_path}). Start without --resume.")
         state = run.load()
-        splits = {name: [Painting(**painting) for painting in paintings] for name, paintings in state["split"].items()}
-        missing = [p.path for paintings in splits.values() for p in paintings if not os.path.isfile(p.path)]
+        missing = [p.path for paintings in state.split.values() for p in paintings if not os.path.isfile(p.path)]
         if missing:
             raise DataError(f"{len(missing)} paintings of the interrupted run are gone (e.g. {missing[0]}); start a new run.")
-        source = find_paintings(data_dir)
-        log(f"Resuming the run in {run.folder} after epoch {state['epochs_done']} of {state['options']['epochs']}.")
-        differences = option_differences(TrainingOptions(**state["options"]), options)
+        source = find_paintings(data_dir, dataset)
+        log(f"Resuming the run in {run.folder} after epoch {state.epochs_done} of {state.options.epochs}.")
+        differences = option_differences(state.options, options)
         if differences:
             log(f"Resuming with the interrupted run's options, not the command line's: {differences}.")
     else:
@@ -143,13 +137,11 @@ def prepare_run(data_dir, output, options, resume=False, log=print):
                 f"An interrupted run of {output} is in {run.folder}: continue it with --resume, or delete that "
                 "folder to start afresh."
             )
-        source = find_paintings(data_dir)
-        train, validation, test = split_paintings(
-            source.paintings, options.validation_fraction, options.test_fraction, options.seed
-        )
-        splits = {"train": train, "validation": validation, "test": test}
-    log(describe_data(source, splits))
-    return source, splits, state
+        source = find_paintings(data_dir, dataset)
+        splits = split_paintings(source.paintings, options.validation_fraction, options.test_fraction, options.seed)
+        state = RunState(options=options, labels=source.labels, split=dict(zip(SPLITS, splits)))
+    log(describe_data(source, state.split))
+    return PreparedRun(source, state, resumed=resume)
 
 
 def check_output(output, data_dir):
@@ -178,22 +170,6 @@ def output_problem(output):
     return None
 
 
-def option_differences(saved, given):
-    """'--epochs 3 (not 5), ...' for each option whose saved value differs from the given one."""
-    given_values = dataclasses.asdict(given)
-    return ", ".join(
-        f"--{name.replace('_', '-')} {_option_text(value)} (not {_option_text(given_values[name])})"
-        for name, value in dataclasses.asdict(saved).items()
-        if value != given_values[name]
-    )
-
-
-def _option_text(value):
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    return "none" if value is None else str(value)
-
-
 def split_counts(splits, labels):
     """{split name: {movement: paintings}}."""
     counters = {name: collections.Counter(p.movement for p in paintings) for name, paintings in splits.items()}
@@ -207,6 +183,8 @@ def describe_data(source, splits):
              f"  {'movement':<15}{'train':>8}{'validation':>12}{'test':>8}"]
     for label in labels:
         lines.append(f"  {label:<15}{counts['train'][label]:>8}{counts['validation'][label]:>12}{counts['test'][label]:>8}")
+    if source.sources:
+        lines.append(f"  Collections: {', '.join(source.sources)}.")
     if source.skipped:
         reasons = ", ".join(f"{count} with {reason}" for reason, count in sorted(source.skipped.items()))
         top = ", ".join(f"{style} ({count})" for style, count in source.unmapped_styles.most_common(5))

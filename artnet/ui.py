@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import gradio as gr
 from gradio.utils import get_upload_folder
 
+from artnet.backbones import BACKBONES
 from artnet.errors import UserError
 from artnet.files import atomic_path
 from artnet.images import MAX_PIXELS, READABLE_FORMATS
@@ -228,13 +229,19 @@ def read_examples(folder):
     return examples
 
 
+def backbone_title(config):
+    """The backbone as people read it: from config.json, or for folders older than that key, by its name."""
+    name = config.get("backbone", "densenet121")
+    return config.get("backbone_title") or (BACKBONES[name].title if name in BACKBONES else name)
+
+
 def about(classifier, source):
     config = classifier.config
     size = config["image_size"]
     lines = [
-        f"ArtNet is a {config.get('backbone', 'densenet121').replace('densenet', 'DenseNet-')} (Keras 3) "
-        f"fine-tuned to tell {len(classifier.labels)} art movements apart: {', '.join(classifier.labels)}. "
-        f"It sees a painting padded to a square and resized to {size} × {size} pixels.",
+        f"ArtNet is a {backbone_title(config)} (Keras 3) trained to tell {len(classifier.labels)} art movements "
+        f"apart: {', '.join(classifier.labels)}. It sees a painting padded to a square and resized to {size} × {size} "
+        "pixels.",
     ]
     test = (read_metrics(source.folder) or {}).get("test") or {}
     if "accuracy" in test:

@@ -7,6 +7,19 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 import pytest  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# train.py keeps the backbone's features of each painting in $XDG_CACHE_HOME/artnet: the tests' own, kept
+# between runs on a developer's machine (a cache is used only by a run that would compute the same).
+os.environ["XDG_CACHE_HOME"] = os.path.join(ROOT, "test-output", "cache")
+# What every machine and CI has beside the checkout (see DEVELOPERS.md): real paintings and real weights.
+SHARED = os.path.join(os.path.dirname(ROOT), "shared")
+SHARED_PAINTINGS = os.path.join(SHARED, "paintings")
+MOBILENET_WEIGHTS = os.path.join(SHARED, "weights", "mobilenet_0.75_imagenet_notop.weights.h5")
+requires_shared_paintings = pytest.mark.skipif(
+    not os.path.isdir(SHARED_PAINTINGS), reason=f"no real paintings at {SHARED_PAINTINGS} (../shared beside the checkout)"
+)
+requires_shared_weights = pytest.mark.skipif(
+    not os.path.isfile(MOBILENET_WEIGHTS), reason=f"no MobileNet ImageNet weights at {MOBILENET_WEIGHTS}"
+)
 
 from artnet.styles import MOVEMENTS  # noqa: E402
 
@@ -35,10 +48,11 @@ def classifier(untrained_model_folder):
 # --- Training: one real `python train.py` run per session, on generated paintings. ---
 
 # Small enough for 2 CPU cores (about 2 minutes), large enough that validation accuracy ends well above
-# chance (0.2): 24 paintings per movement at 64 x 64, trained from random weights.
+# chance (0.2): 24 paintings per movement at 64 x 64, the reference DenseNet-121 trained from random weights.
 TRAINING_ARGUMENTS = (
-    "--image-size", "64", "--epochs", "3", "--batch-size", "16", "--backbone-weights", "none",
-    "--freeze", "all", "--learning-rate", "1e-3", "--halve-learning-rate-every", "100",
+    "--backbone", "densenet121", "--head", "reference", "--image-size", "64", "--epochs", "3", "--batch-size", "16",
+    "--backbone-weights", "none", "--freeze", "all", "--learning-rate", "1e-3", "--halve-learning-rate-every", "100",
+    "--label-smoothing", "0",
 )
 
 
@@ -81,15 +95,37 @@ def trained_model_folder(training_run):
     return training_run[0]
 
 
-# --- The live app: one `python app.py` server per session, shared by the API and browser tests. ---
+# --- The real model: `python train.py` with its defaults on the real paintings, as the README says. ---
 
-# The folder the live app serves: a trained model, so that its answers and examples mean something.
-APP_MODEL_FIXTURE = "trained_model_folder"
+REAL_TRAINING_ARGUMENTS = ("--data", SHARED_PAINTINGS, "--backbone", "mobilenet_0.75", "--backbone-weights", MOBILENET_WEIGHTS)
+
+
+@pytest.fixture(scope="session")
+def real_training_run(tmp_path_factory):
+    """The finished run on ../shared/paintings: its model folder and what train.py printed."""
+    if not (os.path.isdir(SHARED_PAINTINGS) and os.path.isfile(MOBILENET_WEIGHTS)):
+        pytest.skip(f"no real paintings and weights in {SHARED} (../shared beside the checkout)")
+    folder = tmp_path_factory.mktemp("real") / "model"
+    result = run_train_py(*REAL_TRAINING_ARGUMENTS, "--output", folder, timeout=1500)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return folder, result
+
+
+@pytest.fixture(scope="session")
+def real_model_folder(real_training_run):
+    return real_training_run[0]
+
+
+# --- The live app: one `python app.py` server per session, shared by the API and browser tests. ---
 
 
 @pytest.fixture(scope="session")
 def app_model_folder(request):
-    return request.getfixturevalue(APP_MODEL_FIXTURE)
+    """The folder the live app serves: the real model where ../shared has the paintings, else the model
+    trained on generated paintings; a trained model either way, so that answers and examples mean something."""
+    if os.path.isdir(SHARED_PAINTINGS) and os.path.isfile(MOBILENET_WEIGHTS):
+        return request.getfixturevalue("real_model_folder")
+    return request.getfixturevalue("trained_model_folder")
 
 
 @pytest.fixture(scope="session")

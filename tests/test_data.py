@@ -7,17 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from artnet.data import (
-    DataError,
-    DecodeFailures,
-    Painting,
-    find_paintings,
-    make_dataset,
-    split_paintings,
-    tta_views,
-    training_views,
-    whole_view,
-)
+from artnet.data import DataError, find_paintings, split_paintings
 from artnet.styles import MOVEMENTS
 from datasets import UNMAPPED_STYLE, write_class_folders, write_painter_by_numbers
 from synthetic import painting
@@ -100,55 +90,27 @@ def test_the_split_is_by_painting_stratified_and_seeded(tmp_path):
     assert split_paintings(paintings, 0.15, 0.15, seed=8)[2] != test
 
 
-def test_training_gives_the_whole_painting_and_five_full_resolution_crops(tmp_path):
-    path = tmp_path / "wide.png"
-    painting("checkers", size=(200, 100)).save(path)
-    views = training_views(str(path), 64)
-    assert views.shape == (6, 64, 64, 3) and views.dtype == np.uint8
-    whole = whole_view(str(path), 64)
-    assert np.array_equal(whole[0], views[0])
-    # The crops are cut at full resolution: the 64 px corner crops show whole checker cells (8-14 px),
-    # while the whole painting shrunk to 64 px blurs them.
-    top_left, top_right = views[1], views[2]
-    assert not np.array_equal(top_left, top_right)
-    assert np.array_equal(top_left, np.asarray(painting("checkers", size=(200, 100)))[:64, :64])
-    tta = tta_views(str(path), 64)
-    assert tta.shape == (12, 64, 64, 3) and np.array_equal(tta[6], views[0][:, ::-1])
+def test_a_manifest_beside_the_class_folders_names_each_paintings_collection(tmp_path):
+    data = write_class_folders(tmp_path / "data", per_style=2)
+    rows = ["file,movement,source_repo"] + [
+        f"{folder}/{name},x,{'alice/gallery' if index % 2 else 'bob/museum'}"
+        for folder in ("Cubism", "Abstract Art") for index, name in enumerate(sorted(os.listdir(data / folder)))
+    ]
+    (data / "manifest.csv").write_text("\n".join(rows) + "\n")
+    source = find_paintings(data)
+    sources = collections.Counter((p.movement, p.source) for p in source.paintings)
+    assert sources[("Abstract", "alice/gallery")] == 1 and sources[("Abstract", "bob/museum")] == 1
+    assert sources[("Realism", None)] == 2  # not in the manifest: unknown
+    assert source.sources == ["bob/museum", "alice/gallery"]
+    assert source.name == "data: 11 paintings from 2 collections (bob/museum, alice/gallery)"
+    assert find_paintings(data, name="My WikiArt sample").name == "My WikiArt sample"
+
+    (data / "manifest.csv").write_text("path,collection\nCubism/a.jpg,x\n")
+    with pytest.raises(DataError) as error:
+        find_paintings(data)
+    assert one_line(error).endswith("manifest.csv needs a file column and a source_repo or source column.")
 
 
-def test_the_pipeline_skips_and_counts_files_that_fail_to_decode(tmp_path):
-    source = find_paintings(write_class_folders(tmp_path, per_style=3))
-    failures = DecodeFailures()
-    dataset = make_dataset(source.paintings, source.labels, 32, training_views, 8, failures, shuffle_seed=1)
-    batches = list(dataset)
-    pixels = np.concatenate([batch[0].numpy() for batch in batches])
-    labels = np.concatenate([batch[1].numpy() for batch in batches])
-    # 15 good paintings x 6 views; the corrupt JPEG gives none.
-    assert pixels.shape == (90, 32, 32, 3) and pixels.max() > 1.0
-    assert labels.sum(axis=0).tolist() == [18.0] * 5
-    assert list(failures.paths) == [os.path.join(str(tmp_path), "Cubism", "corrupt.jpg")]
-    assert "not an image" in failures.paths[os.path.join(str(tmp_path), "Cubism", "corrupt.jpg")]
-
-
-def test_evaluation_keeps_each_paintings_views_together_and_in_order(tmp_path):
-    # Every painting of its own flat colour, so that each view shows whose it is.
-    paintings = []
-    for index in range(12):
-        path = tmp_path / f"{index}.png"
-        Image.new("RGB", (90 + index, 70), (20 * index, 255 - 20 * index, 7 * index)).save(path)
-        paintings.append(Painting(str(path), MOVEMENTS[index % len(MOVEMENTS)]))
-    dataset = make_dataset(paintings, list(MOVEMENTS), 16, tta_views, 5, DecodeFailures())
-    pixels = np.concatenate([batch[0].numpy() for batch in dataset])
-    assert pixels.shape == (12 * 12, 16, 16, 3)
-    # The centre pixel of each view: 12 views of painting 0, then 12 of painting 1, and so on.
-    centres = pixels[:, 8, 8].reshape(12, 12, 3)
-    for index, views in enumerate(centres):
-        assert (views == (20 * index, 255 - 20 * index, 7 * index)).all(), f"painting {index}"
-
-
-def test_evaluation_keeps_the_order_of_the_paintings(tmp_path):
-    source = find_paintings(write_class_folders(tmp_path, per_style=3))
-    good = [p for p in source.paintings if not p.path.endswith("corrupt.jpg")]
-    dataset = make_dataset(good, source.labels, 32, whole_view, 4, DecodeFailures())
-    labels = np.concatenate([batch[1].numpy() for batch in dataset]).argmax(axis=1)
-    assert [source.labels[index] for index in labels] == [p.movement for p in good]
+def test_painter_by_numbers_is_named_as_such_and_a_plain_folder_by_its_name(tmp_path):
+    assert find_paintings(write_painter_by_numbers(tmp_path / "pbn", per_style=3)).name == "Painter by Numbers (WikiArt)"
+    assert find_paintings(write_class_folders(tmp_path / "mine", per_style=3)).name == "mine: 16 paintings"

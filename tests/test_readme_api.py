@@ -3,6 +3,7 @@ the HTTP one with curl and jq."""
 
 import contextlib
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -17,8 +18,12 @@ from synthetic import painting
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 README_URL = "http://127.0.0.1:7860"
-# The served test model's Grad-CAM depths, as the examples print them.
-CAPTIONS = ["early · conv2_block6_concat", "middle · conv3_block12_concat", "late · conv4_block24_concat", "final · relu"]
+
+
+def captions(live_app):
+    """The served model's Grad-CAM depths, as the examples print them."""
+    config = json.loads((live_app.folder / "config.json").read_text())
+    return [f"{layer['depth']} · {layer['name']}" for layer in config["gradcam_layers"]]
 
 
 def readme_example(marker):
@@ -43,7 +48,7 @@ def test_the_python_example_classifies_and_explains(live_app, in_a_folder_with_p
     with contextlib.redirect_stdout(printed):
         exec(compile(code, "README.md", "exec"), {})
     overlays = [line.rsplit(" ", 1) for line in printed.getvalue().splitlines() if " · " in line]
-    assert [caption for caption, _ in overlays] == CAPTIONS
+    assert [caption for caption, _ in overlays] == captions(live_app)
     assert all(Image.open(path).size == (160, 120) for _, path in overlays)
 
 
@@ -58,7 +63,7 @@ def test_the_curl_example_classifies_and_explains(live_app, in_a_folder_with_pai
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith('event: complete\ndata: [{"label": ')
     overlays = [line.split("\t") for line in result.stdout.splitlines() if "\t" in line]
-    assert [caption for caption, _ in overlays] == CAPTIONS
+    assert [caption for caption, _ in overlays] == captions(live_app)
     for _, url in overlays:
         jpeg = subprocess.run(["curl", "-sf", url], capture_output=True, check=True).stdout
         assert Image.open(io.BytesIO(jpeg)).size == (160, 120)

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import h5py
+import numpy as np
 import pytest
 
 from artnet.styles import MOVEMENTS
@@ -42,7 +44,7 @@ def test_the_model_folder_is_complete_and_serves_in_the_classifier(trained_model
 
     folder = trained_model_folder
     for name in ("model.keras", "config.json", "metrics.json", "README.md", "plots/training_curves.png",
-                 "plots/confusion_matrix.png", "examples/index.json"):
+                 "plots/confusion_matrix.png", "plots/most_wrong.png", "examples/index.json"):
         assert (folder / name).is_file() and (folder / name).stat().st_size > 0, name
     assert not [name for name in os.listdir(folder.parent) if name.startswith(".") or name.endswith(".run")]
     index = json.loads((folder / "examples" / "index.json").read_text())
@@ -84,16 +86,25 @@ def test_retraining_replaces_the_earlier_model_folder(trained_model_folder):
         # argparse's own errors: one line too, not the usage block.
         (["--data", "{tmp}/scarce", "--epochs", "abc"],
          "train.py: error: argument --epochs: invalid int value: 'abc' (see --help)"),
-        (["--data", "{tmp}/scarce", "--freeze", "most"], "train.py: error: argument --freeze: invalid choice: 'most'"),
+        (["--data", "{tmp}/scarce", "--freeze", "most"],
+         "error: --freeze most is not a policy of mobilenet_0.75; choose one of head, block13, block12, all."),
+        (["--data", "{tmp}/scarce", "--backbone", "resnet50"],
+         "error: --backbone 'resnet50' is not known; choose one of densenet121, mobilenet_0.75."),
+        (["--data", "{tmp}/scarce", "--views", "whole,zoomed"], "error: --views takes a comma-separated list of whole, "),
+        (["--data", "{tmp}/scarce", "--head", "wide"], "train.py: error: argument --head: invalid choice: 'wide'"),
+        (["--data", "{tmp}/scarce", "--backbone", "densenet121", "--backbone-weights", "{tmp}/other.weights.h5"],
+         "error: --backbone-weights {tmp}/other.weights.h5 does not fit --backbone densenet121: it holds 1 tensors"),
         (["--epochs", "3"], "train.py: error: the following arguments are required: --data (see --help)"),
     ],
 )
 def test_bad_options_and_data_end_at_once_in_one_line(arguments, message, tmp_path):
     (tmp_path / "empty").mkdir()
+    with h5py.File(tmp_path / "other.weights.h5", "w") as weights:  # the weights of some other network
+        weights["layers/conv2d/vars/0"] = np.zeros((3, 3, 3, 32), np.float32)
     write_class_folders(tmp_path / "scarce", per_style=2)
     result = run_train_py(*[argument.format(tmp=tmp_path) for argument in arguments], "--output", tmp_path / "model")
     assert result.returncode == 2
-    assert message in result.stderr
+    assert message.format(tmp=tmp_path) in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     assert not (tmp_path / "model").exists()
 
@@ -170,6 +181,8 @@ def test_a_killed_run_resumes_from_its_last_finished_epoch_with_the_same_schedul
     assert f"Resuming the run in {tmp_path / 'model.run'} after epoch 1 of 3." in result.stdout
     assert ("Resuming with the interrupted run's options, not the command line's: --label-smoothing 0.0 (not 0.1)."
             in result.stdout)
+    # The features that the killed run computed are used again, not computed anew.
+    assert "Using the cached features in" in result.stdout and "Cached the features" not in result.stdout
     assert "Data: Painter by Numbers (all_data_info.csv)" in result.stdout
     # The trained model and its optimizer are restored, not built afresh (which would have taken 0 steps).
     restored = re.search(r"Restored the model of epoch 1 with its optimizer state \((\d+) training steps done\)",

@@ -1,0 +1,274 @@
+"""The feature cache: what the frozen trunk of the network (artnet.model.split_at_training) makes of every
+view of every painting, computed once, with a progress bar, and reused by every run that would compute
+exactly the same.
+
+A cache is a folder named by a key of everything that changes its content: the cache format, the trunk's
+architecture and weights, the image size, the views, and each painting's path, size and modification
+time. So a stale cache is never reused; a new one is computed beside it. It is written in a hidden
+sibling folder and renamed into place once complete, with meta.json (which names its arrays and their
+digests) written last, so a half-written cache is never taken for a complete one; the next run of the
+same key deletes what a killed run left half-written. A cache whose arrays
+do not match their digests is computed again, with one line that says so.
+
+The arrays are .npy files opened as memory maps: a cache larger than memory lives on disk, and the
+operating system keeps what it can in memory.
+"""
+
+import collections
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from artnet.files import write_json_atomically
+from artnet.images import ImageError, load_image
+from artnet.views import VIEWS
+
+CACHE_FORMAT = 1
+META_FILE = "meta.json"
+PARTIAL_SUFFIX = ".partial"
+# Features are kept in float32, which makes the cached network compute what the saved one computes, unless
+# that would take more than this on disk; then in float16.
+FLOAT32_LIMIT_BYTES = 4 * 1024**3
+# Paintings decoded and passed through the trunk together: enough to keep both cores busy, few enough that
+# the early layers' activations stay small in memory.
+PAINTINGS_PER_BATCH = 8
+
+
+def default_cache_root():
+    """$XDG_CACHE_HOME/artnet/features, else ~/.cache/artnet/features."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "artnet", "features")
+
+
+@dataclass
+class CachedFeatures:
+    """The trunk's outputs for each painting (rows, in the order they were given) and view (columns)."""
+
+    folder: str
+    paths: list  # the painting of each row
+    views: tuple
+    arrays: list  # one per trunk output: (paintings, views, *shape)
+    failures: dict  # path -> why it could not be decoded (its rows are zeros)
+
+    def __post_init__(self):
+        self._row = {path: row for row, path in enumerate(self.paths)}
+
+    def rows(self, paintings):
+        """The rows of `paintings` that decoded, in their order."""
+        return np.array([self._row[p.path] for p in paintings if p.path not in self.failures], dtype=np.int64)
+
+    def view_index(self, view):
+        return self.views.index(view)
+
+    def take(self, rows, views):
+        """The inputs of the top for these (row, view) pairs: one array per trunk output."""
+        order = np.argsort(rows, kind="stable")
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(len(order))
+        # Memory maps are read fastest in row order.
+        return [np.asarray(array[rows[order], views[order]])[inverse] for array in self.arrays]
+
+
+def cache_key(trunk, image_size, views, paintings, dtype):
+    """A digest of everything the cached arrays depend on."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"format": CACHE_FORMAT, "image_size": image_size, "views": list(views),
+                              "dtype": dtype}).encode())
+    if trunk is not None:
+        digest.update(json.dumps(trunk.get_config(), sort_keys=True, default=str).encode())
+        for weight in trunk.weights:
+            digest.update(np.ascontiguousarray(weight.numpy()).tobytes())
+    for painting in paintings:
+        status = os.stat(painting.path)
+        digest.update(f"{os.path.abspath(painting.path)}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:32]
+
+
+def load_or_build(trunk, paintings, views, image_size, root, log=print, progress=True):
+    """The CachedFeatures of `paintings` (Painting objects) under `views`, from `root` if a complete cache
+    with the same key is there, else computed now and left there for the next run."""
+    views = tuple(views)
+    dtype = _dtype(trunk, len(paintings) * len(views))
+    key = cache_key(trunk, image_size, views, paintings, dtype)
+    folder = os.path.join(root, key)
+    if os.path.isdir(folder):
+        try:
+            cached = _load(folder, key)
+            log(f"Using the cached features in {folder}.")
+            return cached
+        except CacheError as error:
+            log(f"The feature cache in {folder} is unusable ({error}); computing it again.")
+            shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(root, exist_ok=True)
+    _remove_abandoned(root, key)
+    partial = tempfile.mkdtemp(prefix=f".{key}.{os.getpid()}.", suffix=PARTIAL_SUFFIX, dir=root)
+    try:
+        _build(partial, key, trunk, paintings, views, image_size, dtype, progress)
+        try:
+            os.rename(partial, folder)
+        except OSError:
+            # Another run finished the same cache first: theirs is as good as ours.
+            shutil.rmtree(partial, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    log(f"Cached the features of {len(paintings)} paintings x {len(views)} views in {folder}.")
+    return _load(folder, key)
+
+
+def _remove_abandoned(root, key):
+    """Delete the half-written caches of this key whose run was killed: their process is gone."""
+    for name in os.listdir(root):
+        parts = name.split(".")
+        if name.startswith(f".{key}.") and name.endswith(PARTIAL_SUFFIX) and parts[2].isdigit() and not _alive(int(parts[2])):
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class CacheError(Exception):
+    """A cache folder that cannot be used as it is."""
+
+
+def _dtype(trunk, samples):
+    if trunk is None:
+        return "uint8"
+    values = sum(int(np.prod(output.shape[1:])) for output in trunk.outputs)
+    return "float32" if samples * values * 4 <= FLOAT32_LIMIT_BYTES else "float16"
+
+
+def _shapes(trunk, image_size):
+    if trunk is None:
+        return [(image_size, image_size, 3)]
+    return [tuple(int(size) for size in output.shape[1:]) for output in trunk.outputs]
+
+
+def _array_file(index):
+    return f"features_{index}.npy"
+
+
+def _build(folder, key, trunk, paintings, views, image_size, dtype, progress):
+    import tensorflow as tf
+    from tqdm import tqdm
+
+    shapes = _shapes(trunk, image_size)
+    arrays = [
+        np.lib.format.open_memmap(os.path.join(folder, _array_file(index)), mode="w+", dtype=dtype,
+                                  shape=(len(paintings), len(views), *shape))
+        for index, shape in enumerate(shapes)
+    ]
+    if trunk is not None:
+        signature = [tf.TensorSpec([None, image_size, image_size, 3], tf.uint8)]
+        # An intermediate output of one view never depends on another view in the batch: run them together.
+        compute = tf.function(lambda pixels: trunk(tf.cast(pixels, tf.float32), training=False), input_signature=signature)
+
+    def decode(painting):
+        try:
+            image = load_image(painting.path)
+            return np.stack([np.asarray(VIEWS[view](image, image_size), dtype=np.uint8) for view in views]), None
+        except (ImageError, OSError) as error:
+            return None, str(error)
+
+    failures = {}
+    # Redrawn in place on a terminal; in a log, a line every half minute.
+    bar = tqdm(total=len(paintings), unit="painting", desc="Computing features", disable=not progress,
+               mininterval=0.5 if sys.stderr.isatty() else 30)
+    decoded = _in_order(decode, paintings, window=4 * PAINTINGS_PER_BATCH)
+    for start in range(0, len(paintings), PAINTINGS_PER_BATCH):
+        batch_rows, batch_pixels = [], []
+        for row in range(start, min(start + PAINTINGS_PER_BATCH, len(paintings))):
+            pixels, failure = next(decoded)
+            if failure is None:
+                batch_rows.append(row)
+                batch_pixels.append(pixels)
+            else:
+                failures[paintings[row].path] = failure
+        if batch_rows:
+            stacked = np.concatenate(batch_pixels)
+            outputs = [stacked] if trunk is None else [output.numpy() for output in _as_list(compute(stacked))]
+            for array, output in zip(arrays, outputs):
+                array[batch_rows] = output.reshape(len(batch_rows), len(views), *output.shape[1:])
+        bar.update(min(PAINTINGS_PER_BATCH, len(paintings) - start))
+    bar.close()
+    digests = []
+    for index, array in enumerate(arrays):
+        array.flush()
+        del array
+        digests.append(_digest(os.path.join(folder, _array_file(index))))
+    meta = {
+        "key": key,
+        "format": CACHE_FORMAT,
+        "paths": [painting.path for painting in paintings],
+        "views": list(views),
+        "arrays": [{"file": _array_file(index), "shape": [len(paintings), len(views), *shape], "dtype": dtype,
+                    "blake2b": digest} for index, (shape, digest) in enumerate(zip(shapes, digests))],
+        "failures": failures,
+    }
+    write_json_atomically(os.path.join(folder, META_FILE), meta)
+
+
+def _as_list(outputs):
+    """A model's outputs as a list, whether it has one or several."""
+    return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+
+
+def _in_order(function, items, window):
+    """`function` of each item, in order, computed in threads at most `window` items ahead, so that
+    decoded images never pile up in memory. Pillow releases the GIL while it decodes and resizes."""
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        pending = collections.deque()
+        for item in items:
+            pending.append(pool.submit(function, item))
+            if len(pending) >= window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _load(folder, key):
+    try:
+        with open(os.path.join(folder, META_FILE), encoding="utf-8") as file:
+            meta = json.load(file)
+    except FileNotFoundError:
+        raise CacheError(f"no {META_FILE}") from None
+    except (OSError, ValueError) as error:
+        raise CacheError(f"{META_FILE} is not readable JSON: {error}") from None
+    if not isinstance(meta, dict) or meta.get("key") != key or meta.get("format") != CACHE_FORMAT:
+        raise CacheError(f"{META_FILE} describes another cache")
+    arrays = []
+    for entry in meta["arrays"]:
+        path = os.path.join(folder, entry["file"])
+        try:
+            if _digest(path) != entry["blake2b"]:
+                raise CacheError(f"{entry['file']} does not match its digest")
+            array = np.load(path, mmap_mode="r")
+        except (OSError, ValueError) as error:
+            raise CacheError(f"{entry['file']}: {error}") from None
+        if list(array.shape) != entry["shape"] or str(array.dtype) != entry["dtype"]:
+            raise CacheError(f"{entry['file']} holds {array.dtype} {array.shape}, not {entry['dtype']} {entry['shape']}")
+        arrays.append(array)
+    return CachedFeatures(folder=folder, paths=meta["paths"], views=tuple(meta["views"]), arrays=arrays,
+                          failures=meta["failures"])
+
+
+def _digest(path):
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()

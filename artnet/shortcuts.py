@@ -1,0 +1,151 @@
+"""Tests for shortcuts: whether the model tells movements apart, or the collections that the paintings come
+from. A user's painting comes from none of them.
+
+- Cross-collection: where a movement's paintings come from two or more collections, the top is trained
+  again with a collection of it left out of training and validation, and tested on all of that
+  collection's paintings. Collections are left out in folds, each fold leaving out at most one collection
+  per movement and each collection for at most one movement, so that the folds' models still see every
+  movement and no collection disappears from several movements at once.
+- Collection probe: a logistic regression, cross-validated, asked which collection a painting of a
+  movement came from, on the features that the trained model's last layer sees. Lower is better; chance
+  is the share of the movement's largest collection.
+
+The shape test (padded, centre-cropped, squashed) is in artnet.evaluation.
+"""
+
+import collections
+
+import numpy as np
+
+from artnet import fitting
+
+PROBE_FOLDS = 5
+PROBE_STEPS = 300
+PROBE_L2 = 1e-2
+
+
+def shortcut_tests(top, features, splits, labels, options, per_source, log=print):
+    """metrics.json's "cross_collection" (when asked for and the collections are known) and
+    "collection_predictability" entries."""
+    everything = [painting for split in splits.values() for painting in split.paintings]
+    results = {}
+    if options.cross_collection and collection_folds(everything):
+        results["cross_collection"] = cross_collection(top, features, splits, labels, options, per_source, log)
+    rows = np.concatenate([split.rows for split in splits.values()])
+    probe = collection_predictability(fitting.embeddings(top, features, rows), everything, labels)
+    if probe:
+        results["collection_predictability"] = probe
+    return results
+
+
+def collection_folds(paintings):
+    """[[(movement, collection), ...], ...]: every collection of a movement that has two or more, once."""
+    sources = collections.defaultdict(set)
+    for painting in paintings:
+        if painting.source is not None:
+            sources[painting.movement].add(painting.source)
+    pairs = [(movement, source) for movement in sources if len(sources[movement]) > 1 for source in sorted(sources[movement])]
+    uses = collections.Counter(source for _, source in pairs)
+    folds = []
+    # The collections shared by most movements first: they need the most folds.
+    for movement, source in sorted(pairs, key=lambda pair: (-uses[pair[1]], pair)):
+        fold = next((f for f in folds if all(movement != m and source != s for m, s in f)), None)
+        if fold is None:
+            folds.append(fold := [])
+        fold.append((movement, source))
+    return folds
+
+
+def cross_collection(top, features, splits, labels, options, per_source, log=print):
+    """Train with each fold's collections left out; how often their paintings get their movement."""
+    everything = [painting for split in splits.values() for painting in split.paintings]
+    index = {label: number for number, label in enumerate(labels)}
+    results = []
+    folds = collection_folds(everything)
+    for number, fold in enumerate(folds, 1):
+        log(f"Cross-collection test, fold {number} of {len(folds)}: leaving out "
+            + ", ".join(f"{movement} from {source}" for movement, source in fold) + ".")
+        left_out = set(fold)
+
+        def kept(split):
+            chosen = np.array([(p.movement, p.source) not in left_out for p in split.paintings], dtype=bool)
+            return split.rows[chosen], split.labels[chosen]
+
+        model = fitting.compile_top(fitting.fresh_copy(top), options)
+        fitting.fit_top(model, features, kept(splits["train"]), kept(splits["validation"]), options,
+                        callbacks=[fitting.KeepBest()], verbose=0)
+        for movement, source in fold:
+            held = [p for p in everything if (p.movement, p.source) == (movement, source)]
+            predicted = np.argmax(fitting.predict(model, features, features.rows(held), "whole"), axis=1)
+            results.append({
+                "movement": movement,
+                "source": source,
+                "paintings": len(held),
+                "accuracy": float(np.mean(predicted == index[movement])),
+                "test_accuracy_trained_with_it": per_source.get(movement, {}).get(source, {}).get("accuracy"),
+            })
+    return {"folds": [[list(pair) for pair in fold] for fold in folds], "collections": results,
+            "mean_accuracy": float(np.mean([result["accuracy"] for result in results]))}
+
+
+def collection_predictability(embeddings, paintings, labels):
+    """Per movement with two or more collections: the cross-validated accuracy of a logistic regression
+    that tells the collection from `embeddings`, beside chance."""
+    results = {}
+    for movement in labels:
+        members = [number for number, p in enumerate(paintings) if p.movement == movement and p.source is not None]
+        sources = sorted({paintings[number].source for number in members})
+        if len(sources) < 2:
+            continue
+        targets = np.array([sources.index(paintings[number].source) for number in members])
+        accuracy = _cross_validated_accuracy(embeddings[members], targets, len(sources))
+        results[movement] = {
+            "accuracy": accuracy,
+            "chance": float(np.bincount(targets).max() / len(targets)),
+            "collections": len(sources),
+            "paintings": len(members),
+        }
+    if not results:
+        return {}
+    return {
+        "per_movement": results,
+        "mean_accuracy": float(np.mean([result["accuracy"] for result in results.values()])),
+        "mean_chance": float(np.mean([result["chance"] for result in results.values()])),
+    }
+
+
+def _cross_validated_accuracy(features, targets, classes):
+    order = np.random.default_rng(0).permutation(len(targets))
+    right = 0
+    for fold in range(PROBE_FOLDS):
+        held = order[fold::PROBE_FOLDS]
+        kept = np.setdiff1d(order, held)
+        predict = linear_probe(features[kept], targets[kept], classes)
+        right += int(np.sum(predict(features[held]) == targets[held]))
+    return right / len(targets)
+
+
+def linear_probe(features, targets, classes):
+    """A logistic regression on standardised features: the function from features to predicted classes."""
+    mean, spread = features.mean(axis=0), features.std(axis=0) + 1e-6
+    weights, bias = _logistic_regression((features - mean) / spread, targets, classes)
+    return lambda new: np.argmax((new - mean) / spread @ weights + bias, axis=1)
+
+
+def _logistic_regression(features, targets, classes):
+    """Multinomial logistic regression with an L2 penalty, by full-batch gradient descent with momentum."""
+    weights = np.zeros((features.shape[1], classes))
+    bias = np.zeros(classes)
+    velocity_weights, velocity_bias = np.zeros_like(weights), np.zeros_like(bias)
+    one_hot = np.eye(classes)[targets]
+    for _ in range(PROBE_STEPS):
+        logits = features @ weights + bias
+        logits -= logits.max(axis=1, keepdims=True)
+        probabilities = np.exp(logits)
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        error = (probabilities - one_hot) / len(targets)
+        velocity_weights = 0.9 * velocity_weights - 0.5 * (features.T @ error + PROBE_L2 * weights)
+        velocity_bias = 0.9 * velocity_bias - 0.5 * error.sum(axis=0)
+        weights += velocity_weights
+        bias += velocity_bias
+    return weights, bias

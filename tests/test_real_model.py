@@ -1,0 +1,91 @@
+"""A real model: `python train.py` with its default recipe on the real WikiArt paintings in ../shared, as
+the README's Quick start runs it. Every number asserted here was computed by the evaluation code on the
+held-out test paintings of that run."""
+
+import csv
+import json
+import os
+import re
+
+import pytest
+
+from conftest import SHARED_PAINTINGS
+
+pytestmark = [pytest.mark.slow]
+
+CHANCE = 1 / 5
+
+
+@pytest.fixture(scope="module")
+def metrics(real_model_folder):
+    return json.loads((real_model_folder / "metrics.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def manifest():
+    with open(os.path.join(SHARED_PAINTINGS, "manifest.csv"), newline="", encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+def test_the_real_model_tells_the_movements_apart_on_held_out_paintings(real_training_run, metrics):
+    _, result = real_training_run
+    for evaluation in ("test", "test_tta"):
+        assert metrics[evaluation]["accuracy"] >= 0.70, evaluation
+        assert metrics[evaluation]["paintings"] == sum(metrics["counts"]["test"].values())
+    for movement, scores in metrics["test"]["per_class"].items():
+        assert scores["recall"] > CHANCE and scores["precision"] > CHANCE, movement
+    # What the run printed is what it wrote.
+    assert f"Test accuracy {metrics['test']['accuracy']:.2%}" in result.stdout
+    assert re.search(r"Cached the features of 5\d{3} paintings x 6 views|Using the cached features", result.stdout)
+
+
+def test_the_shortcut_tests_cover_every_collection_of_the_manifest(metrics, manifest):
+    collections = {}
+    for row in manifest:
+        collections.setdefault(row["movement"], set()).add(row["source_repo"])
+    # Accuracy per movement and collection, on the test paintings of each.
+    assert {movement: set(sources) for movement, sources in metrics["per_source"].items()} == collections
+    # Every collection of a movement that has several is left out once, and tested on all its paintings.
+    left_out = {(entry["movement"], entry["source"]): entry for entry in metrics["cross_collection"]["collections"]}
+    assert set(left_out) == {(movement, source) for movement, sources in collections.items() if len(sources) > 1
+                             for source in sources}
+    for (movement, source), entry in left_out.items():
+        assert entry["paintings"] == sum(row["movement"] == movement and row["source_repo"] == source for row in manifest)
+        assert 0 <= entry["accuracy"] <= 1
+    shape = metrics["shape"]
+    assert shape["paintings"] == metrics["test"]["paintings"]
+    assert max(shape["changed_centre"], shape["changed_squashed"]) <= shape["changed_any"] <= 1
+    probe = metrics["collection_predictability"]
+    assert set(probe["per_movement"]) == {movement for movement, sources in collections.items() if len(sources) > 1}
+    assert all(0 < entry["chance"] < 1 for entry in probe["per_movement"].values())
+
+
+def test_the_model_card_names_the_data_really_used_and_shows_the_numbers(real_model_folder, metrics):
+    card = (real_model_folder / "README.md").read_text()
+    assert "Data set: paintings: 5472 paintings from 4 collections (" in card
+    assert "painter-by-numbers" not in card and "base_model" not in card
+    assert "MobileNet v1 (width 0.75)" in card and "- mobilenet_0.75" in card
+    assert f"| whole painting | {metrics['test']['paintings']} | {100 * metrics['test']['accuracy']:.2f} % |" in card
+    assert "left out of training" in card and "Shape test:" in card and "Collection probe:" in card
+    for name in ("training_curves.png", "confusion_matrix.png", "most_wrong.png"):
+        assert (real_model_folder / "plots" / name).stat().st_size > 10_000, name
+
+
+def test_the_real_model_folder_serves_real_held_out_examples(real_model_folder, manifest):
+    from artnet.classifier import Classifier
+
+    config = json.loads((real_model_folder / "config.json").read_text())
+    assert config["backbone"] == "mobilenet_0.75" and config["head"] == "style" and config["image_size"] == 224
+    assert [layer["name"] for layer in config["gradcam_layers"]] == [
+        "conv_pw_3_relu", "conv_pw_5_relu", "conv_pw_11_relu", "conv_pw_13_relu"]
+    movement_of = {os.path.basename(row["file"]): row["movement"] for row in manifest}
+    examples = json.loads((real_model_folder / "examples" / "index.json").read_text())
+    assert sorted({example["label"] for example in examples}) == sorted(config["labels"])
+    assert all(movement_of[example["source"]] == example["label"] for example in examples)
+    classifier = Classifier.from_folder(real_model_folder)
+    right = 0
+    for example in examples:
+        explanation = classifier.explain(real_model_folder / "examples" / example["file"])
+        assert set(explanation.maps) == {layer["name"] for layer in config["gradcam_layers"]}
+        right += explanation.class_name == example["label"]
+    assert right > CHANCE * len(examples)
