@@ -58,11 +58,17 @@ class CachedFeatures:
     failures: dict  # path -> why it could not be decoded (its rows are zeros)
 
     def __post_init__(self):
-        self._row = {path: row for row, path in enumerate(self.paths)}
+        # Paths as the cache key has them: a run from another folder, or given the data folder's absolute
+        # path, finds the same rows.
+        self._row = {os.path.abspath(path): row for row, path in enumerate(self.paths)}
+        self.failures = {os.path.abspath(path): reason for path, reason in self.failures.items()}
+
+    def failed(self, painting):
+        return os.path.abspath(painting.path) in self.failures
 
     def rows(self, paintings):
         """The rows of `paintings` that decoded, in their order."""
-        return np.array([self._row[p.path] for p in paintings if p.path not in self.failures], dtype=np.int64)
+        return np.array([self._row[os.path.abspath(p.path)] for p in paintings if not self.failed(p)], dtype=np.int64)
 
     def view_index(self, view):
         return self.views.index(view)
@@ -197,7 +203,7 @@ def _build(folder, key, trunk, paintings, views, image_size, dtype, progress):
                 batch_rows.append(row)
                 batch_pixels.append(pixels)
             else:
-                failures[paintings[row].path] = failure
+                failures[os.path.abspath(paintings[row].path)] = failure
         if batch_rows:
             stacked = np.concatenate(batch_pixels)
             outputs = [stacked] if trunk is None else [output.numpy() for output in _as_list(compute(stacked))]
@@ -213,7 +219,7 @@ def _build(folder, key, trunk, paintings, views, image_size, dtype, progress):
     meta = {
         "key": key,
         "format": CACHE_FORMAT,
-        "paths": [painting.path for painting in paintings],
+        "paths": [os.path.abspath(painting.path) for painting in paintings],
         "views": list(views),
         "arrays": [{"file": _array_file(index), "shape": [len(paintings), len(views), *shape], "dtype": dtype,
                     "blake2b": digest} for index, (shape, digest) in enumerate(zip(shapes, digests))],

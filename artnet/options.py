@@ -6,7 +6,6 @@ deeper layers, six views of every painting, ten epochs on cached features.
 """
 
 import dataclasses
-import os
 from dataclasses import dataclass
 
 from artnet.backbones import IMAGENET, get_backbone

@@ -58,7 +58,7 @@ class Split:
     @classmethod
     def of(cls, paintings, features, labels):
         index = {label: number for number, label in enumerate(labels)}
-        decoded = [painting for painting in paintings if painting.path not in features.failures]
+        decoded = [painting for painting in paintings if not features.failed(painting)]
         return cls(decoded, features.rows(decoded), np.array([index[p.movement] for p in decoded], dtype=np.int64))
 
     @property

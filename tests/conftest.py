@@ -97,7 +97,17 @@ def trained_model_folder(training_run):
 
 # --- The real model: `python train.py` with its defaults on the real paintings, as the README says. ---
 
-REAL_TRAINING_ARGUMENTS = ("--data", SHARED_PAINTINGS, "--backbone", "mobilenet_0.75", "--backbone-weights", MOBILENET_WEIGHTS)
+def quick_start_training_arguments():
+    """The arguments of train.py in the README's Quick start command, which the real model is trained with.
+    Its paths are relative to the checkout, as run_train_py runs train.py from there."""
+    import re
+    import shlex
+
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as file:
+        command = re.search(r"<!-- quick-start -->\n```bash\n(.*?)```", file.read(), re.DOTALL).group(1)
+    step = next(step for step in command.split("&&") if "train.py" in step)
+    words = shlex.split(step)
+    return words[[word.endswith("train.py") for word in words].index(True) + 1:]
 
 
 @pytest.fixture(scope="session")
@@ -106,7 +116,7 @@ def real_training_run(tmp_path_factory):
     if not (os.path.isdir(SHARED_PAINTINGS) and os.path.isfile(MOBILENET_WEIGHTS)):
         pytest.skip(f"no real paintings and weights in {SHARED} (../shared beside the checkout)")
     folder = tmp_path_factory.mktemp("real") / "model"
-    result = run_train_py(*REAL_TRAINING_ARGUMENTS, "--output", folder, timeout=1500)
+    result = run_train_py(*quick_start_training_arguments(), "--output", folder, timeout=1500)
     assert result.returncode == 0, result.stderr[-3000:]
     return folder, result
 

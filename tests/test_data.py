@@ -3,9 +3,7 @@
 import collections
 import os
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from artnet.data import DataError, find_paintings, split_paintings
 from artnet.styles import MOVEMENTS

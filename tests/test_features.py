@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from artnet import features as feature_cache
-from artnet.data import find_paintings
+from artnet.data import Painting, find_paintings
 from artnet.features import load_or_build
 from artnet.model import apply_freeze_policy, build_model, split_at_training
 from datasets import write_class_folders
@@ -42,7 +42,7 @@ def values(cached):
     return np.array(cached.arrays[0])
 
 
-def test_a_cache_is_computed_once_and_reused_with_the_same_values(trunk, paintings, tmp_path):
+def test_a_cache_is_computed_once_and_reused_with_the_same_values(trunk, paintings, tmp_path, monkeypatch):
     first, lines = build(trunk, paintings, tmp_path / "cache")
     assert lines[-1].startswith(f"Cached the features of {len(paintings)} paintings x 2 views in ")
     assert first.arrays[0].shape == (len(paintings), 2, trunk.output_shape[-1])
@@ -51,6 +51,11 @@ def test_a_cache_is_computed_once_and_reused_with_the_same_values(trunk, paintin
     second, lines = build(trunk, paintings, tmp_path / "cache")
     assert lines == [f"Using the cached features in {second.folder}."]
     assert second.folder == first.folder and np.array_equal(values(second), values(first))
+    # The same paintings named from another folder are the same paintings.
+    elsewhere = [Painting(os.path.relpath(p.path, tmp_path), p.movement) for p in paintings]
+    monkeypatch.chdir(tmp_path)
+    third, _ = build(trunk, elsewhere, tmp_path / "cache")
+    assert third.folder == first.folder and np.array_equal(third.rows(elsewhere), first.rows(paintings))
     # What the cache holds is what the trunk computes.
     row = first.rows(paintings[:1])[0]
     pixels = np.asarray(feature_cache.VIEWS["whole"](feature_cache.load_image(paintings[0].path), SIZE), np.float32)
@@ -127,7 +132,6 @@ def test_a_cache_too_large_for_float32_is_kept_in_float16(trunk, paintings, tmp_
 
 def test_without_a_trunk_each_row_holds_its_own_paintings_views_in_order(tmp_path):
     # Every painting of its own flat colour, so that each cached view shows whose it is.
-    from artnet.data import Painting
     from PIL import Image
 
     paintings = []

@@ -313,9 +313,11 @@ def test_train_py_with_a_wrong_token_stops_before_any_training(start_hub, tmp_pa
 
 
 @pytest.mark.slow
-def test_the_pulled_model_predicts_exactly_like_the_pushed_one_also_offline(start_hub, trained_model_folder):
+@pytest.mark.parametrize("model_fixture", ["trained_model_folder", "real_model_folder"])
+def test_the_pulled_model_predicts_exactly_like_the_pushed_one_also_offline(start_hub, model_fixture, request):
+    """For the reference DenseNet-121 trained on generated paintings, and the real MobileNet model."""
     server, client = start_hub(lfs=True)
-    folder = trained_model_folder
+    folder = request.getfixturevalue(model_fixture)
     commit, _ = push(client, folder, "alice/artnet", "--tag", "v1")
     pulled_folder = pull(client, "alice/artnet@v1")
     metadata, _ = card_metadata(open(os.path.join(pulled_folder, "README.md"), encoding="utf-8").read())
