@@ -7,9 +7,8 @@ import sys
 
 from artnet import hub, ui
 from artnet.errors import UserError
-from artnet.model_folder import DEFAULT_MODEL_FOLDER, ModelSource, check_folder
+from artnet.model_folder import DEFAULT_MODEL_FOLDER, MODEL_VARIABLE, ModelSource, check_folder
 
-MODEL_VARIABLE = "ARTNET_MODEL"
 # The README's Quick start trains on the paintings and weights that lie beside a checkout of the project.
 SHARED_PAINTINGS = os.path.join("..", "shared", "paintings")
 SHARED_TRAINING_COMMAND = (f"python train.py --data {SHARED_PAINTINGS} --backbone-weights "

@@ -1,48 +1,22 @@
-"""Classifier: a loaded model folder that turns a painting into probabilities and Grad-CAM overlays.
+"""Classifier: a loaded model folder that turns a painting into probabilities and Explanations.
 
-Everything needed to interpret the model (labels, input size, Grad-CAM layers) comes from the folder's
-config.json. A Classifier holds no per-user state, so one instance serves every user and thread.
+A painting goes artnet.images (load, pad to a square, resize) -> the network -> artnet.gradcam (the maps
+of every depth, in the same pass as the probabilities) -> artnet.overlay (an Explanation that draws its
+overlays). Everything needed to interpret the model (labels, input size, Grad-CAM layers) comes from the
+folder's config. A Classifier holds no per-user state, so one instance serves every user and thread.
 """
 
 import os
 import threading
-from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 
 from artnet.errors import UserError
-from artnet.gradcam import GradCAM, render_overlay, upsample_map
-from artnet.images import content_box, fit_within, load_image, square_image, to_array
+from artnet.gradcam import GradCAM
+from artnet.images import load_image, square_image, to_array
 from artnet.model import load_folder
-
-# Explanations are rendered at most this wide: sharper than any browser shows them, and small enough
-# that keeping one user's maps between slider moves costs a few megabytes.
-DISPLAY_SIDE = 768
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """Grad-CAM maps of one painting for one class, ready to re-render without the network.
-
-    `image` is the painting padded to a square (at most DISPLAY_SIDE wide); each map in `maps` has its
-    size and lies in 0..1. `content_box` is where the painting itself sits in `image`.
-    """
-
-    image: np.ndarray  # (side, side, 3) uint8
-    content_box: tuple
-    maps: dict  # layer name -> (side, side) float32 in 0..1
-    probabilities: dict  # label -> probability, in the model's label order
-    class_name: str  # the class the maps explain
-
-    def overlay(self, layer, opacity=0.5, colormap="jet"):
-        """The painting (without padding) with the layer's map blended over it, as a PIL RGB image."""
-        if layer not in self.maps:
-            raise UserError(f"No map for layer {layer!r}; this explanation has {', '.join(self.maps)}.")
-        left, top, right, bottom = self.content_box
-        return render_overlay(
-            self.image[top:bottom, left:right], self.maps[layer][top:bottom, left:right], opacity, colormap
-        )
+from artnet.overlay import explanation
 
 
 def share_cpu_cores(concurrent_passes):
@@ -109,23 +83,11 @@ class Classifier:
         class_index = -1 if class_name is None else self._class_index(class_name)
         layers = self._default_layers if layers is None else tuple(layers)
         result = self._cam_for(layers)(self._model_input(painting)[np.newaxis], [class_index])
-
-        side = min(DISPLAY_SIDE, max(painting.size))
-        shown = np.asarray(square_image(painting, side))
-        box = content_box(fit_within(painting.size, side))
-        # Grad-CAM gives an image without variation all-zero maps, but the padding of a flat painting that
-        # is not square adds an edge for it to find. Nothing in a flat painting is evidence of anything.
-        # (Checked on the painting as shown: at most 768 px wide, where the original can be 64 megapixels.)
-        left, top, right, bottom = box
-        content = shown[top:bottom, left:right]
-        flat = bool((content == content[0, 0]).all())
-        return Explanation(
-            image=shown,
-            content_box=box,
-            maps={name: np.zeros((side, side), np.float32) if flat else upsample_map(result.maps[name][0], (side, side))
-                  for name in layers},
-            probabilities=self._probability_dict(result.probabilities[0]),
-            class_name=self.labels[int(result.class_indices[0])],
+        return explanation(
+            painting,
+            {name: result.maps[name][0] for name in layers},
+            self._probability_dict(result.probabilities[0]),
+            self.labels[int(result.class_indices[0])],
         )
 
     def _model_input(self, painting):

@@ -97,12 +97,11 @@ def cache_key(trunk, image_size, views, paintings, dtype):
     return digest.hexdigest()[:32]
 
 
-def load_or_build(trunk, paintings, views, image_size, root, log=print, progress=True):
+def load_or_build(trunk, paintings, views, image_size, root, *, log=print, progress=True):
     """The CachedFeatures of `paintings` (Painting objects) under `views`, from `root` if a complete cache
     with the same key is there, else computed now and left there for the next run."""
-    views = tuple(views)
-    dtype = _dtype(trunk, len(paintings) * len(views))
-    key = cache_key(trunk, image_size, views, paintings, dtype)
+    layout = _Layout(trunk, tuple(views), image_size, len(paintings))
+    key = cache_key(trunk, image_size, layout.views, paintings, layout.dtype)
     folder = os.path.join(root, key)
     if os.path.isdir(folder):
         try:
@@ -116,7 +115,7 @@ def load_or_build(trunk, paintings, views, image_size, root, log=print, progress
     _remove_abandoned(root, key)
     partial = tempfile.mkdtemp(prefix=f".{key}.{os.getpid()}.", suffix=PARTIAL_SUFFIX, dir=root)
     try:
-        _build(partial, key, trunk, paintings, views, image_size, dtype, progress)
+        _build(partial, key, layout, paintings, progress)
         try:
             os.rename(partial, folder)
         except OSError:
@@ -125,7 +124,7 @@ def load_or_build(trunk, paintings, views, image_size, root, log=print, progress
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    log(f"Cached the features of {len(paintings)} paintings x {len(views)} views in {folder}.")
+    log(f"Cached the features of {len(paintings)} paintings x {len(layout.views)} views in {folder}.")
     return _load(folder, key)
 
 
@@ -151,42 +150,67 @@ class CacheError(Exception):
     """A cache folder that cannot be used as it is."""
 
 
-def _dtype(trunk, samples):
-    if trunk is None:
-        return "uint8"
-    values = sum(int(np.prod(output.shape[1:])) for output in trunk.outputs)
-    return "float32" if samples * values * 4 <= FLOAT32_LIMIT_BYTES else "float16"
+@dataclass(frozen=True)
+class _Layout:
+    """What a cache holds: the trunk's outputs (or the pixels, without a trunk) for each view of each
+    painting, one array per output."""
 
+    trunk: object
+    views: tuple
+    image_size: int
+    paintings: int
 
-def _shapes(trunk, image_size):
-    if trunk is None:
-        return [(image_size, image_size, 3)]
-    return [tuple(int(size) for size in output.shape[1:]) for output in trunk.outputs]
+    @property
+    def shapes(self):
+        if self.trunk is None:
+            return [(self.image_size, self.image_size, 3)]
+        return [tuple(int(size) for size in output.shape[1:]) for output in self.trunk.outputs]
+
+    @property
+    def dtype(self):
+        if self.trunk is None:
+            return "uint8"
+        values = sum(int(np.prod(shape)) for shape in self.shapes)
+        return "float32" if self.paintings * len(self.views) * values * 4 <= FLOAT32_LIMIT_BYTES else "float16"
 
 
 def _array_file(index):
     return f"features_{index}.npy"
 
 
-def _build(folder, key, trunk, paintings, views, image_size, dtype, progress):
-    import tensorflow as tf
+def _build(folder, key, layout, paintings, progress):
+    """Compute every array into `folder`, then its meta.json."""
+    arrays = [
+        np.lib.format.open_memmap(os.path.join(folder, _array_file(index)), mode="w+", dtype=layout.dtype,
+                                  shape=(len(paintings), len(layout.views), *shape))
+        for index, shape in enumerate(layout.shapes)
+    ]
+    failures = _compute(arrays, layout, paintings, progress)
+    for array in arrays:
+        array.flush()
+    del arrays
+    write_json_atomically(os.path.join(folder, META_FILE), {
+        "key": key,
+        "format": CACHE_FORMAT,
+        "paths": [os.path.abspath(painting.path) for painting in paintings],
+        "views": list(layout.views),
+        "arrays": [{"file": _array_file(index), "shape": [len(paintings), len(layout.views), *shape], "dtype": layout.dtype,
+                    "blake2b": _digest(os.path.join(folder, _array_file(index)))} for index, shape in enumerate(layout.shapes)],
+        "failures": failures,
+    })
+
+
+def _compute(arrays, layout, paintings, progress):
+    """Fill `arrays` row by row, a few paintings at a time, decoded in threads; {path: why} of the
+    paintings that could not be decoded (their rows stay zeros)."""
     from tqdm import tqdm
 
-    shapes = _shapes(trunk, image_size)
-    arrays = [
-        np.lib.format.open_memmap(os.path.join(folder, _array_file(index)), mode="w+", dtype=dtype,
-                                  shape=(len(paintings), len(views), *shape))
-        for index, shape in enumerate(shapes)
-    ]
-    if trunk is not None:
-        signature = [tf.TensorSpec([None, image_size, image_size, 3], tf.uint8)]
-        # An intermediate output of one view never depends on another view in the batch: run them together.
-        compute = tf.function(lambda pixels: trunk(tf.cast(pixels, tf.float32), training=False), input_signature=signature)
+    compute = _compiled(layout)
 
     def decode(painting):
         try:
             image = load_image(painting.path)
-            return np.stack([np.asarray(VIEWS[view](image, image_size), dtype=np.uint8) for view in views]), None
+            return np.stack([np.asarray(VIEWS[view](image, layout.image_size), dtype=np.uint8) for view in layout.views]), None
         except (ImageError, OSError) as error:
             return None, str(error)
 
@@ -196,36 +220,32 @@ def _build(folder, key, trunk, paintings, views, image_size, dtype, progress):
                mininterval=0.5 if sys.stderr.isatty() else 30)
     decoded = _in_order(decode, paintings, window=4 * PAINTINGS_PER_BATCH)
     for start in range(0, len(paintings), PAINTINGS_PER_BATCH):
-        batch_rows, batch_pixels = [], []
+        rows, pixels = [], []
         for row in range(start, min(start + PAINTINGS_PER_BATCH, len(paintings))):
-            pixels, failure = next(decoded)
+            views, failure = next(decoded)
             if failure is None:
-                batch_rows.append(row)
-                batch_pixels.append(pixels)
+                rows.append(row)
+                pixels.append(views)
             else:
                 failures[os.path.abspath(paintings[row].path)] = failure
-        if batch_rows:
-            stacked = np.concatenate(batch_pixels)
-            outputs = [stacked] if trunk is None else [output.numpy() for output in _as_list(compute(stacked))]
-            for array, output in zip(arrays, outputs):
-                array[batch_rows] = output.reshape(len(batch_rows), len(views), *output.shape[1:])
+        if rows:
+            for array, output in zip(arrays, compute(np.concatenate(pixels))):
+                array[rows] = output.reshape(len(rows), len(layout.views), *output.shape[1:])
         bar.update(min(PAINTINGS_PER_BATCH, len(paintings) - start))
     bar.close()
-    digests = []
-    for index, array in enumerate(arrays):
-        array.flush()
-        del array
-        digests.append(_digest(os.path.join(folder, _array_file(index))))
-    meta = {
-        "key": key,
-        "format": CACHE_FORMAT,
-        "paths": [os.path.abspath(painting.path) for painting in paintings],
-        "views": list(views),
-        "arrays": [{"file": _array_file(index), "shape": [len(paintings), len(views), *shape], "dtype": dtype,
-                    "blake2b": digest} for index, (shape, digest) in enumerate(zip(shapes, digests))],
-        "failures": failures,
-    }
-    write_json_atomically(os.path.join(folder, META_FILE), meta)
+    return failures
+
+
+def _compiled(layout):
+    """uint8 views -> the list of arrays a cache row holds: the trunk's outputs, or the pixels themselves."""
+    if layout.trunk is None:
+        return lambda pixels: [pixels]
+    import tensorflow as tf
+
+    signature = [tf.TensorSpec([None, layout.image_size, layout.image_size, 3], tf.uint8)]
+    # An intermediate output of one view never depends on another view in the batch: run them together.
+    trunk = tf.function(lambda pixels: layout.trunk(tf.cast(pixels, tf.float32), training=False), input_signature=signature)
+    return lambda pixels: [output.numpy() for output in _as_list(trunk(pixels))]
 
 
 def _as_list(outputs):

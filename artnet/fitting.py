@@ -20,14 +20,15 @@ class CachedSamples(keras.utils.PyDataset):
     run's seed and the epoch's number, so that a resumed run sees the epochs that the interrupted one would
     have seen."""
 
-    def __init__(self, features, rows, labels, num_classes, views, batch_size, seed, first_epoch=0):
+    def __init__(self, features, training, num_classes, options, *, first_epoch=0):
         super().__init__()
+        rows, labels = training
         self.features, self.num_classes = features, num_classes
-        view_indices = [features.view_index(view) for view in views]
+        view_indices = [features.view_index(view) for view in options.views]
         self.rows = np.repeat(rows, len(view_indices))
         self.views = np.tile(view_indices, len(rows))
         self.labels = np.repeat(labels, len(view_indices))
-        self.batch_size, self.seed, self.epoch = batch_size, seed, first_epoch
+        self.batch_size, self.seed, self.epoch = options.batch_size, options.seed, first_epoch
         self._shuffle()
 
     def _shuffle(self):
@@ -84,12 +85,11 @@ def class_weights(options, labels):
     return {index: len(labels) / (len(counts) * count) for index, count in counts.items()}
 
 
-def fit_top(top, features, training, validation, options, callbacks=(), first_epoch=0, verbose=2):
+def fit_top(top, features, training, validation, options, *, callbacks=(), first_epoch=0, verbose=2):
     """Train `top` on the cached training views of `training` (rows, label indices), validating on the
     whole view of `validation` (rows, label indices). Returns Keras's History."""
     num_classes = top.output_shape[-1]
-    samples = CachedSamples(features, training[0], training[1], num_classes, options.views, options.batch_size,
-                            options.seed, first_epoch)
+    samples = CachedSamples(features, training, num_classes, options, first_epoch=first_epoch)
     validation_inputs = predictable(features, validation[0], "whole")
     return top.fit(
         samples,

@@ -1,4 +1,4 @@
-"""Grad-CAM (Selvaraju et al., 2017) for several layers in one compiled pass, and overlay rendering.
+"""Grad-CAM (Selvaraju et al., 2017) for several layers in one compiled pass.
 
 For each layer, the weight of an activation channel is the spatial mean of the gradient of the chosen
 class's *logit* with respect to that channel; the map is ReLU(sum of weights x activations). One forward
@@ -6,19 +6,14 @@ and one backward pass serve every layer and also yield the probabilities, so pre
 cost one pass, not two.
 
 As in pytorch-grad-cam, the shared work lives in `BaseCAM`; a CAM method only says how it weights the
-channels (`get_cam_weights`). This module knows TensorFlow and matplotlib, not Gradio.
+channels (`get_cam_weights`). This module knows TensorFlow, not Gradio; drawing the maps is artnet.overlay's.
 """
 
-import functools
 from dataclasses import dataclass
 
 import keras
 import numpy as np
 import tensorflow as tf
-from matplotlib import colormaps
-from PIL import Image
-
-from artnet.errors import UserError
 
 # A map whose range is below this fraction of its peak carries no spatial information (a flat image, or
 # a class with no positive evidence): it is reported as all zeros rather than amplified noise or NaN.
@@ -112,32 +107,3 @@ def normalise_maps(cams):
     spread = high - low
     informative = spread > FLAT_MAP_TOLERANCE * tf.maximum(high, 1e-30)
     return tf.where(informative, (cams - low) / tf.where(informative, spread, 1.0), tf.zeros_like(cams))
-
-
-def upsample_map(cam, size):
-    """Bilinear upsampling of a (height, width) map to `size` = (width, height), clipped to 0..1."""
-    resized = Image.fromarray(np.asarray(cam, dtype=np.float32)).resize(size, Image.Resampling.BILINEAR)
-    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
-
-
-@functools.lru_cache(maxsize=32)
-def colormap_lut(name):
-    """A (256, 3) uint8 lookup table of a matplotlib colormap."""
-    try:
-        colormap = colormaps[name]
-    except KeyError:
-        raise UserError(f"Unknown colormap {name!r}; use a matplotlib colormap such as 'jet' or 'inferno'.") from None
-    return np.round(colormap(np.linspace(0.0, 1.0, 256))[:, :3] * 255).astype(np.uint8)
-
-
-def render_overlay(image, heatmap, opacity=0.5, colormap="jet"):
-    """Blend a colour-mapped `heatmap` (0..1, the image's height x width) over an RGB `image`."""
-    if not 0.0 <= opacity <= 1.0:
-        raise UserError(f"Opacity must be between 0 and 1, not {opacity}.")
-    pixels = np.asarray(image, dtype=np.float32)
-    heatmap = np.asarray(heatmap)
-    if heatmap.shape != pixels.shape[:2]:
-        raise ValueError(f"The heatmap is {heatmap.shape} but the image is {pixels.shape[:2]}.")
-    colours = colormap_lut(colormap)[np.round(heatmap * 255).astype(np.uint8)]
-    blended = pixels * (1.0 - opacity) + colours.astype(np.float32) * opacity
-    return Image.fromarray(np.round(blended).astype(np.uint8))

@@ -31,10 +31,9 @@ from huggingface_hub.utils import validate_repo_id
 
 from artnet.errors import UserError
 from artnet.model_card import render_model_card
-from artnet.model_folder import CARD_FILE, CONFIG_FILE, METRICS_FILE, MODEL_FILE, EXAMPLES_FOLDER, ModelFolderError, ModelSource, read_config
+from artnet.model_folder import CARD_FILE, CONFIG_FILE, MODEL_FILE, SERVED_FILES, ModelFolderError, ModelSource, check_folder
 
 # What the app needs from a model repo; plots stay on the Hub for people to look at.
-PULLED_FILES = [MODEL_FILE, CONFIG_FILE, METRICS_FILE, CARD_FILE, f"{EXAMPLES_FOLDER}/*"]
 # huggingface_hub 2.x talks HTTP through httpx2: its TransportError covers a Hub out of reach and a
 # connection dropped mid-transfer alike.
 NETWORK_ERRORS = (httpx2.TransportError, OfflineModeIsEnabled)
@@ -160,11 +159,11 @@ def push(model_folder, repo_id, token=None, private=False, revision_tag=None, co
     token = check_can_push(repo_id, token, revision_tag)
     model_folder = os.fspath(model_folder)
     try:
-        config = read_config(model_folder)
+        config = check_folder(model_folder)
     except ModelFolderError as error:
+        if error.file == MODEL_FILE:
+            raise HubError(f"{model_folder} has no {MODEL_FILE}: it is incomplete. Train it again before pushing.") from None
         raise HubError(str(error)) from None
-    if not os.path.isfile(os.path.join(model_folder, MODEL_FILE)):
-        raise HubError(f"{model_folder} has no {MODEL_FILE}: it is incomplete. Train it again before pushing.")
 
     files = {relative: os.path.join(model_folder, relative) for relative in _folder_files(model_folder) if relative != CARD_FILE}
     # Rendered before anything reaches the Hub, so that a card that cannot be written leaves no empty repo.
@@ -252,13 +251,13 @@ def pull(spec, token=None):
     # With a folder `models/` here, `models/artnt` is more likely a mistyped path than a Hub repo.
     mistyped_path = spec if os.path.isdir(spec.split("/")[0]) else None
     with reading(repo_id, revision, token, mistyped_path):
-        folder = snapshot_download(repo_id, revision=revision, allow_patterns=PULLED_FILES, token=resolve_token(token))
+        folder = snapshot_download(repo_id, revision=revision, allow_patterns=list(SERVED_FILES), token=resolve_token(token))
     try:
-        read_config(folder)
-    except ModelFolderError:
+        check_folder(folder)
+    except ModelFolderError as error:
+        if error.file == MODEL_FILE:
+            raise HubError(f"{shown} is incomplete: it has no {MODEL_FILE}. Push the whole folder written by train.py.") from None
         raise HubError(f"{shown} is not an ArtNet model repo: it has no valid {CONFIG_FILE}. Push a folder written by train.py.") from None
-    if not os.path.isfile(os.path.join(folder, MODEL_FILE)):
-        raise HubError(f"{shown} is incomplete: it has no {MODEL_FILE}. Push the whole folder written by train.py.")
     # A snapshot folder is named after the commit it holds.
     return ModelSource(folder=folder, repo_id=repo_id, revision=revision or "main", commit=os.path.basename(folder))
 

@@ -14,9 +14,9 @@ import numpy as np
 from keras import ops
 
 from artnet.backbones import DENSENET121, get_backbone
-from artnet.files import atomic_path, write_json_atomically
+from artnet.files import atomic_path
 from artnet.images import PAD_COLOR
-from artnet.model_folder import CONFIG_FILE, FORMAT_VERSION, MODEL_FILE, ModelFolderError, check_folder
+from artnet.model_folder import ModelFolderError, check_folder, model_path, write_config
 from artnet.options import HEADS
 
 LOGITS_LAYER = "logits"
@@ -194,19 +194,15 @@ def split_at_training(model):
 
 
 def save_folder(model, folder, labels, backbone=DENSENET121.name, head="reference", **extra_config):
-    """Write `model.keras` and `config.json` into `folder`, each atomically.
-
-    config.json is written last: a folder with a config.json always holds the model that it describes.
-    """
+    """Write model.keras, then config.json (artnet.model_folder), each atomically."""
     spec = get_backbone(backbone)
     labels = list(labels)
     if model.output_shape[-1] != len(labels):
         raise ValueError(f"The model has {model.output_shape[-1]} outputs but {len(labels)} labels were given.")
     os.makedirs(folder, exist_ok=True)
-    with atomic_path(os.path.join(folder, MODEL_FILE), suffix=".keras") as temporary:
+    with atomic_path(model_path(folder), suffix=".keras") as temporary:
         model.save(temporary)
-    config = {
-        "format_version": FORMAT_VERSION,
+    write_config(folder, {
         "backbone": spec.name,
         "backbone_title": spec.title,
         "head": head,
@@ -216,8 +212,7 @@ def save_folder(model, folder, labels, backbone=DENSENET121.name, head="referenc
         "padding": "pad to square with the ImageNet mean colour, then resize (artnet.images.square_image)",
         "gradcam_layers": [dict(layer) for layer in spec.gradcam_layers],
         **extra_config,
-    }
-    write_json_atomically(os.path.join(folder, CONFIG_FILE), config)
+    })
     return folder
 
 
@@ -225,17 +220,17 @@ def load_folder(folder):
     """Load a model folder written by `save_folder`: (model, config). Raises ModelFolderError."""
     folder = os.fspath(folder)
     config = check_folder(folder)
-    model_path = os.path.join(folder, MODEL_FILE)
+    path = model_path(folder)
     try:
-        model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except (zipfile.BadZipFile, OSError, ValueError, KeyError, TypeError) as error:
         raise ModelFolderError(
-            f"{model_path!r} could not be loaded ({type(error).__name__}: {str(error).splitlines()[0][:200]}). "
+            f"{path!r} could not be loaded ({type(error).__name__}: {str(error).splitlines()[0][:200]}). "
             "The file may be corrupt; copy or download it again."
         ) from None
     if model.output_shape[-1] != len(config["labels"]):
         raise ModelFolderError(
-            f"{model_path!r} has {model.output_shape[-1]} outputs but config.json lists "
+            f"{path!r} has {model.output_shape[-1]} outputs but its config lists "
             f"{len(config['labels'])} labels. The folder is inconsistent; train or download it again."
         )
     return model, config

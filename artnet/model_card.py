@@ -116,10 +116,43 @@ def render_model_card(model_folder, repo_id=None):
     """
     config = read_config(model_folder)
     metrics = _mapping(read_metrics(model_folder))
-    test, test_tta, counts = (_mapping(metrics.get(key)) for key in ("test", "test_tta", "counts"))
+    test, counts = _mapping(metrics.get("test")), _mapping(metrics.get("counts"))
     training = _published_training(_mapping(metrics.get("training")))
     backbone = BACKBONES.get(config.get("backbone", "densenet121"))
-    imagenet = training.get("backbone_weights", "imagenet") == "imagenet"
+    title = config.get("backbone_title") or (backbone.title if backbone else config.get("backbone", "model"))
+    cross = _mapping(metrics.get("cross_collection"))
+    left_out = {(entry.get("movement"), entry.get("source")): entry.get("accuracy")
+                for entry in cross.get("collections", []) if isinstance(entry, dict)}
+    return ModelCard.from_template(
+        _card_data(config, metrics, backbone, repo_id),
+        template_str=TEMPLATE,
+        title=repo_id or f"{title} art-movement classifier",
+        labels=config["labels"],
+        backbone=title,
+        image_size=config["image_size"],
+        model_spec=f"{repo_id}@<revision>" if repo_id else "path/to/this/folder",
+        test=test,
+        test_tta=_mapping(metrics.get("test_tta")),
+        per_class=_mapping(test.get("per_class")),
+        confusion=test.get("confusion_matrix") if isinstance(test.get("confusion_matrix"), list) else None,
+        per_source=_mapping(metrics.get("per_source")),
+        cross=cross,
+        cross_accuracy=lambda movement, source: _percent(left_out[movement, source]) if (movement, source) in left_out else "",
+        shape=_mapping(metrics.get("shape")),
+        probe=_mapping(metrics.get("collection_predictability")),
+        counts=counts,
+        split_counts={split: _mapping(counts.get(split)) for split in ("train", "validation", "test")},
+        skipped=_mapping(counts.get("skipped")),
+        training=training,
+        views=_mapping(metrics.get("training")).get("views") or [],
+        number=_number,
+        percent=_percent,
+    ).content
+
+
+def _card_data(config, metrics, backbone, repo_id):
+    """The card's YAML metadata for the Hub: library, task, tags, data set, base model and the test results."""
+    test, test_tta, counts = (_mapping(metrics.get(key)) for key in ("test", "test_tta", "counts"))
     painter_by_numbers = str(counts.get("layout", "")).startswith("Painter by Numbers")
     dataset_name = counts.get("dataset") or ("Painter by Numbers (WikiArt)" if painter_by_numbers else "unknown")
     eval_results = [
@@ -139,46 +172,18 @@ def render_model_card(model_folder, repo_id=None):
         )
         if _is_number(value)
     ]
-    backbone_name = backbone.name if backbone else config.get("backbone", "model")
-    card_data = ModelCardData(
+    name = backbone.name if backbone else config.get("backbone", "model")
+    imagenet = _mapping(metrics.get("training")).get("backbone_weights", "imagenet") == "imagenet"
+    return ModelCardData(
         library_name="keras",
         pipeline_tag="image-classification",
-        tags=["keras", "tensorflow", "image-classification", "art", "painting", backbone_name, "grad-cam", "artnet"],
+        tags=["keras", "tensorflow", "image-classification", "art", "painting", name, "grad-cam", "artnet"],
         datasets=[PAINTER_BY_NUMBERS] if painter_by_numbers else None,
         metrics=["accuracy", "f1"],
         base_model=backbone.hub_base_model if backbone and imagenet else None,
-        model_name=repo_id or f"artnet-{backbone_name}",
+        model_name=repo_id or f"artnet-{name}",
         eval_results=eval_results or None,
     )
-    cross = _mapping(metrics.get("cross_collection"))
-    left_out = {(entry.get("movement"), entry.get("source")): entry.get("accuracy")
-                for entry in cross.get("collections", []) if isinstance(entry, dict)}
-    title = config.get("backbone_title") or (backbone.title if backbone else backbone_name)
-    return ModelCard.from_template(
-        card_data,
-        template_str=TEMPLATE,
-        title=repo_id or f"{title} art-movement classifier",
-        labels=config["labels"],
-        backbone=title,
-        image_size=config["image_size"],
-        model_spec=f"{repo_id}@<revision>" if repo_id else "path/to/this/folder",
-        test=test,
-        test_tta=test_tta,
-        per_class=_mapping(test.get("per_class")),
-        confusion=test.get("confusion_matrix") if isinstance(test.get("confusion_matrix"), list) else None,
-        per_source=_mapping(metrics.get("per_source")),
-        cross=cross,
-        cross_accuracy=lambda movement, source: _percent(left_out.get((movement, source))) if (movement, source) in left_out else "",
-        shape=_mapping(metrics.get("shape")),
-        probe=_mapping(metrics.get("collection_predictability")),
-        counts=counts,
-        split_counts={split: _mapping(counts.get(split)) for split in ("train", "validation", "test")},
-        skipped=_mapping(counts.get("skipped")),
-        training=training,
-        views=_mapping(metrics.get("training")).get("views") or [],
-        number=_number,
-        percent=_percent,
-    ).content
 
 
 def _published_training(training):

@@ -1,31 +1,80 @@
-"""The model folder: the contract between train.py and app.py, readable without TensorFlow.
+"""The model folder: the contract between train.py and app.py, and the one place that knows its files.
 
-Everything the app needs to interpret a model travels in this folder (see DESIGN.md): model.keras,
-config.json (labels in output order, input size, Grad-CAM layers, format version), metrics.json,
-README.md (the model card) and examples/. `ModelSource` says where a served folder came from.
+Everything the app needs to interpret a model travels in this folder (see DESIGN.md):
+
+    model.keras      the network (written by artnet.model, which knows Keras)
+    config.json      labels in output order, input size, backbone, head, Grad-CAM layers, format version
+    metrics.json     the evaluation
+    README.md        the model card
+    examples/        held-out paintings, listed with their true movement in examples/index.json
+    plots/           PNG reports
+
+This module reads and writes all of them but the network, checks that a folder is complete, and says
+where a served folder came from (`ModelSource`). It knows neither TensorFlow nor Gradio.
 """
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
 
 from huggingface_hub import constants
+from PIL import Image
 
 from artnet.errors import UserError
+from artnet.files import write_json_atomically
 
-FORMAT_VERSION = 1
+# 2: the backbone is named and may be MobileNet, and the style head's layers are ArtNet's own.
+FORMAT_VERSION = 2
 # Where train.py writes by default, and where app.py looks when it is given no model.
 DEFAULT_MODEL_FOLDER = os.path.join("models", "artnet")
+# The environment variable that names the model app.py serves (a folder or user/repo@revision).
+MODEL_VARIABLE = "ARTNET_MODEL"
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
 CARD_FILE = "README.md"
 EXAMPLES_FOLDER = "examples"
 EXAMPLES_INDEX = "index.json"
+PLOTS_FOLDER = "plots"
+# What the app needs of a folder: a pull from the Hub downloads these and leaves the plots there.
+SERVED_FILES = (MODEL_FILE, CONFIG_FILE, METRICS_FILE, CARD_FILE, f"{EXAMPLES_FOLDER}/*")
+REQUIRED_CONFIG_KEYS = ("labels", "image_size", "gradcam_layers")
+# Examples are shown in the app's gallery and uploaded to the Hub: a browser-sized copy is enough.
+EXAMPLE_SIDE = 1024
 
 
 class ModelFolderError(UserError):
-    """A model folder that cannot be loaded. The message says what is wrong and what to do."""
+    """A model folder that cannot be loaded. The message says what is wrong and what to do; `file` is the
+    file at fault (CONFIG_FILE or MODEL_FILE), for callers that say it in their own words."""
+
+    def __init__(self, message, file=None):
+        super().__init__(message)
+        self.file = file
+
+
+@dataclass(frozen=True)
+class Example:
+    """A held-out painting of the folder's examples/ and its true movement."""
+
+    path: str
+    label: str
+
+
+def model_path(folder):
+    return os.path.join(folder, MODEL_FILE)
+
+
+def plot_path(folder, name):
+    """Where the plot `name` (a PNG file name) goes; the plots folder is made when missing."""
+    os.makedirs(os.path.join(folder, PLOTS_FOLDER), exist_ok=True)
+    return os.path.join(folder, PLOTS_FOLDER, name)
+
+
+def write_config(folder, config):
+    """config.json, with the format version. Written after model.keras: a folder with a config.json always
+    holds the model that it describes."""
+    write_json_atomically(os.path.join(folder, CONFIG_FILE), {"format_version": FORMAT_VERSION, **config})
 
 
 def read_config(folder):
@@ -37,22 +86,27 @@ def read_config(folder):
     except FileNotFoundError:
         raise ModelFolderError(
             f"The model folder {folder!r} has no {CONFIG_FILE}; it is incomplete or still being written. "
-            "Train or download it again."
+            "Train or download it again.", CONFIG_FILE
         ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ModelFolderError(f"{path!r} is not valid JSON ({error}). Train or download the folder again.") from None
+        raise ModelFolderError(f"{path!r} is not valid JSON ({error}). Train or download the folder again.", CONFIG_FILE) from None
     version = config.get("format_version") if isinstance(config, dict) else None
     if not isinstance(version, int):
-        raise ModelFolderError(f"{path!r} has no format_version; it was not written by ArtNet.")
+        raise ModelFolderError(f"{path!r} has no format_version; it was not written by ArtNet.", CONFIG_FILE)
     if version > FORMAT_VERSION:
         raise ModelFolderError(
             f"The model folder {folder!r} uses format version {version}, newer than this ArtNet "
-            f"understands ({FORMAT_VERSION}). Update ArtNet (git pull; pip install -r requirements.txt)."
+            f"understands ({FORMAT_VERSION}). Update ArtNet (git pull; pip install -r requirements.txt).", CONFIG_FILE
         )
-    missing = [key for key in ("labels", "image_size", "gradcam_layers") if key not in config]
+    missing = [key for key in REQUIRED_CONFIG_KEYS if key not in config]
     if missing:
-        raise ModelFolderError(f"{path!r} lacks {', '.join(missing)}. Train or download the folder again.")
+        raise ModelFolderError(f"{path!r} lacks {', '.join(missing)}. Train or download the folder again.", CONFIG_FILE)
     return config
+
+
+def looks_complete(folder):
+    """Whether `folder` holds a config.json and a model.keras, without reading them."""
+    return all(os.path.isfile(os.path.join(folder, name)) for name in (CONFIG_FILE, MODEL_FILE))
 
 
 def check_folder(folder):
@@ -62,9 +116,15 @@ def check_folder(folder):
     if not os.path.isdir(folder):
         raise ModelFolderError(f"There is no model folder at {folder!r}. Train one with train.py or pull one from the Hub.")
     config = read_config(folder)
-    if not os.path.isfile(os.path.join(folder, MODEL_FILE)):
-        raise ModelFolderError(f"The model folder {folder!r} has no {MODEL_FILE}; it is incomplete. Copy or download it again.")
+    if not os.path.isfile(model_path(folder)):
+        raise ModelFolderError(
+            f"The model folder {folder!r} has no {MODEL_FILE}; it is incomplete. Copy or download it again.", MODEL_FILE
+        )
     return config
+
+
+def write_metrics(folder, metrics):
+    write_json_atomically(os.path.join(folder, METRICS_FILE), metrics)
 
 
 def read_metrics(folder):
@@ -74,6 +134,61 @@ def read_metrics(folder):
             return json.load(file)
     except (OSError, ValueError):
         return None
+
+
+def write_card(folder, text):
+    with open(os.path.join(folder, CARD_FILE), "w", encoding="utf-8") as file:
+        file.write(text)
+
+
+def write_examples(folder, examples):
+    """examples/: each (image, true movement, where it came from) as a browser-sized JPEG, and the index
+    that lists them."""
+    examples_folder = os.path.join(folder, EXAMPLES_FOLDER)
+    os.makedirs(examples_folder, exist_ok=True)
+    index, numbers = [], {}
+    for image, label, source in examples:
+        numbers[label] = numbers.get(label, 0) + 1
+        file = f"{label.lower()}_{numbers[label]}.jpg"
+        shown = image.copy()
+        shown.thumbnail((EXAMPLE_SIDE, EXAMPLE_SIDE), Image.Resampling.LANCZOS)
+        shown.save(os.path.join(examples_folder, file), quality=90)
+        index.append({"file": file, "label": label, "source": source})
+    write_json_atomically(os.path.join(examples_folder, EXAMPLES_INDEX), index)
+
+
+def read_examples(folder):
+    """The Examples listed in examples/index.json whose files exist; none if there is no index."""
+    examples_folder = os.path.join(folder, EXAMPLES_FOLDER)
+    index_path = os.path.join(examples_folder, EXAMPLES_INDEX)
+    if not os.path.isfile(index_path):
+        return []
+    try:
+        with open(index_path, encoding="utf-8") as file:
+            entries = json.load(file)
+    except (OSError, ValueError) as error:
+        print(f"Skipping the examples: {index_path} is not readable JSON ({error}).")
+        return []
+    examples = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not {"file", "label"} <= entry.keys():
+            continue
+        path = os.path.join(examples_folder, entry["file"])
+        if os.path.isfile(path):
+            examples.append(Example(os.path.abspath(path), str(entry["label"])))
+    return examples
+
+
+def answers_digest(folder):
+    """A short hash of the files that decide a model folder's answers to its examples."""
+    digest = hashlib.sha256()
+    for name in (MODEL_FILE, CONFIG_FILE, os.path.join(EXAMPLES_FOLDER, EXAMPLES_INDEX)):
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
+            with open(path, "rb") as file:
+                for block in iter(lambda: file.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)

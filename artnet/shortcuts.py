@@ -24,13 +24,13 @@ PROBE_STEPS = 300
 PROBE_L2 = 1e-2
 
 
-def shortcut_tests(top, features, splits, labels, options, per_source, log=print):
+def shortcut_tests(top, features, splits, labels, options, per_source, *, log=print):
     """metrics.json's "cross_collection" (when asked for and the collections are known) and
     "collection_predictability" entries."""
     everything = [painting for split in splits.values() for painting in split.paintings]
     results = {}
     if options.cross_collection and collection_folds(everything):
-        results["cross_collection"] = cross_collection(top, features, splits, labels, options, per_source, log)
+        results["cross_collection"] = cross_collection(top, features, splits, labels, options, per_source, log=log)
     rows = np.concatenate([split.rows for split in splits.values()])
     probe = collection_predictability(fitting.embeddings(top, features, rows), everything, labels)
     if probe:
@@ -56,7 +56,7 @@ def collection_folds(paintings):
     return folds
 
 
-def cross_collection(top, features, splits, labels, options, per_source, log=print):
+def cross_collection(top, features, splits, labels, options, per_source, *, log=print):
     """Train with each fold's collections left out; how often their paintings get their movement."""
     everything = [painting for split in splits.values() for painting in split.paintings]
     index = {label: number for number, label in enumerate(labels)}

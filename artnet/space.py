@@ -18,9 +18,9 @@ from huggingface_hub import CommitOperationAdd, HfApi
 
 from artnet import hub
 from artnet.errors import UserError
+from artnet.model_folder import MODEL_VARIABLE
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-MODEL_VARIABLE = "ARTNET_MODEL"  # what app.py reads
 CODE_FOLDER = "artnet"
 TOP_LEVEL_FILES = ("app.py", "requirements.txt")
 README = "README.md"

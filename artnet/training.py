@@ -19,22 +19,18 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 import tensorflow as tf
-from PIL import Image
 
-from artnet import evaluation, fitting, shortcuts
+from artnet import evaluation, fitting, model_folder, shortcuts
 from artnet.features import default_cache_root, load_or_build
-from artnet.files import atomic_path, write_json_atomically
+from artnet.files import atomic_path
 from artnet.images import ImageError, load_image
 from artnet.model import apply_freeze_policy, build_model, save_folder, split_at_training
 from artnet.model_card import render_model_card
-from artnet.model_folder import CARD_FILE, METRICS_FILE
 from artnet.options import OptionError, TrainingOptions
 from artnet.training_setup import OutputError, RunFolder, checkpoint_name, output_problem, prepare_run, split_counts
 from artnet.views import EVALUATION_VIEWS, VIEWS
 
 EXAMPLES_PER_MOVEMENT = 2
-# Examples are shown in the app's gallery and uploaded to the Hub: a browser-sized copy is enough.
-EXAMPLE_SIDE = 1024
 # Test paintings classified again through the saved network, to check that the cached one computes the same.
 AGREEMENT_SAMPLE = 8
 
@@ -66,25 +62,31 @@ class Split:
         return self.rows, self.labels
 
 
-def train(data_dir, output, options=TrainingOptions(), resume=False, log=print, prepared=None, feature_cache=None,
+def train(data_dir, output, options=TrainingOptions(), *, resume=False, log=print, prepared=None, feature_cache=None,
           dataset=None):
     """Train, evaluate and write the model folder `output`. Returns a TrainingResult."""
     started = time.monotonic()
     prepared = prepared or prepare_run(data_dir, output, options, resume, log, dataset)
     state, options, labels = prepared.state, prepared.options, prepared.state.labels
     run = RunFolder(output)
-    model = _build_network(options, labels)
+    # Several GPUs: one replica each, the global batch split between them; elsewhere the default strategy.
+    gpus = tf.config.list_physical_devices("GPU")
+    strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+    with strategy.scope():
+        model = _build_network(options, labels)
     trunk, top = split_at_training(model)
     paintings = sorted((p for split in state.split.values() for p in split), key=lambda painting: painting.path)
     # Every view, whichever train: runs that differ only in their views share one cache.
-    features = load_or_build(trunk, paintings, tuple(VIEWS), options.image_size, feature_cache or default_cache_root(), log)
+    features = load_or_build(trunk, paintings, tuple(VIEWS), options.image_size, feature_cache or default_cache_root(),
+                             log=log)
     splits = {name: Split.of(split, features, labels) for name, split in state.split.items()}
     if features.failures:
         path, reason = next(iter(features.failures.items()))
         log(f"Skipped {len(features.failures)} paintings that could not be decoded, e.g. {(path, reason)}.")
 
     resumed_from = state.epochs_done
-    best_top = _fit(top, features, splits, options, run, state, log)
+    with strategy.scope():
+        best_top = _fit(top, features, splits, options, run, state, log=log)
     _copy_weights(best_top, model)
     if options.mixed_precision:
         model = _float32_copy(model, options, labels)
@@ -93,7 +95,7 @@ def train(data_dir, output, options=TrainingOptions(), resume=False, log=print, 
     probabilities = {view: fitting.predict(best_top, features, splits["test"].rows, view) for view in EVALUATION_VIEWS}
     _check_agreement(model, splits["test"], probabilities["whole"], options.image_size, features)
     metrics = evaluation.test_metrics(splits["test"].paintings, splits["test"].labels, probabilities, labels)
-    metrics.update(shortcuts.shortcut_tests(best_top, features, splits, labels, options, metrics["per_source"], log))
+    metrics.update(shortcuts.shortcut_tests(best_top, features, splits, labels, options, metrics["per_source"], log=log))
     metrics.update(_run_record(prepared.source, state, options, features, started))
     evaluation.log_summary(metrics, log)
     write_model_folder(output, model, metrics, state, splits["test"], probabilities["whole"])
@@ -116,7 +118,7 @@ def _build_network(options, labels):
 
 
 
-def _fit(top, features, splits, options, run, state, log):
+def _fit(top, features, splits, options, run, state, *, log):
     """Fit the top from where the run stands; the top of the best epoch, loaded from its checkpoint."""
     if state.checkpoint is not None:
         top = keras.saving.load_model(run.checkpoint_path(state.checkpoint), safe_mode=True)
@@ -203,16 +205,13 @@ def write_model_folder(output, model, metrics, state, test, test_probabilities):
     labels, options = state.labels, state.options
     try:
         save_folder(model, staging, labels, backbone=options.backbone, head=options.head)
-        write_json_atomically(os.path.join(staging, METRICS_FILE), metrics)
-        plots = os.path.join(staging, "plots")
-        os.makedirs(plots)
-        evaluation.plot_training_curves(state.history, os.path.join(plots, "training_curves.png"))
-        evaluation.plot_confusion_matrix(metrics["test"], labels, os.path.join(plots, "confusion_matrix.png"))
+        model_folder.write_metrics(staging, metrics)
+        evaluation.plot_training_curves(state.history, model_folder.plot_path(staging, "training_curves.png"))
+        evaluation.plot_confusion_matrix(metrics["test"], labels, model_folder.plot_path(staging, "confusion_matrix.png"))
         evaluation.plot_most_wrong(test.paintings, test.labels, test_probabilities, labels,
-                                   os.path.join(plots, "most_wrong.png"))
-        write_examples(os.path.join(staging, "examples"), test.paintings, labels)
-        with open(os.path.join(staging, CARD_FILE), "w", encoding="utf-8") as file:
-            file.write(render_model_card(staging))
+                                   model_folder.plot_path(staging, "most_wrong.png"))
+        model_folder.write_examples(staging, held_out_examples(test.paintings, labels))
+        model_folder.write_card(staging, render_model_card(staging))
         # Checked before training too, but hours may have passed. The run folder stays: nothing is lost.
         problem = output_problem(output)
         if problem:
@@ -229,25 +228,20 @@ def write_model_folder(output, model, metrics, state, test, test_probabilities):
         raise
 
 
-def write_examples(folder, test_paintings, labels):
-    """Two held-out paintings per movement, browser-sized, listed with their true movement."""
-    os.makedirs(folder)
-    index = []
+def held_out_examples(test_paintings, labels):
+    """(image, true movement, file name) of the first EXAMPLES_PER_MOVEMENT test paintings of each movement."""
+    examples = []
     for label in labels:
         chosen = 0
         for painting in (p for p in test_paintings if p.movement == label):
             if chosen == EXAMPLES_PER_MOVEMENT:
                 break
             try:
-                image = load_image(painting.path)
+                examples.append((load_image(painting.path), label, os.path.basename(painting.path)))
             except ImageError:
                 continue
-            image.thumbnail((EXAMPLE_SIDE, EXAMPLE_SIDE), Image.Resampling.LANCZOS)
             chosen += 1
-            file = f"{label.lower()}_{chosen}.jpg"
-            image.save(os.path.join(folder, file), quality=90)
-            index.append({"file": file, "label": label, "source": os.path.basename(painting.path)})
-    write_json_atomically(os.path.join(folder, "index.json"), index)
+    return examples
 
 
 class EpochCheckpoint(keras.callbacks.Callback):

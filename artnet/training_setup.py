@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from artnet.data import DataError, Painting, find_paintings, split_paintings
 from artnet.errors import UserError
 from artnet.files import write_json_atomically
-from artnet.model_folder import CONFIG_FILE, MODEL_FILE
+from artnet.model_folder import CONFIG_FILE, MODEL_FILE, looks_complete
 from artnet.options import TrainingOptions, option_differences, options_from_saved
 
 RUN_STATE_FILE = "state.json"
@@ -164,7 +164,7 @@ def output_problem(output):
         return None
     if not os.path.isdir(output):
         return f"--output {output} is a file, and writing the model folder would replace it."
-    if os.listdir(output) and not all(os.path.isfile(os.path.join(output, name)) for name in (CONFIG_FILE, MODEL_FILE)):
+    if os.listdir(output) and not looks_complete(output):
         return (f"--output {output} holds files but is no ArtNet model folder (it lacks {CONFIG_FILE} or {MODEL_FILE}), "
                 "and writing the model folder would delete them.")
     return None

@@ -1,4 +1,5 @@
-"""The Gradio app: ArtNet's layout, its events and API endpoints, and how it is served.
+"""The Gradio app: ArtNet's page (`layout`), its events and API endpoints (`wire_events`), their handlers,
+and how it is served. Where it works around Gradio, artnet.gradio_workarounds says why.
 
 This module knows Gradio and not TensorFlow. It is given a Classifier-like object (`labels`, `config`,
 `gradcam_layers`, `classify`, `explain`) and the model folder, whose examples/ and metrics.json it shows.
@@ -9,9 +10,6 @@ re-renders the overlays.
 """
 
 import contextlib
-import hashlib
-import io
-import json
 import os
 from dataclasses import dataclass
 
@@ -20,9 +18,11 @@ from gradio.utils import get_upload_folder
 
 from artnet.backbones import BACKBONES
 from artnet.errors import UserError
-from artnet.files import atomic_path
+from artnet.gradio_workarounds import (
+    GALLERY_CSS, examples_cache_per_model, join_concurrency_group, quiet_launch, saved_jpeg, share_link_wanted,
+)
 from artnet.images import MAX_PIXELS, READABLE_FORMATS
-from artnet.model_folder import CONFIG_FILE, EXAMPLES_FOLDER, EXAMPLES_INDEX, MODEL_FILE, read_metrics
+from artnet.model_folder import answers_digest, read_examples, read_metrics
 from artnet.styles import DESCRIPTIONS
 
 # A high-resolution scan of a painting fits; a JPEG of MAX_PIXELS is usually far smaller.
@@ -30,8 +30,6 @@ MAX_FILE_SIZE = 50 * 1024 * 1024
 DEFAULT_OPACITY = 0.5
 DEFAULT_COLORMAP = "jet"
 COLORMAPS = ("jet", "turbo", "inferno", "magma", "viridis", "plasma")
-# Pillow's default, the quality Gradio's own JPEG files have.
-JPEG_QUALITY = 75
 
 # DenseNet-121 on two CPU cores: two passes at a time keep both cores busy (one image's decoding and
 # encoding overlaps the other's network pass); more only make every user wait longer. app.py gives each
@@ -49,18 +47,6 @@ STATE_SESSIONS = 256
 # Overlays are written to Gradio's cache on every slider move: clear files older than two hours, hourly.
 CACHE_CLEANUP = (3600, 7200)
 
-# Gradio gives a gallery a fixed height with a scroll bar and clips long captions; the overlays and
-# their layer names should show whole.
-CSS = """
-#overlays .fixed-height { min-height: 0; max-height: none; }
-#overlays .caption-label { max-width: 100%; font-size: var(--text-sm); }
-"""
-
-
-@dataclass(frozen=True)
-class Example:
-    path: str
-    label: str
 
 
 @dataclass(frozen=True)
@@ -146,30 +132,6 @@ class Handlers:
             ]
 
 
-def saved_jpeg(image, folder):
-    """The path of `image` as a JPEG file in `folder`, named after its content as Gradio names its files.
-
-    Overlays are saved here rather than by the Gallery: Gradio writes a picture over the file of the same
-    content in place, so when two users get the same overlay (the same example, the same settings) one
-    user's download is cut short while the other's is written. This file is written under a temporary
-    name and renamed into place. JPEG takes ~3 ms for a 768 px overlay; Gradio's default WebP ~60 ms,
-    longer than the network pass itself.
-    """
-    encoded = io.BytesIO()
-    image.save(encoded, format="JPEG", quality=JPEG_QUALITY)
-    content = encoded.getvalue()
-    path = os.path.join(folder, hashlib.sha256(content).hexdigest(), "overlay.jpeg")
-    try:
-        # Gradio's delete_cache ages files by ctime: one handed out again must look new.
-        os.utime(path)
-    except FileNotFoundError:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with atomic_path(path, suffix=".jpeg") as temporary:
-            with open(temporary, "wb") as file:
-                file.write(content)
-    return path
-
-
 def painting_path(painting):
     """The server-side file of an image payload, or a gr.Error that says what to do."""
     if painting is None:
@@ -207,28 +169,6 @@ def describe(probabilities):
     return f"{heading}\n\n{description}" if description else heading
 
 
-def read_examples(folder):
-    """The examples listed in `folder`/examples/index.json whose files exist; none if there is no index."""
-    examples_folder = os.path.join(folder, EXAMPLES_FOLDER)
-    index_path = os.path.join(examples_folder, EXAMPLES_INDEX)
-    if not os.path.isfile(index_path):
-        return []
-    try:
-        with open(index_path, encoding="utf-8") as file:
-            entries = json.load(file)
-    except (OSError, ValueError) as error:
-        print(f"Skipping the examples: {index_path} is not readable JSON ({error}).")
-        return []
-    examples = []
-    for entry in entries if isinstance(entries, list) else []:
-        if not isinstance(entry, dict) or not {"file", "label"} <= entry.keys():
-            continue
-        path = os.path.join(examples_folder, entry["file"])
-        if os.path.isfile(path):
-            examples.append(Example(os.path.abspath(path), str(entry["label"])))
-    return examples
-
-
 def backbone_title(config):
     """The backbone as people read it: from config.json, or for folders older than that key, by its name."""
     name = config.get("backbone", "densenet121")
@@ -264,182 +204,134 @@ def about(classifier, source):
     return "\n\n".join(lines)
 
 
+@dataclass
+class Page:
+    """The components that the events read and write."""
+
+    painting: object
+    again: object
+    true_movement: object
+    examples: object  # gr.Examples, or None when the model folder has none
+    bars: object
+    description: object
+    movement: object
+    opacity: object
+    colormap: object
+    overlays: object
+    shown: object
+
+
 def build_demo(classifier, source):
     """The ArtNet Blocks app for a loaded classifier and the ModelSource it was loaded from."""
     handlers = Handlers(classifier)
-    labels = handlers.labels
-    examples = read_examples(source.folder)
     with gr.Blocks(title="ArtNet", delete_cache=CACHE_CLEANUP) as demo:
-        # The examples sit under the painting, but they fill the outputs further down: those are built
-        # first and placed with render().
-        bars = gr.Label(label="Art movement", num_top_classes=len(labels), elem_id="movements", render=False)
-        description = gr.Markdown(elem_id="description", render=False)
-        movement = gr.Radio(labels, label="Explain the movement", elem_id="movement", render=False)
-        opacity = gr.Slider(
-            0, 1, value=DEFAULT_OPACITY, step=0.05, label="Opacity", elem_id="opacity", render=False
-        )
-        colormap = gr.Dropdown(
-            list(COLORMAPS), value=DEFAULT_COLORMAP, label="Colormap", elem_id="colormap", render=False
-        )
-        overlays = gr.Gallery(
-            label="Grad-CAM overlays",
-            # The handlers give JPEG files (saved_jpeg); anything else the Gallery encodes as JPEG too.
-            format="jpeg",
-            columns=2,
-            object_fit="contain",
-            elem_id="overlays",
-            render=False,
-        )
-        shown = gr.State(time_to_live=STATE_SECONDS)
-
-        gr.Markdown(
-            "# ArtNet\nWhich art movement is this painting, and why does the network think so? "
-            "Drop a painting on the box, paste one, use the webcam, or try an example."
-        )
-        with gr.Row(equal_height=False):
-            with gr.Column():
-                painting = gr.Image(
-                    label="Painting",
-                    sources=["upload", "clipboard", "webcam"],
-                    type="filepath",
-                    image_mode=None,
-                    height=320,
-                    elem_id="painting",
-                    placeholder=(
-                        f"Drop a painting here ({READABLE_FORMATS}, up to {MAX_FILE_SIZE // 2**20} MB and "
-                        f"{MAX_PIXELS // 1_000_000} megapixels)"
-                    ),
-                )
-                with gr.Row():
-                    again = gr.Button("Classify again", variant="primary", elem_id="again")
-                    true_movement = gr.Textbox(
-                        label="True movement",
-                        placeholder="known for the examples",
-                        interactive=False,
-                        max_lines=1,
-                        elem_id="true-movement",
-                    )
-                if examples:
-                    # Gradio names its example cache after the Dataset's component id alone, so a
-                    # retrained model in the same folder would be answered from the old model's cache.
-                    with _examples_cache(source.folder):
-                        gallery = gr.Examples(
-                            examples=[[example.path, example.label] for example in examples],
-                            inputs=[painting, true_movement],
-                            outputs=[bars, description, movement, opacity, colormap, overlays],
-                            fn=handlers.show_example,
-                            cache_examples=True,
-                            cache_mode="lazy",
-                            preprocess=False,
-                            label="Examples: held-out paintings and their true movement",
-                            elem_id="examples",
-                        )
-                    # Gradio gives the examples' event a concurrency group of its own, but an example's first
-                    # click runs the network.
-                    demo.fns[gallery.cache_event["id"]].concurrency_id = MODEL_GROUP
-            with gr.Column():
-                bars.render()
-                description.render()
-                gr.Markdown("## What the network sees")
-                movement.render()
-                with gr.Row():
-                    opacity.render()
-                    colormap.render()
-                overlays.render()
-        with gr.Accordion("About", open=False):
-            gr.Markdown(about(classifier, source), elem_id="about")
-
-        redraw = gr.on(
-            [movement.input, opacity.input, colormap.input],
-            handlers.redraw,
-            inputs=[painting, movement, opacity, colormap, shown],
-            outputs=[overlays, shown],
-            preprocess=False,
-            trigger_mode="always_last",
-            show_progress="minimal",
-            concurrency_id=MODEL_GROUP,
-            api_visibility="private",
-        )
-        for trigger, analyse in ((painting.input, handlers.analyse), (again.click, handlers.analyse_again)):
-            trigger(
-                analyse,
-                inputs=[painting, opacity, colormap],
-                outputs=[bars, description, movement, overlays, shown],
-                preprocess=False,
-                concurrency_id=MODEL_GROUP,
-                api_visibility="private",
-                cancels=[redraw],
-            )
-        # A painting of the user's own has no known movement.
-        painting.input(None, outputs=true_movement, js="() => ''", api_visibility="private")
-
-        gr.on(
-            [],
-            handlers.classify,
-            inputs=[painting],
-            outputs=[bars],
-            preprocess=False,
-            concurrency_id=MODEL_GROUP,
-            api_name="classify",
-        )
-        gr.on(
-            [],
-            handlers.explain,
-            inputs=[painting, movement, opacity, colormap],
-            outputs=[overlays],
-            preprocess=False,
-            concurrency_id=MODEL_GROUP,
-            api_name="explain",
-        )
+        page = layout(handlers, classifier, source)
+        wire_events(demo, page, handlers)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=MODEL_CONCURRENCY)
     return demo
 
 
-@contextlib.contextmanager
-def _examples_cache(folder):
-    root = os.environ.get("GRADIO_EXAMPLES_CACHE", os.path.join(".gradio", "cached_examples"))
-    previous = os.environ.get("GRADIO_EXAMPLES_CACHE")
-    os.environ["GRADIO_EXAMPLES_CACHE"] = os.path.join(root, f"artnet-{_fingerprint(folder)}")
-    try:
-        # Gradio's start-up note tells users to delete a stale cache by hand; a cache per model replaces it.
-        with contextlib.redirect_stdout(io.StringIO()):
-            yield
-    finally:
-        if previous is None:
-            del os.environ["GRADIO_EXAMPLES_CACHE"]
-        else:
-            os.environ["GRADIO_EXAMPLES_CACHE"] = previous
+def layout(handlers, classifier, source):
+    """The page: the painting, its examples and About on the left; the bars and the overlays on the right.
+    The examples sit under the painting but fill the outputs on the right, so those are built first
+    (render=False) and placed where they belong with render()."""
+    labels = handlers.labels
+    bars = gr.Label(label="Art movement", num_top_classes=len(labels), elem_id="movements", render=False)
+    description = gr.Markdown(elem_id="description", render=False)
+    movement = gr.Radio(labels, label="Explain the movement", elem_id="movement", render=False)
+    opacity = gr.Slider(0, 1, value=DEFAULT_OPACITY, step=0.05, label="Opacity", elem_id="opacity", render=False)
+    colormap = gr.Dropdown(list(COLORMAPS), value=DEFAULT_COLORMAP, label="Colormap", elem_id="colormap", render=False)
+    # The handlers give JPEG files (saved_jpeg); anything else the Gallery encodes as JPEG too.
+    overlays = gr.Gallery(label="Grad-CAM overlays", format="jpeg", columns=2, object_fit="contain",
+                          elem_id="overlays", render=False)
+    gr.Markdown(
+        "# ArtNet\nWhich art movement is this painting, and why does the network think so? "
+        "Drop a painting on the box, paste one, use the webcam, or try an example."
+    )
+    with gr.Row(equal_height=False):
+        with gr.Column():
+            painting = gr.Image(
+                label="Painting", sources=["upload", "clipboard", "webcam"], type="filepath", image_mode=None,
+                height=320, elem_id="painting",
+                placeholder=f"Drop a painting here ({READABLE_FORMATS}, up to {MAX_FILE_SIZE // 2**20} MB and "
+                            f"{MAX_PIXELS // 1_000_000} megapixels)",
+            )
+            with gr.Row():
+                again = gr.Button("Classify again", variant="primary", elem_id="again")
+                true_movement = gr.Textbox(label="True movement", placeholder="known for the examples",
+                                           interactive=False, max_lines=1, elem_id="true-movement")
+            examples = examples_gallery(handlers, source, [painting, true_movement],
+                                        [bars, description, movement, opacity, colormap, overlays])
+        with gr.Column():
+            bars.render()
+            description.render()
+            gr.Markdown("## What the network sees")
+            movement.render()
+            with gr.Row():
+                opacity.render()
+                colormap.render()
+            overlays.render()
+    with gr.Accordion("About", open=False):
+        gr.Markdown(about(classifier, source), elem_id="about")
+    return Page(painting, again, true_movement, examples, bars, description, movement, opacity, colormap, overlays,
+                gr.State(time_to_live=STATE_SECONDS))
 
 
-def _fingerprint(folder):
-    """A short hash of the files that decide a model folder's answers to its examples."""
-    digest = hashlib.sha256()
-    for name in (MODEL_FILE, CONFIG_FILE, os.path.join(EXAMPLES_FOLDER, EXAMPLES_INDEX)):
-        path = os.path.join(folder, name)
-        if os.path.isfile(path):
-            with open(path, "rb") as file:
-                for block in iter(lambda: file.read(1 << 20), b""):
-                    digest.update(block)
-    return digest.hexdigest()[:16]
+def examples_gallery(handlers, source, inputs, outputs):
+    """The model folder's examples, each shown (and cached after its first click) with its true movement;
+    None when the folder has none."""
+    examples = read_examples(source.folder)
+    if not examples:
+        return None
+    with examples_cache_per_model(answers_digest(source.folder)):
+        return gr.Examples(
+            examples=[[example.path, example.label] for example in examples],
+            inputs=inputs,
+            outputs=outputs,
+            fn=handlers.show_example,
+            cache_examples=True,
+            cache_mode="lazy",
+            preprocess=False,
+            label="Examples: held-out paintings and their true movement",
+            elem_id="examples",
+        )
+
+
+def wire_events(demo, page, handlers):
+    """The page's events and the two API endpoints. Every event that runs the network or draws overlays
+    waits in MODEL_GROUP; the page's own events are not part of the API."""
+    model = dict(preprocess=False, concurrency_id=MODEL_GROUP)
+    redraw = gr.on(
+        [page.movement.input, page.opacity.input, page.colormap.input],
+        handlers.redraw,
+        inputs=[page.painting, page.movement, page.opacity, page.colormap, page.shown],
+        outputs=[page.overlays, page.shown],
+        trigger_mode="always_last", show_progress="minimal", api_visibility="private", **model,
+    )
+    for trigger, analyse in ((page.painting.input, handlers.analyse), (page.again.click, handlers.analyse_again)):
+        trigger(
+            analyse,
+            inputs=[page.painting, page.opacity, page.colormap],
+            outputs=[page.bars, page.description, page.movement, page.overlays, page.shown],
+            api_visibility="private", cancels=[redraw], **model,
+        )
+    # A painting of the user's own has no known movement.
+    page.painting.input(None, outputs=page.true_movement, js="() => ''", api_visibility="private")
+    if page.examples is not None:
+        join_concurrency_group(demo, page.examples, MODEL_GROUP)
+    gr.on([], handlers.classify, inputs=[page.painting], outputs=[page.bars], api_name="classify", **model)
+    gr.on([], handlers.explain, inputs=[page.painting, page.movement, page.opacity, page.colormap],
+          outputs=[page.overlays], api_name="explain", **model)
 
 
 def serve(demo, host=None, port=None, share=False):
     """Launch the app and block. `host` and `port` default to Gradio's GRADIO_SERVER_NAME and
     GRADIO_SERVER_PORT (else 127.0.0.1:7860); GRADIO_SHARE=true asks for a share link like `share`."""
-    # A Space is public already; Gradio refuses share links there.
-    share = (share or os.environ.get("GRADIO_SHARE", "").lower() == "true") and not demo.space_id
-    options = dict(
-        server_name=host,
-        server_port=port,
-        max_file_size=MAX_FILE_SIZE,
-        state_session_capacity=STATE_SESSIONS,
-        theme=gr.themes.Soft(primary_hue="indigo"),
-        css=CSS,
+    share = share_link_wanted(demo, share)
+    local_url, share_url = quiet_launch(
+        demo, share, server_name=host, server_port=port, max_file_size=MAX_FILE_SIZE,
+        state_session_capacity=STATE_SESSIONS, theme=gr.themes.Soft(primary_hue="indigo"), css=GALLERY_CSS,
     )
-    # Gradio's own start-up lines speak of launch() arguments, and it explains a failed tunnel in a
-    # dozen lines; app.py's users get one line for each thing that matters.
-    with contextlib.redirect_stdout(io.StringIO()):
-        _, local_url, share_url = demo.launch(share=share, prevent_thread_lock=True, quiet=True, **options)
     print(f"ArtNet is running at {local_url}")
     if share_url:
         print(f"Public link, open for up to a week: {share_url}")

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from artnet.classifier import DISPLAY_SIDE, Classifier
+from artnet.classifier import Classifier
+from artnet.overlay import DISPLAY_SIDE
 from artnet.gradcam import GradCAM
 from artnet.images import ImageError
 from artnet.styles import MOVEMENTS
@@ -189,3 +190,13 @@ def test_concurrent_passes_share_the_cores_instead_of_each_taking_all_of_them():
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": ROOT})
     cores, intra_op, inter_op = json.loads(result.stdout.strip().splitlines()[-1])
     assert (intra_op, inter_op) == (max(1, cores // 2), 2)
+
+
+def test_the_serving_path_loads_no_training_code():
+    modules = subprocess.run(
+        [sys.executable, "-c", "import sys, artnet.classifier, artnet.ui; print(' '.join(sorted(sys.modules)))"],
+        capture_output=True, text=True, check=True, cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    ).stdout.split()
+    training = {"artnet.training", "artnet.training_setup", "artnet.data", "artnet.evaluation", "artnet.features",
+                "artnet.fitting", "artnet.shortcuts"}
+    assert "artnet.classifier" in modules and not training & set(modules)

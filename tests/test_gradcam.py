@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from artnet.gradcam import GradCAM, colormap_lut, normalise_maps, render_overlay, upsample_map
+from artnet.gradcam import GradCAM, normalise_maps
+from artnet.overlay import colormap_lut, render_overlay, upsample_map
 
 
 def two_layer_model(seed=1):

@@ -6,14 +6,8 @@ import numpy as np
 import pytest
 
 from artnet.backbones import DENSENET_SEED_CONVS, BackboneError
-from artnet.model import (
-    FORMAT_VERSION,
-    ModelFolderError,
-    apply_freeze_policy,
-    build_model,
-    load_folder,
-    save_folder,
-)
+from artnet.model import apply_freeze_policy, build_model, load_folder, save_folder
+from artnet.model_folder import FORMAT_VERSION, ModelFolderError
 from artnet.styles import MOVEMENTS
 
 pytestmark = pytest.mark.slow

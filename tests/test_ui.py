@@ -1,4 +1,5 @@
-"""The app's handlers and its About/examples, with a stand-in classifier: no TensorFlow, no server."""
+"""The app's handlers and its About/examples, with a stand-in classifier that draws with the real artnet.overlay: no
+TensorFlow, no server."""
 
 import json
 import os
@@ -15,7 +16,7 @@ import pytest
 from huggingface_hub import constants as hub_constants
 from PIL import Image
 
-from artnet import ui
+from artnet import model_folder, overlay, ui
 from artnet.errors import UserError
 from artnet.images import load_image
 from artnet.model_folder import ModelSource
@@ -26,22 +27,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 LABELS = ["Cubism", "Impressionism", "Realism"]
 LAYERS = [{"name": "conv2_block6_concat", "depth": "early"}, {"name": "relu", "depth": "final"}]
-COLORMAPS = {"jet": (0, 0, 255), "inferno": (255, 128, 0)}
 
 
-class StandInExplanation:
-    def __init__(self, painting, class_name):
-        self.painting = painting
-        self.class_name = class_name
-        self.probabilities = {"Cubism": 0.1, "Impressionism": 0.7, "Realism": 0.2}
+PROBABILITIES = {"Cubism": 0.1, "Impressionism": 0.7, "Realism": 0.2}
 
-    def overlay(self, layer, opacity=0.5, colormap="jet"):
-        if not 0.0 <= opacity <= 1.0:
-            raise UserError(f"Opacity must be between 0 and 1, not {opacity}.")
-        if colormap not in COLORMAPS:
-            raise UserError(f"Unknown colormap {colormap!r}; use a matplotlib colormap such as 'jet' or 'inferno'.")
-        pixels = np.asarray(self.painting, dtype=float) * (1 - opacity) + np.array(COLORMAPS[colormap]) * opacity
-        return Image.fromarray(pixels.astype(np.uint8))
+
+def stand_in_maps(class_name):
+    """Maps of the layers' own small sizes that differ by layer and by class, as real ones do."""
+    ramp = np.linspace(0, 1, 16, dtype=np.float32)
+    return {layer["name"]: np.outer(ramp, ramp[::-1] if number % 2 else ramp) ** (1 + LABELS.index(class_name))
+            for number, layer in enumerate(LAYERS)}
 
 
 class StandInClassifier:
@@ -57,14 +52,15 @@ class StandInClassifier:
     def classify(self, image):
         load_image(image)
         self.passes.append(("classify", None))
-        return StandInExplanation(None, None).probabilities
+        return dict(PROBABILITIES)
 
     def explain(self, image, class_name=None):
         picture = load_image(image)
         if class_name not in (None, *LABELS):
             raise UserError(f"Unknown class {class_name!r}; choose one of {', '.join(LABELS)}.")
         self.passes.append(("explain", class_name))
-        return StandInExplanation(picture, class_name or "Impressionism")
+        chosen = class_name or "Impressionism"
+        return overlay.explanation(picture, stand_in_maps(chosen), dict(PROBABILITIES), chosen)
 
 
 @pytest.fixture
@@ -213,12 +209,12 @@ def test_examples_are_the_listed_files_that_exist_with_their_true_movement(tmp_p
         index=[{"file": "a.png", "label": "Cubism"}, {"file": "missing.png", "label": "Realism"}, {"nonsense": 1}],
         files=["a.png"],
     )
-    assert ui.read_examples(folder) == [ui.Example(str(folder / "examples" / "a.png"), "Cubism")]
+    assert model_folder.read_examples(folder) == [model_folder.Example(str(folder / "examples" / "a.png"), "Cubism")]
 
 
 def test_a_folder_without_a_readable_index_has_no_examples(tmp_path, capsys):
-    assert ui.read_examples(write_folder(tmp_path / "none")) == []
-    assert ui.read_examples(write_folder(tmp_path / "broken", index="{not json")) == []
+    assert model_folder.read_examples(write_folder(tmp_path / "none")) == []
+    assert model_folder.read_examples(write_folder(tmp_path / "broken", index="{not json")) == []
     assert "Skipping the examples" in capsys.readouterr().out
 
 

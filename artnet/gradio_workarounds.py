@@ -1,0 +1,93 @@
+"""Where the app works around Gradio (6.31): each workaround a small helper that says which behaviour it
+answers and when it can go. artnet.ui builds the page with them; nothing here knows ArtNet's layout.
+"""
+
+import contextlib
+import hashlib
+import io
+import os
+
+from artnet.files import atomic_path
+
+# Gradio gives a Gallery a fixed height with a scroll bar and clips long captions, so the overlays and
+# their layer names would not show whole. Can go when Gallery takes a height of "auto" and wraps captions.
+GALLERY_CSS = """
+#overlays .fixed-height { min-height: 0; max-height: none; }
+#overlays .caption-label { max-width: 100%; font-size: var(--text-sm); }
+"""
+
+# Where Gradio keeps the examples it has cached (gradio.utils.get_cache_folder reads it).
+EXAMPLES_CACHE_VARIABLE = "GRADIO_EXAMPLES_CACHE"
+DEFAULT_EXAMPLES_CACHE = os.path.join(".gradio", "cached_examples")
+# Pillow's default, the quality of Gradio's own JPEG files.
+JPEG_QUALITY = 75
+
+
+def saved_jpeg(image, folder):
+    """The path of `image` as a JPEG file in `folder`, named after its content as Gradio names its files.
+
+    Gradio writes a picture over the file of the same content in place, so when two users get the same
+    overlay (the same example, the same settings), one user's download is cut short while the other's is
+    written; and it encodes a Gallery's pictures as WebP by default (about 60 ms for a 768 px overlay,
+    longer than the network pass; JPEG takes about 3). This file is written under a temporary name and
+    renamed into place. Can go when Gradio writes its cached files atomically.
+    """
+    encoded = io.BytesIO()
+    image.save(encoded, format="JPEG", quality=JPEG_QUALITY)
+    content = encoded.getvalue()
+    path = os.path.join(folder, hashlib.sha256(content).hexdigest(), "overlay.jpeg")
+    try:
+        # Gradio's delete_cache ages files by ctime: one handed out again must look new.
+        os.utime(path)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with atomic_path(path, suffix=".jpeg") as temporary:
+            with open(temporary, "wb") as file:
+                file.write(content)
+    return path
+
+
+@contextlib.contextmanager
+def examples_cache_per_model(digest):
+    """Build gr.Examples inside this block to give them a cache of their own for the model whose
+    answers `digest` names.
+
+    Gradio names its example cache after the Dataset's component id alone, so a retrained model in the
+    same folder would be answered from the old model's cache; and at start-up it prints a note telling
+    users to delete a stale cache by hand. Can go when Gradio keys its example cache by the examples'
+    function and content.
+    """
+    previous = os.environ.get(EXAMPLES_CACHE_VARIABLE)
+    os.environ[EXAMPLES_CACHE_VARIABLE] = os.path.join(previous or DEFAULT_EXAMPLES_CACHE, f"artnet-{digest}")
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        if previous is None:
+            del os.environ[EXAMPLES_CACHE_VARIABLE]
+        else:
+            os.environ[EXAMPLES_CACHE_VARIABLE] = previous
+
+
+def join_concurrency_group(demo, examples, group):
+    """Put the event that computes an example's outputs into the concurrency `group`.
+
+    Gradio gives the examples' caching event a concurrency group of its own, and gr.Examples takes no
+    concurrency_id; but an example's first click runs the network. Can go when gr.Examples takes one.
+    """
+    demo.fns[examples.cache_event["id"]].concurrency_id = group
+
+
+def share_link_wanted(demo, share):
+    """Whether to ask for a gradio.live link: for --share or GRADIO_SHARE=true, and never on a Space,
+    which is public already and where Gradio refuses share links with an error."""
+    return (share or os.environ.get("GRADIO_SHARE", "").lower() == "true") and not demo.space_id
+
+
+def quiet_launch(demo, share, **options):
+    """demo.launch() without Gradio's start-up lines, which speak of launch() arguments and explain a
+    failed tunnel in a dozen lines: (local URL, share URL or None). Can go when launch(quiet=True) is
+    quiet about both."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        _, local_url, share_url = demo.launch(share=share, prevent_thread_lock=True, quiet=True, **options)
+    return local_url, share_url

@@ -1,0 +1,95 @@
+"""Explanations and how they are drawn: the Grad-CAM maps of one painting for one class, kept at the size
+the painting is shown, and blended over it with a matplotlib colormap at an opacity.
+
+numpy, Pillow and matplotlib; no TensorFlow and no Gradio, so that the app and its tests draw with the
+real thing. artnet.gradcam computes the maps; artnet.classifier turns them into an Explanation here.
+"""
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib import colormaps
+from PIL import Image
+
+from artnet.errors import UserError
+from artnet.images import content_box, fit_within, square_image
+
+# Explanations are rendered at most this wide: sharper than any browser shows them, and small enough
+# that keeping one user's maps between slider moves costs a few megabytes.
+DISPLAY_SIDE = 768
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Grad-CAM maps of one painting for one class, ready to re-render without the network.
+
+    `image` is the painting padded to a square (at most DISPLAY_SIDE wide); each map in `maps` has its
+    size and lies in 0..1. `content_box` is where the painting itself sits in `image`.
+    """
+
+    image: np.ndarray  # (side, side, 3) uint8
+    content_box: tuple
+    maps: dict  # layer name -> (side, side) float32 in 0..1
+    probabilities: dict  # label -> probability, in the model's label order
+    class_name: str  # the class the maps explain
+
+    def overlay(self, layer, opacity=0.5, colormap="jet"):
+        """The painting (without padding) with the layer's map blended over it, as a PIL RGB image."""
+        if layer not in self.maps:
+            raise UserError(f"No map for layer {layer!r}; this explanation has {', '.join(self.maps)}.")
+        left, top, right, bottom = self.content_box
+        return render_overlay(
+            self.image[top:bottom, left:right], self.maps[layer][top:bottom, left:right], opacity, colormap
+        )
+
+
+def explanation(painting, maps, probabilities, class_name):
+    """The Explanation of `painting` (a PIL image) from maps at the layers' own resolution (layer ->
+    (height, width) in 0..1, over the padded square), scaled to the size the painting is shown."""
+    side = min(DISPLAY_SIDE, max(painting.size))
+    shown = np.asarray(square_image(painting, side))
+    box = content_box(fit_within(painting.size, side))
+    # Grad-CAM gives an image without variation all-zero maps, but the padding of a flat painting that
+    # is not square adds an edge for it to find. Nothing in a flat painting is evidence of anything.
+    # (Checked on the painting as shown: at most DISPLAY_SIDE wide, where the original can be 64 megapixels.)
+    left, top, right, bottom = box
+    content = shown[top:bottom, left:right]
+    flat = bool((content == content[0, 0]).all())
+    return Explanation(
+        image=shown,
+        content_box=box,
+        maps={name: np.zeros((side, side), np.float32) if flat else upsample_map(cam, (side, side))
+              for name, cam in maps.items()},
+        probabilities=probabilities,
+        class_name=class_name,
+    )
+
+
+def upsample_map(cam, size):
+    """Bilinear upsampling of a (height, width) map to `size` = (width, height), clipped to 0..1."""
+    resized = Image.fromarray(np.asarray(cam, dtype=np.float32)).resize(size, Image.Resampling.BILINEAR)
+    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+
+
+@functools.lru_cache(maxsize=32)
+def colormap_lut(name):
+    """A (256, 3) uint8 lookup table of a matplotlib colormap."""
+    try:
+        colormap = colormaps[name]
+    except KeyError:
+        raise UserError(f"Unknown colormap {name!r}; use a matplotlib colormap such as 'jet' or 'inferno'.") from None
+    return np.round(colormap(np.linspace(0.0, 1.0, 256))[:, :3] * 255).astype(np.uint8)
+
+
+def render_overlay(image, heatmap, opacity=0.5, colormap="jet"):
+    """Blend a colour-mapped `heatmap` (0..1, the image's height x width) over an RGB `image`."""
+    if not 0.0 <= opacity <= 1.0:
+        raise UserError(f"Opacity must be between 0 and 1, not {opacity}.")
+    pixels = np.asarray(image, dtype=np.float32)
+    heatmap = np.asarray(heatmap)
+    if heatmap.shape != pixels.shape[:2]:
+        raise ValueError(f"The heatmap is {heatmap.shape} but the image is {pixels.shape[:2]}.")
+    colours = colormap_lut(colormap)[np.round(heatmap * 255).astype(np.uint8)]
+    blended = pixels * (1.0 - opacity) + colours.astype(np.float32) * opacity
+    return Image.fromarray(np.round(blended).astype(np.uint8))

@@ -1,0 +1,58 @@
+"""The helpers with which the app works around Gradio, each doing what its docstring promises."""
+
+import os
+import types
+
+import gradio as gr
+import numpy as np
+from PIL import Image
+
+from artnet import gradio_workarounds as workarounds
+from synthetic import painting
+
+
+def test_an_overlay_is_saved_whole_once_per_content_and_looks_new_when_handed_out_again(tmp_path):
+    image = painting("blobs", size=(64, 48))
+    first = workarounds.saved_jpeg(image, tmp_path)
+    assert np.abs(np.asarray(Image.open(first), float) - np.asarray(image, float)).mean() < 8
+    os.utime(first, (0, 0))
+    again = workarounds.saved_jpeg(image, tmp_path)
+    assert again == first and os.stat(again).st_mtime > 0
+    other = workarounds.saved_jpeg(painting("stripes", size=(64, 48)), tmp_path)
+    assert other != first
+    # Nothing half-written is left beside them.
+    assert sorted(name for folder in os.listdir(tmp_path) for name in os.listdir(tmp_path / folder)) == ["overlay.jpeg"] * 2
+
+
+def test_each_model_gets_its_own_examples_cache_and_the_environment_is_restored(monkeypatch, capsys):
+    monkeypatch.delenv(workarounds.EXAMPLES_CACHE_VARIABLE, raising=False)
+    with workarounds.examples_cache_per_model("abc"):
+        inside = os.environ[workarounds.EXAMPLES_CACHE_VARIABLE]
+        print("Gradio's note about deleting the cache by hand")
+    assert inside == os.path.join(workarounds.DEFAULT_EXAMPLES_CACHE, "artnet-abc")
+    assert workarounds.EXAMPLES_CACHE_VARIABLE not in os.environ
+    assert capsys.readouterr().out == ""
+    monkeypatch.setenv(workarounds.EXAMPLES_CACHE_VARIABLE, "/srv/cache")
+    with workarounds.examples_cache_per_model("def"):
+        assert os.environ[workarounds.EXAMPLES_CACHE_VARIABLE] == os.path.join("/srv/cache", "artnet-def")
+    assert os.environ[workarounds.EXAMPLES_CACHE_VARIABLE] == "/srv/cache"
+
+
+def test_the_examples_event_joins_the_concurrency_group(tmp_path, monkeypatch):
+    monkeypatch.setenv(workarounds.EXAMPLES_CACHE_VARIABLE, str(tmp_path))
+    painting("blobs").save(tmp_path / "example.png")
+    with gr.Blocks() as demo:
+        image, label = gr.Image(type="filepath"), gr.Label()
+        examples = gr.Examples([[str(tmp_path / "example.png")]], inputs=[image], outputs=[label],
+                               fn=lambda path: {"x": 1.0}, cache_examples=True, cache_mode="lazy")
+        workarounds.join_concurrency_group(demo, examples, "model")
+    assert demo.fns[examples.cache_event["id"]].concurrency_id == "model"
+
+
+def test_a_share_link_is_asked_for_by_option_or_variable_and_never_on_a_space(monkeypatch):
+    local, space = types.SimpleNamespace(space_id=None), types.SimpleNamespace(space_id="alice/artnet")
+    monkeypatch.delenv("GRADIO_SHARE", raising=False)
+    assert workarounds.share_link_wanted(local, True) and not workarounds.share_link_wanted(local, False)
+    monkeypatch.setenv("GRADIO_SHARE", "True")
+    assert workarounds.share_link_wanted(local, False)
+    assert not workarounds.share_link_wanted(space, True)
