@@ -5,19 +5,10 @@ import argparse
 import os
 import sys
 
-from artnet import hub, ui
+from artnet import ui
 from artnet.errors import UserError
-from artnet.model_folder import DEFAULT_MODEL_FOLDER, MODEL_VARIABLE, ModelSource, check_folder
-
-# The README's Quick start trains on the paintings and weights that lie beside a checkout of the project.
-SHARED_PAINTINGS = os.path.join("..", "shared", "paintings")
-SHARED_TRAINING_COMMAND = (f"python train.py --data {SHARED_PAINTINGS} --backbone-weights "
-                           f"{os.path.join('..', 'shared', 'weights', 'mobilenet_0.75_imagenet_notop.weights.h5')}")
-
-
-class ModelNotFoundError(UserError):
-    """No model to serve. The message says how to get one."""
-
+from artnet.hub import resolve_model
+from artnet.model_folder import DEFAULT_MODEL_FOLDER, MODEL_VARIABLE, check_folder
 
 def parse_options(argv=None):
     parser = argparse.ArgumentParser(description="Serve ArtNet's Gradio app.")
@@ -32,20 +23,6 @@ def parse_options(argv=None):
     parser.add_argument("--host", help="address to listen on (default: $GRADIO_SERVER_NAME, else 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default: $GRADIO_SERVER_PORT, else 7860)")
     return parser.parse_args(argv)
-
-
-def resolve_model(spec):
-    """The ModelSource named by `spec`: a local model folder, or a Hub repo pulled at its revision."""
-    if spec is None:
-        if os.path.isdir(DEFAULT_MODEL_FOLDER):
-            return ModelSource(DEFAULT_MODEL_FOLDER)
-        shared = (f"; with the shared paintings beside this checkout: `{SHARED_TRAINING_COMMAND}`"
-                  if os.path.isdir(SHARED_PAINTINGS) else "")
-        raise ModelNotFoundError(
-            f"No model to serve: train one with `python train.py --data DIR` (it writes {DEFAULT_MODEL_FOLDER}{shared}), "
-            f"or set {MODEL_VARIABLE}=user/repo@revision or pass --model."
-        )
-    return hub.pull(spec)
 
 
 def main(argv=None):

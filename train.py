@@ -15,7 +15,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from artnet.backbones import BACKBONES  # noqa: E402
-from artnet.errors import UserError  # noqa: E402
+from artnet.errors import OneLineErrorParser, UserError  # noqa: E402
 from artnet.features import default_cache_root  # noqa: E402
 from artnet.model_folder import DEFAULT_MODEL_FOLDER  # noqa: E402
 from artnet.options import CLASS_WEIGHTS, HEADS, TrainingOptions  # noqa: E402
@@ -23,13 +23,6 @@ from artnet.training_setup import prepare_run  # noqa: E402
 from artnet.views import VIEWS  # noqa: E402
 
 DEFAULTS = TrainingOptions()
-
-
-class OneLineErrorParser(argparse.ArgumentParser):
-    """Says what is wrong with the command line in one line, instead of argparse's usage block first."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def backbone_weights(value):

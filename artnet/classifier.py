@@ -9,13 +9,14 @@ folder's config. A Classifier holds no per-user state, so one instance serves ev
 import os
 import threading
 
+import keras
 import numpy as np
 import tensorflow as tf
 
 from artnet.errors import UserError
 from artnet.gradcam import GradCAM
 from artnet.images import load_image, square_image, to_array
-from artnet.model import load_folder
+from artnet.model import LOGITS_LAYER, load_folder
 from artnet.overlay import explanation
 
 
@@ -41,14 +42,17 @@ class Classifier:
         self.labels = list(config["labels"])
         self.image_size = int(config["image_size"])
         self.gradcam_layers = [dict(layer) for layer in config["gradcam_layers"]]
+        # Folders written before calibration have no temperature: their softmax is as trained.
+        self.temperature = float(config.get("temperature", 1.0))
         self._jit_compile = jit_compile
+        logits = keras.Model(model.inputs, model.get_layer(LOGITS_LAYER).output)
         self._predict = tf.function(
-            lambda images: model(images, training=False),
+            lambda images: tf.nn.softmax(tf.cast(logits(images, training=False), tf.float32) / self.temperature),
             input_signature=[tf.TensorSpec([None, self.image_size, self.image_size, 3], tf.float32)],
             jit_compile=jit_compile,
         )
         self._default_layers = tuple(layer["name"] for layer in self.gradcam_layers)
-        self._cams = {self._default_layers: GradCAM(model, self._default_layers, jit_compile=jit_compile)}
+        self._cams = {self._default_layers: self._new_cam(self._default_layers)}
         self._cams_lock = threading.Lock()
         if warm_up:
             self.warm_up()
@@ -66,15 +70,22 @@ class Classifier:
 
     def classify(self, image):
         """{label: probability} for a painting given as a path, bytes or a PIL image."""
-        model_input = self._model_input(load_image(image))
-        probabilities = self._predict(model_input[np.newaxis]).numpy()[0]
-        return self._probability_dict(probabilities)
+        return self.classify_batch([self.model_input(image)])[0]
 
     def classify_many(self, images):
         """[{label: probability}] for several paintings in one network pass, which costs less per painting
         than one pass each (bench/load.py measures how much)."""
-        model_inputs = np.stack([self._model_input(load_image(image)) for image in images])
-        return [self._probability_dict(probabilities) for probabilities in self._predict(model_inputs).numpy()]
+        return self.classify_batch([self.model_input(image) for image in images])
+
+    def model_input(self, image):
+        """What the network is given for a painting (a path, bytes or a PIL image): loaded, padded to a
+        square and resized. Safe to call from several threads at once."""
+        return self._model_input(load_image(image))
+
+    def classify_batch(self, model_inputs):
+        """[{label: probability}] for paintings already made model inputs, in one network pass."""
+        probabilities = self._predict(np.stack(model_inputs)).numpy()
+        return [self._probability_dict(row) for row in probabilities]
 
     def explain(self, image, class_name=None, layers=None):
         """Grad-CAM maps of `layers` (default: the model folder's layers) for `class_name` (default: the
@@ -107,5 +118,8 @@ class Classifier:
             return self._cams[self._default_layers]
         with self._cams_lock:
             if layers not in self._cams:
-                self._cams[layers] = GradCAM(self.model, layers, jit_compile=self._jit_compile)
+                self._cams[layers] = self._new_cam(layers)
             return self._cams[layers]
+
+    def _new_cam(self, layers):
+        return GradCAM(self.model, layers, jit_compile=self._jit_compile, temperature=self.temperature)

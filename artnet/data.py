@@ -11,9 +11,9 @@ import random
 from dataclasses import dataclass, field
 
 from artnet.errors import UserError
+from artnet.images import IMAGE_EXTENSIONS
 from artnet.styles import MOVEMENTS, movement_of
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 # Painter by Numbers as Kaggle ships it: the full table, or the one for the training images only.
 PBN_TABLES = {"all_data_info.csv": "new_filename", "train_info.csv": "filename"}
 PBN_IMAGE_FOLDERS = ("train", "test", ".")

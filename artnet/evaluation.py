@@ -66,6 +66,10 @@ def log_summary(metrics, log):
     if cross:
         log(f"Cross-collection test: {cross['mean_accuracy']:.1%} of the paintings of a left-out collection are "
             f"recognised (mean over {len(cross['collections'])} collections).")
+    calibration = metrics.get("calibration")
+    if calibration:
+        log(f"Calibration: temperature {calibration['temperature']:.2f}; expected calibration error on the test split "
+            f"{calibration['ece_before']:.3f} as trained, {calibration['ece_after']:.3f} calibrated.")
     probe = metrics.get("collection_predictability")
     if probe:
         log(f"Collection probe: the model's features tell a painting's collection {probe['mean_accuracy']:.1%} of "
@@ -165,4 +169,34 @@ def plot_most_wrong(paintings, truth, probabilities, labels, path, count=MOST_WR
         axes.flat[0].text(0.5, 0.5, "No test painting is wrong.", ha="center", va="center")
     figure.suptitle(f"The {len(wrong)} test paintings the model gets most confidently wrong (whole painting)")
     figure.savefig(path, dpi=90)
+    pyplot.close(figure)
+
+
+def plot_reliability(calibration, path):
+    """The reliability diagram of the test split: accuracy against confidence per bin, without and with the
+    temperature, beside the diagonal that a calibrated model follows."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    bins = calibration["bins"]
+    centres = (np.arange(bins) + 0.5) / bins
+    figure, axes = pyplot.subplots(1, 2, figsize=(10, 4.5), constrained_layout=True, sharey=True)
+    for axis, key, title in ((axes[0], "before", "Softmax as trained"),
+                             (axes[1], "after", f"Temperature {calibration['temperature']:.2f}")):
+        counts, confidences, accuracies = (np.array(values) for values in zip(*calibration[f"reliability_{key}"]))
+        shown = counts > 0
+        axis.bar(centres[shown], accuracies[shown], width=1 / bins, edgecolor="black", alpha=0.7, label="accuracy")
+        axis.plot(confidences[shown], accuracies[shown], "o", color="black", markersize=3, label="mean confidence")
+        axis.plot([0, 1], [0, 1], "--", color="gray", label="calibrated")
+        axis.set_title(f"{title}: ECE {calibration[f'ece_{key}']:.3f}")
+        axis.set_xlabel("confidence of the top movement")
+        axis.set_xlim(0, 1)
+        axis.set_ylim(0, 1)
+        axis.grid(alpha=0.3)
+    axes[0].set_ylabel("accuracy")
+    axes[0].legend(loc="upper left")
+    figure.suptitle(f"Reliability on the {calibration['paintings']} test paintings ({bins} bins)")
+    figure.savefig(path, dpi=100)
     pyplot.close(figure)

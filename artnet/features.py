@@ -14,19 +14,18 @@ The arrays are .npy files opened as memory maps: a cache larger than memory live
 operating system keeps what it can in memory.
 """
 
-import collections
 import hashlib
 import json
 import os
 import shutil
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from artnet.files import write_json_atomically
+from artnet.threads import in_order
 from artnet.images import ImageError, load_image
 from artnet.views import VIEWS
 
@@ -218,7 +217,7 @@ def _compute(arrays, layout, paintings, progress):
     # Redrawn in place on a terminal; in a log, a line every half minute.
     bar = tqdm(total=len(paintings), unit="painting", desc="Computing features", disable=not progress,
                mininterval=0.5 if sys.stderr.isatty() else 30)
-    decoded = _in_order(decode, paintings, window=4 * PAINTINGS_PER_BATCH)
+    decoded = in_order(decode, paintings, window=4 * PAINTINGS_PER_BATCH)
     for start in range(0, len(paintings), PAINTINGS_PER_BATCH):
         rows, pixels = [], []
         for row in range(start, min(start + PAINTINGS_PER_BATCH, len(paintings))):
@@ -251,19 +250,6 @@ def _compiled(layout):
 def _as_list(outputs):
     """A model's outputs as a list, whether it has one or several."""
     return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
-
-
-def _in_order(function, items, window):
-    """`function` of each item, in order, computed in threads at most `window` items ahead, so that
-    decoded images never pile up in memory. Pillow releases the GIL while it decodes and resizes."""
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        pending = collections.deque()
-        for item in items:
-            pending.append(pool.submit(function, item))
-            if len(pending) >= window:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
 
 
 def _load(folder, key):

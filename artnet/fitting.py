@@ -116,6 +116,11 @@ def predict(top, features, rows, view):
     return np.concatenate(outputs) if outputs else np.zeros((0, top.output_shape[-1]), np.float32)
 
 
+def logits(top, features, rows, view="whole"):
+    """The logits of each row under `view`: what temperature scaling divides."""
+    return predict(keras.Model(top.inputs, top.get_layer(LOGITS_LAYER).output), features, rows, view)
+
+
 def embeddings(top, features, rows, view="whole"):
     """What the logits layer sees for each row: the painting as the trained head describes it."""
     embedder = keras.Model(top.inputs, top.get_layer(LOGITS_LAYER).input)

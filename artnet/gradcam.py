@@ -30,10 +30,11 @@ class CamResult:
 
 
 class BaseCAM:
-    """Builds one model that outputs the chosen layers' activations, the logits and the probabilities,
-    and compiles the pass that turns them into class activation maps."""
+    """Builds one model that outputs the chosen layers' activations and the logits, and compiles the pass
+    that turns them into class activation maps and probabilities: softmax(logits / temperature), the
+    model folder's calibration (artnet.calibration)."""
 
-    def __init__(self, model, layer_names, logits_layer="logits", jit_compile=False):
+    def __init__(self, model, layer_names, logits_layer="logits", jit_compile=False, temperature=1.0):
         self.layer_names = tuple(layer_names)
         if not self.layer_names:
             raise ValueError("Grad-CAM needs at least one layer.")
@@ -42,9 +43,8 @@ class BaseCAM:
         if unknown:
             raise ValueError(f"The model has no layer named {', '.join(map(repr, unknown))}.")
         activations = [model.get_layer(name).output for name in self.layer_names]
-        self._cam_model = keras.Model(
-            model.inputs, [*activations, model.get_layer(logits_layer).output, model.output]
-        )
+        self._cam_model = keras.Model(model.inputs, [*activations, model.get_layer(logits_layer).output])
+        self.temperature = float(temperature)
         image_spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
         self._compiled_pass = tf.function(
             self._maps_and_probabilities,
@@ -74,11 +74,13 @@ class BaseCAM:
         # gradients out of the backward pass. Watching the images records every activation.
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(images)
-            *activations, logits, probabilities = self._cam_model(images, training=False)
-            top_classes = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
+            *activations, logits = self._cam_model(images, training=False)
+            logits = tf.cast(logits, tf.float32)
+            probabilities = tf.nn.softmax(logits / self.temperature)
+            top_classes = tf.argmax(logits, axis=-1, output_type=tf.int32)
             explained = tf.where(class_indices < 0, top_classes, class_indices)
             # Summing over the batch is exact: each image's logit depends only on its own activations.
-            scores = tf.reduce_sum(tf.gather(tf.cast(logits, tf.float32), explained, batch_dims=1))
+            scores = tf.reduce_sum(tf.gather(logits, explained, batch_dims=1))
         # A layer that the logits do not depend on has zero gradients, hence a zero map.
         gradients = tape.gradient(scores, activations, unconnected_gradients=tf.UnconnectedGradients.ZERO)
         # An image without any variation has nothing to localise: its maps would only show where the
@@ -90,7 +92,7 @@ class BaseCAM:
             weights = self.get_cam_weights(layer_activations, tf.cast(layer_gradients, tf.float32))
             cam = tf.nn.relu(tf.einsum("bhwc,bc->bhw", layer_activations, weights))
             maps.append(tf.where(has_content[:, tf.newaxis, tf.newaxis], normalise_maps(cam), 0.0))
-        return maps, tf.cast(probabilities, tf.float32), explained
+        return maps, probabilities, explained
 
 
 class GradCAM(BaseCAM):

@@ -16,9 +16,6 @@ GALLERY_CSS = """
 #overlays .caption-label { max-width: 100%; font-size: var(--text-sm); }
 """
 
-# Where Gradio keeps the examples it has cached (gradio.utils.get_cache_folder reads it).
-EXAMPLES_CACHE_VARIABLE = "GRADIO_EXAMPLES_CACHE"
-DEFAULT_EXAMPLES_CACHE = os.path.join(".gradio", "cached_examples")
 # Pillow's default, the quality of Gradio's own JPEG files.
 JPEG_QUALITY = 75
 
@@ -45,37 +42,6 @@ def saved_jpeg(image, folder):
             with open(temporary, "wb") as file:
                 file.write(content)
     return path
-
-
-@contextlib.contextmanager
-def examples_cache_per_model(digest):
-    """Build gr.Examples inside this block to give them a cache of their own for the model whose
-    answers `digest` names.
-
-    Gradio names its example cache after the Dataset's component id alone, so a retrained model in the
-    same folder would be answered from the old model's cache; and at start-up it prints a note telling
-    users to delete a stale cache by hand. Can go when Gradio keys its example cache by the examples'
-    function and content.
-    """
-    previous = os.environ.get(EXAMPLES_CACHE_VARIABLE)
-    os.environ[EXAMPLES_CACHE_VARIABLE] = os.path.join(previous or DEFAULT_EXAMPLES_CACHE, f"artnet-{digest}")
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            yield
-    finally:
-        if previous is None:
-            del os.environ[EXAMPLES_CACHE_VARIABLE]
-        else:
-            os.environ[EXAMPLES_CACHE_VARIABLE] = previous
-
-
-def join_concurrency_group(demo, examples, group):
-    """Put the event that computes an example's outputs into the concurrency `group`.
-
-    Gradio gives the examples' caching event a concurrency group of its own, and gr.Examples takes no
-    concurrency_id; but an example's first click runs the network. Can go when gr.Examples takes one.
-    """
-    demo.fns[examples.cache_event["id"]].concurrency_id = group
 
 
 def share_link_wanted(demo, share):

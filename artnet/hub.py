@@ -31,7 +31,10 @@ from huggingface_hub.utils import validate_repo_id
 
 from artnet.errors import UserError
 from artnet.model_card import render_model_card
-from artnet.model_folder import CARD_FILE, CONFIG_FILE, MODEL_FILE, SERVED_FILES, ModelFolderError, ModelSource, check_folder
+from artnet.model_folder import (
+    CARD_FILE, CONFIG_FILE, DEFAULT_MODEL_FOLDER, MODEL_FILE, MODEL_VARIABLE, SERVED_FILES, ModelFolderError, ModelSource,
+    check_folder,
+)
 
 # What the app needs from a model repo; plots stay on the Hub for people to look at.
 # huggingface_hub 2.x talks HTTP through httpx2: its TransportError covers a Hub out of reach and a
@@ -320,6 +323,31 @@ def _shown(repo_id, revision):
 def _status(error):
     response = getattr(error, "response", None)
     return getattr(response, "status_code", "error")
+
+
+# The README's Quick start trains on the paintings and weights that lie beside a checkout of the project.
+SHARED_PAINTINGS = os.path.join("..", "shared", "paintings")
+SHARED_TRAINING_COMMAND = (f"python train.py --data {SHARED_PAINTINGS} --backbone-weights "
+                           f"{os.path.join('..', 'shared', 'weights', 'mobilenet_0.75_imagenet_notop.weights.h5')}")
+
+
+class ModelNotFoundError(UserError):
+    """No model to serve. The message says how to get one."""
+
+
+def resolve_model(spec):
+    """The ModelSource named by `spec`: a local model folder, or a Hub repo pulled at its revision; without
+    one, the folder that train.py writes. What app.py and `python -m artnet.classify` serve alike."""
+    if spec is None:
+        if os.path.isdir(DEFAULT_MODEL_FOLDER):
+            return ModelSource(DEFAULT_MODEL_FOLDER)
+        shared = (f"; with the shared paintings beside this checkout: `{SHARED_TRAINING_COMMAND}`"
+                  if os.path.isdir(SHARED_PAINTINGS) else "")
+        raise ModelNotFoundError(
+            f"No model to serve: train one with `python train.py --data DIR` (it writes {DEFAULT_MODEL_FOLDER}{shared}), "
+            f"or set {MODEL_VARIABLE}=user/repo@revision or pass --model."
+        )
+    return pull(spec)
 
 
 def _server_message(error):

@@ -21,6 +21,8 @@ MIN_SIDE = 8
 # little signal as possible.
 PAD_COLOR = (124, 116, 104)
 READABLE_FORMATS = "JPEG, PNG, WebP, GIF, BMP or TIFF"
+# The file names of those formats, for finding paintings in a folder.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 
 _SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}
 

@@ -59,7 +59,12 @@ Confusion matrix (rows: true movement, columns: predicted, in the order above):
 {% for row in confusion %}| {{ labels[loop.index0] }} | {{ row | join(" | ") }} |
 {% endfor %}{% endif %}
 The reference ArtNet (Streamlit) reported 66.75 % test accuracy on five movements of Painter by Numbers.
-{% else %}This model folder has not been evaluated (metrics.json has no test results).
+{% if calibration %}
+Calibration: the probabilities are divided by a temperature of {{ number(calibration.temperature, ".2f") }} fitted on
+the validation split (temperature scaling), so that a movement given p % is right about p % of the time.
+Expected calibration error on the test split ({{ calibration.bins }} bins): {{ number(calibration.ece_before, ".3f") }} as
+trained, {{ number(calibration.ece_after, ".3f") }} calibrated.
+{% endif %}{% else %}This model folder has not been evaluated (metrics.json has no test results).
 {% endif %}{% if per_source %}
 ## Shortcuts: does it learn the movement, or the collection?
 
@@ -139,6 +144,7 @@ def render_model_card(model_folder, repo_id=None):
         cross=cross,
         cross_accuracy=lambda movement, source: _percent(left_out[movement, source]) if (movement, source) in left_out else "",
         shape=_mapping(metrics.get("shape")),
+        calibration=_mapping(metrics.get("calibration")),
         probe=_mapping(metrics.get("collection_predictability")),
         counts=counts,
         split_counts={split: _mapping(counts.get(split)) for split in ("train", "validation", "test")},

@@ -13,7 +13,6 @@ This module reads and writes all of them but the network, checks that a folder i
 where a served folder came from (`ModelSource`). It knows neither TensorFlow nor Gradio.
 """
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -177,18 +176,6 @@ def read_examples(folder):
         if os.path.isfile(path):
             examples.append(Example(os.path.abspath(path), str(entry["label"])))
     return examples
-
-
-def answers_digest(folder):
-    """A short hash of the files that decide a model folder's answers to its examples."""
-    digest = hashlib.sha256()
-    for name in (MODEL_FILE, CONFIG_FILE, os.path.join(EXAMPLES_FOLDER, EXAMPLES_INDEX)):
-        path = os.path.join(folder, name)
-        if os.path.isfile(path):
-            with open(path, "rb") as file:
-                for block in iter(lambda: file.read(1 << 20), b""):
-                    digest.update(block)
-    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)

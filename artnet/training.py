@@ -20,7 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from artnet import evaluation, fitting, model_folder, shortcuts
+from artnet import calibration, evaluation, fitting, model_folder, shortcuts
 from artnet.features import default_cache_root, load_or_build
 from artnet.files import atomic_path
 from artnet.images import ImageError, load_image
@@ -95,14 +95,25 @@ def train(data_dir, output, options=TrainingOptions(), *, resume=False, log=prin
     probabilities = {view: fitting.predict(best_top, features, splits["test"].rows, view) for view in EVALUATION_VIEWS}
     _check_agreement(model, splits["test"], probabilities["whole"], options.image_size, features)
     metrics = evaluation.test_metrics(splits["test"].paintings, splits["test"].labels, probabilities, labels)
+    metrics["calibration"], calibrated = _calibrate(best_top, features, splits)
     metrics.update(shortcuts.shortcut_tests(best_top, features, splits, labels, options, metrics["per_source"], log=log))
     metrics.update(_run_record(prepared.source, state, options, features, started))
     evaluation.log_summary(metrics, log)
-    write_model_folder(output, model, metrics, state, splits["test"], probabilities["whole"])
+    write_model_folder(output, model, metrics, state, splits["test"], calibrated)
     run.remove()
     log(f"Wrote the model folder {output} in {time.monotonic() - started:.0f} s. Serve it with: python app.py --model {output}")
     return TrainingResult(output=os.fspath(output), metrics=metrics, epochs_run=state.epochs_done - resumed_from,
                           resumed_from_epoch=resumed_from)
+
+
+def _calibrate(top, features, splits):
+    """The temperature fitted on the validation split: the test split's calibration with and without it,
+    and the test paintings' calibrated probabilities (whole painting)."""
+    temperature = calibration.fit_temperature(fitting.logits(top, features, splits["validation"].rows),
+                                              splits["validation"].labels)
+    test_logits = fitting.logits(top, features, splits["test"].rows)
+    return (calibration.calibration_metrics(temperature, test_logits, splits["test"].labels),
+            calibration.softmax(test_logits, temperature))
 
 
 def _build_network(options, labels):
@@ -197,19 +208,22 @@ def _run_record(source, state, options, features, started):
 
 
 def write_model_folder(output, model, metrics, state, test, test_probabilities):
-    """Assemble the whole folder in a hidden sibling, then rename it into place."""
+    """Assemble the whole folder in a hidden sibling, then rename it into place. The model's temperature
+    is the one that metrics' calibration found."""
     output = os.path.abspath(os.fspath(output)).rstrip(os.sep)
     parent, name = os.path.split(output)
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".{name}.", suffix=".partial", dir=parent)
     labels, options = state.labels, state.options
     try:
-        save_folder(model, staging, labels, backbone=options.backbone, head=options.head)
+        temperature = metrics["calibration"]["temperature"]
+        save_folder(model, staging, labels, backbone=options.backbone, head=options.head, temperature=temperature)
         model_folder.write_metrics(staging, metrics)
         evaluation.plot_training_curves(state.history, model_folder.plot_path(staging, "training_curves.png"))
         evaluation.plot_confusion_matrix(metrics["test"], labels, model_folder.plot_path(staging, "confusion_matrix.png"))
         evaluation.plot_most_wrong(test.paintings, test.labels, test_probabilities, labels,
                                    model_folder.plot_path(staging, "most_wrong.png"))
+        evaluation.plot_reliability(metrics["calibration"], model_folder.plot_path(staging, "reliability.png"))
         model_folder.write_examples(staging, held_out_examples(test.paintings, labels))
         model_folder.write_card(staging, render_model_card(staging))
         # Checked before training too, but hours may have passed. The run folder stays: nothing is lost.

@@ -18,11 +18,9 @@ from gradio.utils import get_upload_folder
 
 from artnet.backbones import BACKBONES
 from artnet.errors import UserError
-from artnet.gradio_workarounds import (
-    GALLERY_CSS, examples_cache_per_model, join_concurrency_group, quiet_launch, saved_jpeg, share_link_wanted,
-)
+from artnet.gradio_workarounds import GALLERY_CSS, quiet_launch, saved_jpeg, share_link_wanted
 from artnet.images import MAX_PIXELS, READABLE_FORMATS
-from artnet.model_folder import answers_digest, read_examples, read_metrics
+from artnet.model_folder import read_examples, read_metrics
 from artnet.styles import DESCRIPTIONS
 
 # A high-resolution scan of a painting fits; a JPEG of MAX_PIXELS is usually far smaller.
@@ -62,12 +60,15 @@ class Handlers:
     preprocess=False), so that every file, however broken, reaches `artnet.images.load_image` and its
     clear error messages."""
 
-    def __init__(self, classifier, overlay_folder=None):
+    def __init__(self, classifier, overlay_folder=None, examples=()):
         self.classifier = classifier
         self.labels = list(classifier.labels)
         self.layers = [dict(layer) for layer in classifier.gradcam_layers]
         # Gradio's cache, which it serves files from and clears (delete_cache).
         self.overlay_folder = overlay_folder or get_upload_folder()
+        # The model folder's examples, each explained once, at start-up: a click on one only draws.
+        self.examples = list(examples)
+        self.example_explanations = [self._explain(example.path, None) for example in self.examples]
 
     def analyse(self, painting, opacity, colormap):
         """A new painting: label bars, description, the top class selected, overlays, and the state. A
@@ -99,11 +100,30 @@ class Handlers:
             shown = ShownExplanation(path, self._explain(path, movement))
         return self._overlays(shown.explanation, opacity, colormap), shown
 
-    def show_example(self, painting, true_movement):
-        """An example's outputs, cached after its first click. The view returns to the default opacity
-        and colormap, the ones the cached overlays are drawn with."""
-        probabilities, description, movement, overlays, _ = self.analyse(painting, DEFAULT_OPACITY, DEFAULT_COLORMAP)
-        return probabilities, description, movement, DEFAULT_OPACITY, DEFAULT_COLORMAP, overlays
+    def load_example(self, index, selected: gr.SelectData = None):
+        """The example clicked in the gallery (or, through the API, the one at `index`): the painting, its
+        true movement and what the model makes of it, from the explanation made at start-up. The view
+        returns to the default opacity and colormap."""
+        number = selected.index if selected is not None else index
+        if not isinstance(number, (int, float)) or not 0 <= int(number) < len(self.examples):
+            raise user_error(f"There is no example {number!r}; this model has {len(self.examples)}, from 0.")
+        example, explanation = self.examples[int(number)], self.example_explanations[int(number)]
+        return (
+            example.path,
+            example.label,
+            explanation.probabilities,
+            describe(explanation.probabilities),
+            explanation.class_name,
+            DEFAULT_OPACITY,
+            DEFAULT_COLORMAP,
+            self._overlays(explanation, DEFAULT_OPACITY, DEFAULT_COLORMAP),
+            ShownExplanation(example.path, explanation),
+        )
+
+    def example_gallery(self):
+        """(file, caption) of each example: its true movement, and the model's answer, right or wrong."""
+        return [(example.path, example_caption(example.label, explanation.class_name, explanation.probabilities))
+                for example, explanation in zip(self.examples, self.example_explanations)]
 
     def classify(self, painting):
         """The probability of each movement for a painting."""
@@ -158,6 +178,11 @@ def user_errors():
         raise user_error(str(error)) from None
 
 
+def example_caption(true_movement, predicted, probabilities):
+    verdict = "✓" if predicted == true_movement else "✗"
+    return f"{verdict} true {true_movement} · model: {predicted} {probabilities[predicted]:.0%}"
+
+
 def caption(layer):
     return f"{layer['depth']} · {layer['name']}"
 
@@ -189,6 +214,9 @@ def about(classifier, source):
         lines.append(f"On its held-out test set it is right {test['accuracy']:.1%} of the time{f1}.")
     else:
         lines.append("This model has not been evaluated: its folder has no test metrics.")
+    if "temperature" in config:
+        lines.append("Its percentages are calibrated on held-out paintings (temperature scaling): a movement it "
+                     "gives 80 % is right about 80 % of the time.")
     if source.url:
         revision = f" at revision `{source.revision}`" if source.revision else ""
         if source.commit and source.commit != source.revision:
@@ -211,7 +239,8 @@ class Page:
     painting: object
     again: object
     true_movement: object
-    examples: object  # gr.Examples, or None when the model folder has none
+    examples: object  # the gr.Gallery of examples, or None when the model folder has none
+    example_index: object  # which example the API asks for
     bars: object
     description: object
     movement: object
@@ -223,7 +252,7 @@ class Page:
 
 def build_demo(classifier, source):
     """The ArtNet Blocks app for a loaded classifier and the ModelSource it was loaded from."""
-    handlers = Handlers(classifier)
+    handlers = Handlers(classifier, examples=read_examples(source.folder))
     with gr.Blocks(title="ArtNet", delete_cache=CACHE_CLEANUP) as demo:
         page = layout(handlers, classifier, source)
         wire_events(demo, page, handlers)
@@ -260,8 +289,7 @@ def layout(handlers, classifier, source):
                 again = gr.Button("Classify again", variant="primary", elem_id="again")
                 true_movement = gr.Textbox(label="True movement", placeholder="known for the examples",
                                            interactive=False, max_lines=1, elem_id="true-movement")
-            examples = examples_gallery(handlers, source, [painting, true_movement],
-                                        [bars, description, movement, opacity, colormap, overlays])
+            examples = examples_gallery(handlers)
         with gr.Column():
             bars.render()
             description.render()
@@ -273,28 +301,24 @@ def layout(handlers, classifier, source):
             overlays.render()
     with gr.Accordion("About", open=False):
         gr.Markdown(about(classifier, source), elem_id="about")
-    return Page(painting, again, true_movement, examples, bars, description, movement, opacity, colormap, overlays,
-                gr.State(time_to_live=STATE_SECONDS))
+    return Page(painting, again, true_movement, examples, gr.Number(0, precision=0, visible=False), bars, description,
+                movement, opacity, colormap, overlays, gr.State(time_to_live=STATE_SECONDS))
 
 
-def examples_gallery(handlers, source, inputs, outputs):
-    """The model folder's examples, each shown (and cached after its first click) with its true movement;
-    None when the folder has none."""
-    examples = read_examples(source.folder)
-    if not examples:
+def examples_gallery(handlers):
+    """The model folder's examples as a grid of thumbnails, each captioned with its true movement and the
+    model's answer; None when the folder has none."""
+    if not handlers.examples:
         return None
-    with examples_cache_per_model(answers_digest(source.folder)):
-        return gr.Examples(
-            examples=[[example.path, example.label] for example in examples],
-            inputs=inputs,
-            outputs=outputs,
-            fn=handlers.show_example,
-            cache_examples=True,
-            cache_mode="lazy",
-            preprocess=False,
-            label="Examples: held-out paintings and their true movement",
-            elem_id="examples",
-        )
+    return gr.Gallery(
+        value=handlers.example_gallery(),
+        label="Examples: held-out test paintings, their true movement and the model's answer (click one)",
+        columns=5,
+        height="auto",
+        allow_preview=False,
+        object_fit="cover",
+        elem_id="examples",
+    )
 
 
 def wire_events(demo, page, handlers):
@@ -318,7 +342,13 @@ def wire_events(demo, page, handlers):
     # A painting of the user's own has no known movement.
     page.painting.input(None, outputs=page.true_movement, js="() => ''", api_visibility="private")
     if page.examples is not None:
-        join_concurrency_group(demo, page.examples, MODEL_GROUP)
+        page.examples.select(
+            handlers.load_example,
+            inputs=[page.example_index],
+            outputs=[page.painting, page.true_movement, page.bars, page.description, page.movement, page.opacity,
+                     page.colormap, page.overlays, page.shown],
+            api_name="load_example", **model,
+        )
     gr.on([], handlers.classify, inputs=[page.painting], outputs=[page.bars], api_name="classify", **model)
     gr.on([], handlers.explain, inputs=[page.painting, page.movement, page.opacity, page.colormap],
           outputs=[page.overlays], api_name="explain", **model)

@@ -79,7 +79,10 @@ def test_clicking_an_example_shows_this_models_answer_for_it(client, live_app, c
     index = json.loads((live_app.folder / "examples" / "index.json").read_text())
     assert index, "the model folder has no examples"
     for number, example in enumerate(index):
-        bars, description, movement, opacity, colormap, overlays = client.predict(number, api_name="/load_example")
+        painting, true_movement, bars, description, movement, opacity, colormap, overlays = client.predict(
+            number, api_name="/load_example")
+        assert true_movement == example["label"] and Image.open(painting).size == Image.open(
+            live_app.folder / "examples" / example["file"]).size
         direct = client.predict(handle_file(live_app.folder / "examples" / example["file"]), api_name="/classify")
         assert probabilities(bars) == pytest.approx(probabilities(direct), abs=1e-5)
         assert movement == bars["label"] and f"### {movement}" in description

@@ -132,10 +132,21 @@ def test_click_an_example_and_read_about_the_model(browser, live_app, screenshot
     visit = Visit(browser, live_app.url)
     chosen = len(examples) // 2
 
-    visit.page.click(f"#examples tbody tr:nth-child({chosen + 1})")
+    # The gallery: a thumbnail of every example, captioned with its true movement and the model's answer.
+    thumbnails = visit.page.locator("#examples .thumbnail-item")
+    thumbnails.first.wait_for(timeout=WAIT_MS)
+    assert thumbnails.count() == len(examples)
+    captions = visit.page.locator("#examples .caption-label").all_inner_texts()
+    assert [caption.split(" · ")[0][2:] for caption in captions] == [f"true {example['label']}" for example in examples]
+    assert all(" · model: " in caption for caption in captions)
+    visit.screenshot(screenshots / "3_examples_gallery.png")
+
+    thumbnails.nth(chosen).click()
     visit.page.wait_for_function("() => document.querySelectorAll('#overlays img').length == 4", timeout=WAIT_MS)
     assert visit.page.input_value("#true-movement input, #true-movement textarea") == examples[chosen]["label"]
     assert visit.calls == ["load_example"]
+    # The model's answer in the caption is the answer the page shows.
+    assert visit.bars().split("\n")[1] == captions[chosen].split("model: ")[1].rsplit(" ", 1)[0]
     assert any(label in visit.bars() for label in model_labels(live_app))
     shown = Image.open(live_app.folder / "examples" / examples[chosen]["file"]).size
     natural = visit.page.eval_on_selector("#painting img", "image => [image.naturalWidth, image.naturalHeight]")
@@ -150,7 +161,7 @@ def test_click_an_example_and_read_about_the_model(browser, live_app, screenshot
     else:
         assert "has not been evaluated" in about
     assert f"local folder {live_app.folder.name}" in about and str(live_app.folder) not in about
-    visit.screenshot(screenshots / "3_example_and_about.png")
+    visit.screenshot(screenshots / "4_example_and_about.png")
 
 
 def test_a_file_that_is_not_an_image_shows_its_message(browser, live_app, screenshots, tmp_path):
@@ -162,4 +173,4 @@ def test_a_file_that_is_not_an_image_shows_its_message(browser, live_app, screen
     toast = visit.page.wait_for_selector("[data-testid='toast-body']", state="visible", timeout=WAIT_MS)
     assert "not an image ArtNet can read" in toast.inner_text()
     visit.page.wait_for_timeout(500)  # the toast fades in
-    visit.screenshot(screenshots / "4_not_an_image.png")
+    visit.screenshot(screenshots / "5_not_an_image.png")

@@ -3,7 +3,6 @@
 import os
 import types
 
-import gradio as gr
 import numpy as np
 from PIL import Image
 
@@ -22,31 +21,6 @@ def test_an_overlay_is_saved_whole_once_per_content_and_looks_new_when_handed_ou
     assert other != first
     # Nothing half-written is left beside them.
     assert sorted(name for folder in os.listdir(tmp_path) for name in os.listdir(tmp_path / folder)) == ["overlay.jpeg"] * 2
-
-
-def test_each_model_gets_its_own_examples_cache_and_the_environment_is_restored(monkeypatch, capsys):
-    monkeypatch.delenv(workarounds.EXAMPLES_CACHE_VARIABLE, raising=False)
-    with workarounds.examples_cache_per_model("abc"):
-        inside = os.environ[workarounds.EXAMPLES_CACHE_VARIABLE]
-        print("Gradio's note about deleting the cache by hand")
-    assert inside == os.path.join(workarounds.DEFAULT_EXAMPLES_CACHE, "artnet-abc")
-    assert workarounds.EXAMPLES_CACHE_VARIABLE not in os.environ
-    assert capsys.readouterr().out == ""
-    monkeypatch.setenv(workarounds.EXAMPLES_CACHE_VARIABLE, "/srv/cache")
-    with workarounds.examples_cache_per_model("def"):
-        assert os.environ[workarounds.EXAMPLES_CACHE_VARIABLE] == os.path.join("/srv/cache", "artnet-def")
-    assert os.environ[workarounds.EXAMPLES_CACHE_VARIABLE] == "/srv/cache"
-
-
-def test_the_examples_event_joins_the_concurrency_group(tmp_path, monkeypatch):
-    monkeypatch.setenv(workarounds.EXAMPLES_CACHE_VARIABLE, str(tmp_path))
-    painting("blobs").save(tmp_path / "example.png")
-    with gr.Blocks() as demo:
-        image, label = gr.Image(type="filepath"), gr.Label()
-        examples = gr.Examples([[str(tmp_path / "example.png")]], inputs=[image], outputs=[label],
-                               fn=lambda path: {"x": 1.0}, cache_examples=True, cache_mode="lazy")
-        workarounds.join_concurrency_group(demo, examples, "model")
-    assert demo.fns[examples.cache_event["id"]].concurrency_id == "model"
 
 
 def test_a_share_link_is_asked_for_by_option_or_variable_and_never_on_a_space(monkeypatch):

@@ -67,8 +67,17 @@ def test_the_model_card_names_the_data_really_used_and_shows_the_numbers(real_mo
     assert "MobileNet v1 (width 0.75)" in card and "- mobilenet_0.75" in card
     assert f"| whole painting | {metrics['test']['paintings']} | {100 * metrics['test']['accuracy']:.2f} % |" in card
     assert "left out of training" in card and "Shape test:" in card and "Collection probe:" in card
-    for name in ("training_curves.png", "confusion_matrix.png", "most_wrong.png"):
+    assert "Calibration: the probabilities are divided by a temperature of" in card
+    for name in ("training_curves.png", "confusion_matrix.png", "most_wrong.png", "reliability.png"):
         assert (real_model_folder / "plots" / name).stat().st_size > 10_000, name
+
+
+def test_the_real_models_probabilities_are_calibrated_on_the_validation_split(real_model_folder, metrics):
+    calibration = metrics["calibration"]
+    config = json.loads((real_model_folder / "config.json").read_text())
+    assert config["temperature"] == calibration["temperature"] > 0
+    assert calibration["paintings"] == metrics["test"]["paintings"]
+    assert calibration["ece_after"] <= 0.05 and calibration["ece_after"] < calibration["ece_before"]
 
 
 def test_the_real_model_folder_serves_real_held_out_examples(real_model_folder, manifest):

@@ -125,10 +125,22 @@ def test_the_state_of_another_painting_is_never_drawn(handlers, classifier, uplo
     assert len(classifier.passes) == 3
 
 
-def test_an_example_is_shown_at_the_default_opacity_and_colormap(handlers, upload):
-    bars, description, movement, opacity, colormap, overlays = handlers.show_example(upload, "Realism")
+def test_examples_are_explained_at_start_up_and_a_click_only_draws(classifier, tmp_path):
+    files = ["a.png", "b.png"]
+    folder = write_folder(tmp_path / "model", index=[{"file": "a.png", "label": "Impressionism"},
+                                                     {"file": "b.png", "label": "Realism"}], files=files)
+    handlers = ui.Handlers(classifier, str(tmp_path / "gradio_cache"), examples=model_folder.read_examples(folder))
+    assert classifier.passes == [("explain", None)] * 2
+    # The gallery's captions show the true movement and the model's answer, a wrong one too.
+    assert [caption for _, caption in handlers.example_gallery()] == [
+        "✓ true Impressionism · model: Impressionism 70%", "✗ true Realism · model: Impressionism 70%"]
+    painting, true_movement, bars, description, movement, opacity, colormap, overlays, shown = handlers.load_example(1)
+    assert painting == str(folder / "examples" / "b.png") and true_movement == "Realism"
     assert (movement, opacity, colormap) == ("Impressionism", ui.DEFAULT_OPACITY, ui.DEFAULT_COLORMAP)
-    assert pixels(overlays)[0].tolist() == pixels(handlers.explain(upload))[0].tolist()
+    assert bars == PROBABILITIES and len(overlays) == len(LAYERS) and shown.painting == painting
+    assert len(classifier.passes) == 2
+    with pytest.raises(gr.Error, match="There is no example 2; this model has 2, from 0."):
+        handlers.load_example(2)
 
 
 def test_overlays_are_jpeg_files_written_whole_under_their_content_hash(handlers, upload, tmp_path):
@@ -304,11 +316,11 @@ class SlowStandInClassifier(StandInClassifier):
 
 
 def test_no_more_network_passes_run_at_once_than_the_app_allows(tmp_path, monkeypatch, upload):
-    """/classify, /explain and first clicks on examples all run the network: together, at most
-    MODEL_CONCURRENCY at a time, however many users ask."""
+    """/classify and /explain run the network, and example clicks draw overlays: together, at most
+    MODEL_CONCURRENCY at a time, however many users ask. (Examples are explained once, at start-up.)"""
     from gradio_client import Client, handle_file
 
-    monkeypatch.chdir(tmp_path)  # Gradio caches the examples under the working folder
+    monkeypatch.chdir(tmp_path)  # Gradio keeps its files under the working folder
     files = [f"{index}.png" for index in range(4)]
     folder = write_folder(tmp_path / "model", index=[{"file": name, "label": "Realism"} for name in files], files=files)
     classifier = SlowStandInClassifier()
@@ -333,5 +345,5 @@ def test_no_more_network_passes_run_at_once_than_the_app_allows(tmp_path, monkey
     finally:
         demo.close()
     assert errors == []
-    assert len(classifier.passes) == len(calls)
+    assert len(classifier.passes) == len(files) + 8
     assert classifier.most_at_once == ui.MODEL_CONCURRENCY
