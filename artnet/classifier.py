@@ -17,6 +17,8 @@ from artnet.errors import UserError
 from artnet.gradcam import GradCAM
 from artnet.images import load_image, square_image, to_array
 from artnet.model import LOGITS_LAYER, load_folder
+from artnet.model_folder import read_neighbours
+from artnet.neighbours import DEFAULT_K, NeighbourIndex
 from artnet.overlay import explanation
 
 
@@ -36,7 +38,7 @@ def share_cpu_cores(concurrent_passes):
 class Classifier:
     """Classifies and explains paintings with a model folder's model. Safe to share between threads."""
 
-    def __init__(self, model, config, jit_compile=False, warm_up=True):
+    def __init__(self, model, config, jit_compile=False, warm_up=True, neighbours=None):
         self.model = model
         self.config = config
         self.labels = list(config["labels"])
@@ -44,10 +46,13 @@ class Classifier:
         self.gradcam_layers = [dict(layer) for layer in config["gradcam_layers"]]
         # Folders written before calibration have no temperature: their softmax is as trained.
         self.temperature = float(config.get("temperature", 1.0))
+        # The training paintings that similar() searches (a NeighbourIndex), or None.
+        self.neighbours = neighbours
         self._jit_compile = jit_compile
-        logits = keras.Model(model.inputs, model.get_layer(LOGITS_LAYER).output)
+        head = model.get_layer(LOGITS_LAYER)
+        outputs = keras.Model(model.inputs, [head.output, head.input])
         self._predict = tf.function(
-            lambda images: tf.nn.softmax(tf.cast(logits(images, training=False), tf.float32) / self.temperature),
+            lambda images: self._calibrated(outputs(images, training=False)),
             input_signature=[tf.TensorSpec([None, self.image_size, self.image_size, 3], tf.float32)],
             jit_compile=jit_compile,
         )
@@ -60,7 +65,12 @@ class Classifier:
     @classmethod
     def from_folder(cls, folder, **options):
         model, config = load_folder(folder)
-        return cls(model, config, **options)
+        found = read_neighbours(folder)
+        return cls(model, config, neighbours=NeighbourIndex(*found) if found else None, **options)
+
+    def _calibrated(self, outputs):
+        logits, embeddings = outputs
+        return tf.nn.softmax(tf.cast(logits, tf.float32) / self.temperature), tf.cast(embeddings, tf.float32)
 
     def warm_up(self):
         """Trace and run both compiled passes once, so that no user request pays for tracing."""
@@ -84,8 +94,20 @@ class Classifier:
 
     def classify_batch(self, model_inputs):
         """[{label: probability}] for paintings already made model inputs, in one network pass."""
-        probabilities = self._predict(np.stack(model_inputs)).numpy()
-        return [self._probability_dict(row) for row in probabilities]
+        probabilities, _ = self._predict(np.stack(model_inputs))
+        return [self._probability_dict(row) for row in probabilities.numpy()]
+
+    def similar(self, image, k=DEFAULT_K):
+        """The k training paintings closest to a painting (Matches, most similar first), from the pass that
+        classifies it. Raises UserError when the model folder has no index of them."""
+        _, embeddings = self._predict(self.model_input(image)[np.newaxis])
+        return self.similar_to(embeddings.numpy()[0], k)
+
+    def similar_to(self, embedding, k=DEFAULT_K):
+        """The k training paintings closest to an embedding, such as an Explanation's."""
+        if self.neighbours is None:
+            raise UserError("This model folder has no index of its training paintings; train it again to get one.")
+        return self.neighbours.matches(embedding, k)
 
     def explain(self, image, class_name=None, layers=None):
         """Grad-CAM maps of `layers` (default: the model folder's layers) for `class_name` (default: the
@@ -99,6 +121,7 @@ class Classifier:
             {name: result.maps[name][0] for name in layers},
             self._probability_dict(result.probabilities[0]),
             self.labels[int(result.class_indices[0])],
+            result.embeddings[0],
         )
 
     def _model_input(self, painting):

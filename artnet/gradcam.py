@@ -27,6 +27,7 @@ class CamResult:
     maps: dict  # layer name -> float32 array (batch, height, width)
     probabilities: np.ndarray  # (batch, classes)
     class_indices: np.ndarray  # (batch,) the class each map explains
+    embeddings: np.ndarray  # (batch, features) what the logits layer sees
 
 
 class BaseCAM:
@@ -43,7 +44,9 @@ class BaseCAM:
         if unknown:
             raise ValueError(f"The model has no layer named {', '.join(map(repr, unknown))}.")
         activations = [model.get_layer(name).output for name in self.layer_names]
-        self._cam_model = keras.Model(model.inputs, [*activations, model.get_layer(logits_layer).output])
+        logits = model.get_layer(logits_layer)
+        # What the logits layer sees comes out too: the painting's embedding, for similar paintings.
+        self._cam_model = keras.Model(model.inputs, [*activations, logits.input, logits.output])
         self.temperature = float(temperature)
         image_spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
         self._compiled_pass = tf.function(
@@ -62,11 +65,12 @@ class BaseCAM:
         images = np.asarray(images, dtype=np.float32)
         if class_indices is None:
             class_indices = np.full(len(images), -1, dtype=np.int32)
-        maps, probabilities, explained = self._compiled_pass(images, np.asarray(class_indices, dtype=np.int32))
+        maps, probabilities, explained, embeddings = self._compiled_pass(images, np.asarray(class_indices, dtype=np.int32))
         return CamResult(
             maps={name: cam.numpy() for name, cam in zip(self.layer_names, maps)},
             probabilities=probabilities.numpy(),
             class_indices=explained.numpy(),
+            embeddings=embeddings.numpy(),
         )
 
     def _maps_and_probabilities(self, images, class_indices):
@@ -74,7 +78,7 @@ class BaseCAM:
         # gradients out of the backward pass. Watching the images records every activation.
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(images)
-            *activations, logits = self._cam_model(images, training=False)
+            *activations, embeddings, logits = self._cam_model(images, training=False)
             logits = tf.cast(logits, tf.float32)
             probabilities = tf.nn.softmax(logits / self.temperature)
             top_classes = tf.argmax(logits, axis=-1, output_type=tf.int32)
@@ -92,7 +96,7 @@ class BaseCAM:
             weights = self.get_cam_weights(layer_activations, tf.cast(layer_gradients, tf.float32))
             cam = tf.nn.relu(tf.einsum("bhwc,bc->bhw", layer_activations, weights))
             maps.append(tf.where(has_content[:, tf.newaxis, tf.newaxis], normalise_maps(cam), 0.0))
-        return maps, probabilities, explained
+        return maps, probabilities, explained, tf.cast(embeddings, tf.float32)
 
 
 class GradCAM(BaseCAM):

@@ -8,6 +8,8 @@ Everything the app needs to interpret a model travels in this folder (see DESIGN
     README.md        the model card
     examples/        held-out paintings, listed with their true movement in examples/index.json
     plots/           PNG reports
+    neighbours/      (optional) the training paintings' embeddings, thumbnails and movements, for
+                     "similar paintings"
 
 This module reads and writes all of them but the network, checks that a folder is complete, and says
 where a served folder came from (`ModelSource`). It knows neither TensorFlow nor Gradio.
@@ -15,8 +17,11 @@ where a served folder came from (`ModelSource`). It knows neither TensorFlow nor
 
 import json
 import os
+import threading
+import zipfile
 from dataclasses import dataclass
 
+import numpy as np
 from huggingface_hub import constants
 from PIL import Image
 
@@ -36,8 +41,12 @@ CARD_FILE = "README.md"
 EXAMPLES_FOLDER = "examples"
 EXAMPLES_INDEX = "index.json"
 PLOTS_FOLDER = "plots"
+NEIGHBOURS_FOLDER = "neighbours"
+NEIGHBOURS_EMBEDDINGS = "embeddings.npy"
+NEIGHBOURS_INDEX = "index.json"
+NEIGHBOURS_THUMBNAILS = "thumbnails.zip"
 # What the app needs of a folder: a pull from the Hub downloads these and leaves the plots there.
-SERVED_FILES = (MODEL_FILE, CONFIG_FILE, METRICS_FILE, CARD_FILE, f"{EXAMPLES_FOLDER}/*")
+SERVED_FILES = (MODEL_FILE, CONFIG_FILE, METRICS_FILE, CARD_FILE, f"{EXAMPLES_FOLDER}/*", f"{NEIGHBOURS_FOLDER}/*")
 REQUIRED_CONFIG_KEYS = ("labels", "image_size", "gradcam_layers")
 # Examples are shown in the app's gallery and uploaded to the Hub: a browser-sized copy is enough.
 EXAMPLE_SIDE = 1024
@@ -176,6 +185,40 @@ def read_examples(folder):
         if os.path.isfile(path):
             examples.append(Example(os.path.abspath(path), str(entry["label"])))
     return examples
+
+
+def write_neighbours(folder, embeddings, entries, thumbnails):
+    """neighbours/: the embeddings (float16), one entry per painting (movement, title, source) and each
+    one's JPEG thumbnail, in one zip so that a Hub commit carries three files, not thousands."""
+    neighbours = os.path.join(folder, NEIGHBOURS_FOLDER)
+    os.makedirs(neighbours, exist_ok=True)
+    np.save(os.path.join(neighbours, NEIGHBOURS_EMBEDDINGS), np.asarray(embeddings, dtype=np.float16))
+    with zipfile.ZipFile(os.path.join(neighbours, NEIGHBOURS_THUMBNAILS), "w", zipfile.ZIP_STORED) as archive:
+        for row, jpeg in enumerate(thumbnails):
+            archive.writestr(f"{row}.jpg", jpeg)
+    write_json_atomically(os.path.join(neighbours, NEIGHBOURS_INDEX), list(entries))
+
+
+def read_neighbours(folder):
+    """(embeddings, entries, thumbnail(row) -> JPEG bytes) of a folder's neighbours/, or None when it has
+    none or they do not fit together (a folder written before them, or damaged)."""
+    neighbours = os.path.join(folder, NEIGHBOURS_FOLDER)
+    try:
+        embeddings = np.load(os.path.join(neighbours, NEIGHBOURS_EMBEDDINGS))
+        with open(os.path.join(neighbours, NEIGHBOURS_INDEX), encoding="utf-8") as file:
+            entries = json.load(file)
+        archive = zipfile.ZipFile(os.path.join(neighbours, NEIGHBOURS_THUMBNAILS))
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return None
+    if not isinstance(entries, list) or len(entries) != len(embeddings) or len(archive.namelist()) != len(entries):
+        return None
+    lock = threading.Lock()
+
+    def thumbnail(row):
+        with lock:  # a ZipFile reads through one file position
+            return archive.read(f"{row}.jpg")
+
+    return embeddings, entries, thumbnail
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ class Explanation:
     maps: dict  # layer name -> (side, side) float32 in 0..1
     probabilities: dict  # label -> probability, in the model's label order
     class_name: str  # the class the maps explain
+    embedding: np.ndarray | None = None  # what the model's last layer saw, for similar paintings
 
     def overlay(self, layer, opacity=0.5, colormap="jet"):
         """The painting (without padding) with the layer's map blended over it, as a PIL RGB image."""
@@ -44,7 +45,7 @@ class Explanation:
         )
 
 
-def explanation(painting, maps, probabilities, class_name):
+def explanation(painting, maps, probabilities, class_name, embedding=None):
     """The Explanation of `painting` (a PIL image) from maps at the layers' own resolution (layer ->
     (height, width) in 0..1, over the padded square), scaled to the size the painting is shown."""
     side = min(DISPLAY_SIDE, max(painting.size))
@@ -63,6 +64,7 @@ def explanation(painting, maps, probabilities, class_name):
               for name, cam in maps.items()},
         probabilities=probabilities,
         class_name=class_name,
+        embedding=embedding,
     )
 
 

@@ -10,6 +10,7 @@ never leaves a half-written folder that looks complete.
 """
 
 import dataclasses
+import json
 import os
 import shutil
 import tempfile
@@ -26,7 +27,9 @@ from artnet.files import atomic_path
 from artnet.images import ImageError, load_image
 from artnet.model import apply_freeze_policy, build_model, save_folder, split_at_training
 from artnet.model_card import render_model_card
+from artnet.neighbours import NeighbourIndex, agreement, normalised, thumbnail_jpeg, title_of
 from artnet.options import OptionError, TrainingOptions
+from artnet.threads import in_order
 from artnet.training_setup import OutputError, RunFolder, checkpoint_name, output_problem, prepare_run, split_counts
 from artnet.views import EVALUATION_VIEWS, VIEWS
 
@@ -90,20 +93,63 @@ def train(data_dir, output, options=TrainingOptions(), *, resume=False, log=prin
     _copy_weights(best_top, model)
     if options.mixed_precision:
         model = _float32_copy(model, options, labels)
-    log(f"Evaluating the model of epoch {state.best_epoch} (best validation accuracy {state.best_val_accuracy:.3f}) "
-        f"on {len(splits['test'].paintings)} test paintings.")
-    probabilities = {view: fitting.predict(best_top, features, splits["test"].rows, view) for view in EVALUATION_VIEWS}
-    _check_agreement(model, splits["test"], probabilities["whole"], options.image_size, features)
-    metrics = evaluation.test_metrics(splits["test"].paintings, splits["test"].labels, probabilities, labels)
-    metrics["calibration"], calibrated = _calibrate(best_top, features, splits)
-    metrics.update(shortcuts.shortcut_tests(best_top, features, splits, labels, options, metrics["per_source"], log=log))
-    metrics.update(_run_record(prepared.source, state, options, features, started))
-    evaluation.log_summary(metrics, log)
-    write_model_folder(output, model, metrics, state, splits["test"], calibrated)
+    contents = _evaluate(model, best_top, features, splits, prepared, log=log)
+    contents.metrics["training"]["seconds"] = round(time.monotonic() - started, 1)
+    write_model_folder(output, contents)
     run.remove()
     log(f"Wrote the model folder {output} in {time.monotonic() - started:.0f} s. Serve it with: python app.py --model {output}")
-    return TrainingResult(output=os.fspath(output), metrics=metrics, epochs_run=state.epochs_done - resumed_from,
+    return TrainingResult(output=os.fspath(output), metrics=contents.metrics, epochs_run=state.epochs_done - resumed_from,
                           resumed_from_epoch=resumed_from)
+
+
+@dataclass
+class FolderContents:
+    """What the model folder is written from."""
+
+    model: object  # the whole trained network
+    metrics: dict
+    state: object  # the RunState
+    test: Split
+    test_probabilities: np.ndarray  # calibrated, whole painting
+    neighbours: tuple  # (embeddings, entries, thumbnails) of the training paintings
+
+
+def _evaluate(model, top, features, splits, prepared, *, log):
+    """The best epoch tested on the test split, with the shortcut tests, calibration and the index of
+    training paintings for similar ones."""
+    state, options, labels = prepared.state, prepared.options, prepared.state.labels
+    log(f"Evaluating the model of epoch {state.best_epoch} (best validation accuracy {state.best_val_accuracy:.3f}) "
+        f"on {len(splits['test'].paintings)} test paintings.")
+    probabilities = {view: fitting.predict(top, features, splits["test"].rows, view) for view in EVALUATION_VIEWS}
+    _check_agreement(model, splits["test"], probabilities["whole"], options.image_size, features)
+    metrics = evaluation.test_metrics(splits["test"].paintings, splits["test"].labels, probabilities, labels)
+    metrics["calibration"], calibrated = _calibrate(top, features, splits)
+    metrics.update(shortcuts.shortcut_tests(top, features, splits, labels, options, metrics["per_source"], log=log))
+    neighbours = _neighbour_index(top, features, splits["train"])
+    metrics["neighbours"] = _neighbour_metrics(neighbours, fitting.embeddings(top, features, splits["test"].rows),
+                                               splits["test"])
+    metrics.update(_run_record(prepared.source, state, options, features))
+    evaluation.log_summary(metrics, log)
+    return FolderContents(model, metrics, state, splits["test"], calibrated, neighbours)
+
+
+def _neighbour_index(top, features, train):
+    """(embeddings, entries, thumbnails) of the training paintings: what similar() searches."""
+    thumbnails = list(in_order(lambda painting: thumbnail_jpeg(load_image(painting.path)), train.paintings, window=64))
+    entries = [{"movement": p.movement, "title": title_of(p.path), "source": p.source, "file": os.path.basename(p.path)}
+               for p in train.paintings]
+    return normalised(fitting.embeddings(top, features, train.rows)), entries, thumbnails
+
+
+def _neighbour_metrics(neighbours, test_embeddings, test):
+    """How often a test painting's nearest training painting has its movement, and the index's size."""
+    embeddings, entries, thumbnails = neighbours
+    index = NeighbourIndex(embeddings, entries, thumbnails.__getitem__)
+    return {
+        "paintings": len(entries),
+        "nearest_has_the_movement": agreement(index, test_embeddings, [p.movement for p in test.paintings]),
+        "bytes": int(embeddings.size * 2 + sum(len(jpeg) for jpeg in thumbnails) + len(json.dumps(entries))),
+    }
 
 
 def _calibrate(top, features, splits):
@@ -177,7 +223,7 @@ def _check_agreement(model, test, cached_probabilities, image_size, features):
         raise RuntimeError(f"The saved network and the cached one disagree by {difference:.2g}; this is a bug in ArtNet.")
 
 
-def _run_record(source, state, options, features, started):
+def _run_record(source, state, options, features):
     """metrics.json's description of the run: data counts, options, history."""
     skipped = dict(source.skipped)
     if features.failures:
@@ -201,15 +247,15 @@ def _run_record(source, state, options, features, started):
             "epochs_run": state.epochs_done,
             "best_epoch": state.best_epoch,
             "best_val_accuracy": state.best_val_accuracy,
-            "seconds": round(time.monotonic() - started, 1),
         },
         "history": state.history,
     }
 
 
-def write_model_folder(output, model, metrics, state, test, test_probabilities):
+def write_model_folder(output, contents):
     """Assemble the whole folder in a hidden sibling, then rename it into place. The model's temperature
     is the one that metrics' calibration found."""
+    model, metrics, state, test = contents.model, contents.metrics, contents.state, contents.test
     output = os.path.abspath(os.fspath(output)).rstrip(os.sep)
     parent, name = os.path.split(output)
     os.makedirs(parent, exist_ok=True)
@@ -221,10 +267,11 @@ def write_model_folder(output, model, metrics, state, test, test_probabilities):
         model_folder.write_metrics(staging, metrics)
         evaluation.plot_training_curves(state.history, model_folder.plot_path(staging, "training_curves.png"))
         evaluation.plot_confusion_matrix(metrics["test"], labels, model_folder.plot_path(staging, "confusion_matrix.png"))
-        evaluation.plot_most_wrong(test.paintings, test.labels, test_probabilities, labels,
+        evaluation.plot_most_wrong(test.paintings, test.labels, contents.test_probabilities, labels,
                                    model_folder.plot_path(staging, "most_wrong.png"))
         evaluation.plot_reliability(metrics["calibration"], model_folder.plot_path(staging, "reliability.png"))
         model_folder.write_examples(staging, held_out_examples(test.paintings, labels))
+        model_folder.write_neighbours(staging, *contents.neighbours)
         model_folder.write_card(staging, render_model_card(staging))
         # Checked before training too, but hours may have passed. The run folder stays: nothing is lost.
         problem = output_problem(output)

@@ -10,11 +10,13 @@ re-renders the overlays.
 """
 
 import contextlib
+import io
 import os
 from dataclasses import dataclass
 
 import gradio as gr
 from gradio.utils import get_upload_folder
+from PIL import Image
 
 from artnet.backbones import BACKBONES
 from artnet.errors import UserError
@@ -74,7 +76,7 @@ class Handlers:
         """A new painting: label bars, description, the top class selected, overlays, and the state. A
         cleared painting clears them."""
         if painting is None:
-            return None, "", None, [], None
+            return None, "", None, [], None, []
         return self.analyse_again(painting, opacity, colormap)
 
     def analyse_again(self, painting, opacity, colormap):
@@ -87,7 +89,25 @@ class Handlers:
             explanation.class_name,
             self._overlays(explanation, opacity, colormap),
             ShownExplanation(path, explanation),
+            self._similar(explanation.embedding),
         )
+
+    def similar(self, painting):
+        """The training paintings that the model finds closest, each captioned with its movement, its
+        cosine similarity and its title."""
+        path = painting_path(painting)
+        with user_errors():
+            return self._matches(self.classifier.similar(path))
+
+    def _similar(self, embedding):
+        """The gallery of closest training paintings for an explanation's embedding; empty without an index."""
+        if self.classifier.neighbours is None or embedding is None:
+            return []
+        return self._matches(self.classifier.similar_to(embedding))
+
+    def _matches(self, matches):
+        return [(saved_jpeg(Image.open(io.BytesIO(match.thumbnail)), self.overlay_folder),
+                 f"{match.movement} · {match.similarity:.2f} · {match.title}") for match in matches]
 
     def redraw(self, painting, movement, opacity, colormap, shown):
         """Overlays for the chosen movement, opacity and colormap. The network runs only when the state
@@ -118,6 +138,7 @@ class Handlers:
             DEFAULT_COLORMAP,
             self._overlays(explanation, DEFAULT_OPACITY, DEFAULT_COLORMAP),
             ShownExplanation(example.path, explanation),
+            self._similar(explanation.embedding),
         )
 
     def example_gallery(self):
@@ -247,6 +268,7 @@ class Page:
     opacity: object
     colormap: object
     overlays: object
+    similar: object  # the gallery of closest training paintings (hidden without an index)
     shown: object
 
 
@@ -273,6 +295,9 @@ def layout(handlers, classifier, source):
     # The handlers give JPEG files (saved_jpeg); anything else the Gallery encodes as JPEG too.
     overlays = gr.Gallery(label="Grad-CAM overlays", format="jpeg", columns=2, object_fit="contain",
                           elem_id="overlays", render=False)
+    similar = gr.Gallery(label="Paintings the model finds closest (movement · similarity · title)", format="jpeg",
+                         columns=4, height="auto", allow_preview=False, object_fit="contain", elem_id="similar",
+                         render=False, visible=handlers.classifier.neighbours is not None)
     gr.Markdown(
         "# ArtNet\nWhich art movement is this painting, and why does the network think so? "
         "Drop a painting on the box, paste one, use the webcam, or try an example."
@@ -293,6 +318,7 @@ def layout(handlers, classifier, source):
         with gr.Column():
             bars.render()
             description.render()
+            similar.render()
             gr.Markdown("## What the network sees")
             movement.render()
             with gr.Row():
@@ -302,7 +328,7 @@ def layout(handlers, classifier, source):
     with gr.Accordion("About", open=False):
         gr.Markdown(about(classifier, source), elem_id="about")
     return Page(painting, again, true_movement, examples, gr.Number(0, precision=0, visible=False), bars, description,
-                movement, opacity, colormap, overlays, gr.State(time_to_live=STATE_SECONDS))
+                movement, opacity, colormap, overlays, similar, gr.State(time_to_live=STATE_SECONDS))
 
 
 def examples_gallery(handlers):
@@ -336,7 +362,7 @@ def wire_events(demo, page, handlers):
         trigger(
             analyse,
             inputs=[page.painting, page.opacity, page.colormap],
-            outputs=[page.bars, page.description, page.movement, page.overlays, page.shown],
+            outputs=[page.bars, page.description, page.movement, page.overlays, page.shown, page.similar],
             api_visibility="private", cancels=[redraw], **model,
         )
     # A painting of the user's own has no known movement.
@@ -346,12 +372,14 @@ def wire_events(demo, page, handlers):
             handlers.load_example,
             inputs=[page.example_index],
             outputs=[page.painting, page.true_movement, page.bars, page.description, page.movement, page.opacity,
-                     page.colormap, page.overlays, page.shown],
+                     page.colormap, page.overlays, page.shown, page.similar],
             api_name="load_example", **model,
         )
     gr.on([], handlers.classify, inputs=[page.painting], outputs=[page.bars], api_name="classify", **model)
     gr.on([], handlers.explain, inputs=[page.painting, page.movement, page.opacity, page.colormap],
           outputs=[page.overlays], api_name="explain", **model)
+    if handlers.classifier.neighbours is not None:
+        gr.on([], handlers.similar, inputs=[page.painting], outputs=[page.similar], api_name="similar", **model)
 
 
 def serve(demo, host=None, port=None, share=False):

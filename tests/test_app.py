@@ -49,6 +49,18 @@ def test_classify_returns_a_probability_for_every_movement_of_the_model(client, 
     assert result["label"] == max(answer, key=answer.get)
 
 
+def test_similar_returns_the_closest_training_paintings_where_the_folder_has_their_index(client, live_app, good_painting):
+    if not (live_app.folder / "neighbours").is_dir():
+        pytest.skip("the served model folder has no index of its training paintings")
+    movements = set(json.loads((live_app.folder / "config.json").read_text())["labels"])
+    matches = client.predict(handle_file(good_painting), api_name="/similar")
+    assert len(matches) == 8
+    similarities = [float(match["caption"].split(" · ")[1]) for match in matches]
+    assert similarities == sorted(similarities, reverse=True) and all(-1 <= s <= 1 for s in similarities)
+    assert all(match["caption"].split(" · ")[0] in movements for match in matches)
+    assert all(Image.open(match["image"]).size[0] <= 96 for match in matches)
+
+
 def test_explain_returns_one_captioned_overlay_per_depth_at_the_paintings_shape(client, config, good_painting):
     overlays = client.predict(handle_file(good_painting), api_name="/explain")
     assert [overlay["caption"] for overlay in overlays] == [

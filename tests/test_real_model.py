@@ -80,6 +80,16 @@ def test_the_real_models_probabilities_are_calibrated_on_the_validation_split(re
     assert calibration["ece_after"] <= 0.05 and calibration["ece_after"] < calibration["ece_before"]
 
 
+def test_the_index_of_training_paintings_is_small_and_its_neighbours_share_the_movement(real_model_folder, metrics):
+    neighbours = metrics["neighbours"]
+    assert neighbours["paintings"] == sum(metrics["counts"]["train"].values())
+    size = sum(path.stat().st_size for path in (real_model_folder / "neighbours").iterdir())
+    assert size <= 25 * 1024**2 and abs(size - neighbours["bytes"]) < 0.05 * size
+    # The goal: the nearest training painting has the test painting's movement about as often as the
+    # classifier is right.
+    assert neighbours["nearest_has_the_movement"] >= metrics["test"]["accuracy"] - 0.05
+
+
 def test_the_real_model_folder_serves_real_held_out_examples(real_model_folder, manifest):
     from artnet.classifier import Classifier
 

@@ -1,6 +1,7 @@
 """The app's handlers and its About/examples, with a stand-in classifier that draws with the real artnet.overlay: no
 TensorFlow, no server."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -20,6 +21,7 @@ from artnet import model_folder, overlay, ui
 from artnet.errors import UserError
 from artnet.images import load_image
 from artnet.model_folder import ModelSource
+from artnet.neighbours import NeighbourIndex, thumbnail_jpeg
 from live_app import free_port
 from synthetic import painting
 
@@ -44,6 +46,7 @@ class StandInClassifier:
 
     labels = LABELS
     gradcam_layers = LAYERS
+    neighbours = None  # no index of training paintings: the app hides the panel
     config = {"labels": LABELS, "image_size": 64, "backbone": "densenet121", "gradcam_layers": LAYERS}
 
     def __init__(self):
@@ -86,7 +89,7 @@ def pixels(overlays):
 
 
 def test_a_new_painting_gets_bars_description_top_class_and_overlays_from_one_pass(handlers, classifier, upload):
-    bars, description, movement, overlays, shown = handlers.analyse(upload, 0.5, "jet")
+    bars, description, movement, overlays, shown, similar = handlers.analyse(upload, 0.5, "jet")
     assert bars == {"Cubism": 0.1, "Impressionism": 0.7, "Realism": 0.2}
     assert description.startswith("### Impressionism\n\nImpressionism captures")
     assert movement == "Impressionism"
@@ -94,10 +97,47 @@ def test_a_new_painting_gets_bars_description_top_class_and_overlays_from_one_pa
     assert all(Image.open(path).size == (40, 30) for path, _ in overlays)
     assert classifier.passes == [("explain", None)]
     assert shown.painting == upload["path"]
+    assert similar == []  # this model folder has no index of its training paintings
+
+
+class StandInWithNeighbours(StandInClassifier):
+    """A stand-in whose folder has an index of three training paintings."""
+
+    EMBEDDING = np.array([0.1, 1.0, 0.3])
+
+    def __init__(self):
+        super().__init__()
+        thumbnails = [thumbnail_jpeg(painting(style, size=(60, 40))) for style in ("stripes", "blobs", "noise")]
+        entries = [{"movement": movement, "title": title, "source": None}
+                   for movement, title in (("Cubism", "Houses"), ("Impressionism", "Harbour"), ("Realism", "Field"))]
+        self.neighbours = NeighbourIndex(np.eye(3), entries, thumbnails.__getitem__)
+
+    def explain(self, image, class_name=None):
+        return dataclasses.replace(super().explain(image, class_name), embedding=self.EMBEDDING)
+
+    def similar_to(self, embedding, k=8):
+        return self.neighbours.matches(embedding, k)
+
+    def similar(self, image):
+        load_image(image)
+        self.passes.append(("similar", None))
+        return self.similar_to(self.EMBEDDING)
+
+
+def test_the_closest_training_paintings_come_from_the_pass_that_explains(tmp_path, upload):
+    classifier = StandInWithNeighbours()
+    handlers = ui.Handlers(classifier, str(tmp_path / "gradio_cache"))
+    *_, similar = handlers.analyse(upload, 0.5, "jet")
+    assert [caption for _, caption in similar] == [
+        "Impressionism · 0.95 · Harbour", "Realism · 0.29 · Field", "Cubism · 0.10 · Houses"]
+    assert all(Image.open(path).size == (60, 40) for path, _ in similar)
+    assert classifier.passes == [("explain", None)]
+    # The API's endpoint gives the same gallery.
+    assert [caption for _, caption in handlers.similar(upload)] == [caption for _, caption in similar]
 
 
 def test_opacity_and_colormap_redraw_from_the_state_without_the_network(handlers, classifier, upload):
-    *_, overlays, shown = handlers.analyse(upload, 0.5, "jet")
+    *_, overlays, shown, _ = handlers.analyse(upload, 0.5, "jet")
     stronger, shown = handlers.redraw(upload, "Impressionism", 0.9, "jet", shown)
     recoloured, shown = handlers.redraw(upload, "Impressionism", 0.9, "inferno", shown)
     assert classifier.passes == [("explain", None)]
@@ -106,7 +146,7 @@ def test_opacity_and_colormap_redraw_from_the_state_without_the_network(handlers
 
 
 def test_another_movement_costs_one_pass_then_redraws_from_the_state(handlers, classifier, upload):
-    *_, shown = handlers.analyse(upload, 0.5, "jet")
+    *_, shown, _ = handlers.analyse(upload, 0.5, "jet")
     _, shown = handlers.redraw(upload, "Realism", 0.5, "jet", shown)
     _, shown = handlers.redraw(upload, "Realism", 0.2, "jet", shown)
     assert classifier.passes == [("explain", None), ("explain", "Realism")]
@@ -114,7 +154,7 @@ def test_another_movement_costs_one_pass_then_redraws_from_the_state(handlers, c
 
 
 def test_the_state_of_another_painting_is_never_drawn(handlers, classifier, upload, tmp_path):
-    *_, shown = handlers.analyse(upload, 0.5, "jet")
+    *_, shown, _ = handlers.analyse(upload, 0.5, "jet")
     other = tmp_path / "example.png"
     painting("stripes", size=(50, 50)).save(other)
     overlays, shown = handlers.redraw({"path": str(other)}, "Impressionism", 0.5, "jet", shown)
@@ -134,7 +174,7 @@ def test_examples_are_explained_at_start_up_and_a_click_only_draws(classifier, t
     # The gallery's captions show the true movement and the model's answer, a wrong one too.
     assert [caption for _, caption in handlers.example_gallery()] == [
         "✓ true Impressionism · model: Impressionism 70%", "✗ true Realism · model: Impressionism 70%"]
-    painting, true_movement, bars, description, movement, opacity, colormap, overlays, shown = handlers.load_example(1)
+    painting, true_movement, bars, description, movement, opacity, colormap, overlays, shown, _ = handlers.load_example(1)
     assert painting == str(folder / "examples" / "b.png") and true_movement == "Realism"
     assert (movement, opacity, colormap) == ("Impressionism", ui.DEFAULT_OPACITY, ui.DEFAULT_COLORMAP)
     assert bars == PROBABILITIES and len(overlays) == len(LAYERS) and shown.painting == painting
@@ -156,7 +196,7 @@ def test_overlays_are_jpeg_files_written_whole_under_their_content_hash(handlers
 
 
 def test_a_cleared_painting_clears_the_outputs(handlers, classifier):
-    assert handlers.analyse(None, 0.5, "jet") == (None, "", None, [], None)
+    assert handlers.analyse(None, 0.5, "jet") == (None, "", None, [], None, [])
     assert handlers.redraw(None, "Cubism", 0.5, "jet", None) == ([], None)
     assert classifier.passes == []
 
