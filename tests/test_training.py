@@ -150,8 +150,9 @@ def test_imagenet_weights_out_of_reach_name_the_other_choices(tmp_path):
 def test_a_killed_run_resumes_from_its_last_finished_epoch_with_the_same_schedule(tmp_path):
     data = write_painter_by_numbers(tmp_path / "pbn", per_style=16)
     output = tmp_path / "model"
+    # One view a painting: this test follows epochs and the schedule, not accuracy.
     arguments = ["--data", data, "--output", output, *TRAINING_ARGUMENTS, "--halve-learning-rate-every", "1",
-                 "--run-eagerly"]
+                 "--run-eagerly", "--views", "whole"]
     state_path = tmp_path / "model.run" / "state.json"
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
     run = subprocess.Popen([sys.executable, os.path.join(ROOT, "train.py"), *map(str, arguments)], cwd=ROOT,
