@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from artnet import calibration, evaluation, fitting, model_folder, shortcuts
+from artnet.backbones import IMAGENET
 from artnet.features import default_cache_root, load_or_build
 from artnet.files import atomic_path
 from artnet.images import ImageError, load_image
@@ -241,7 +242,9 @@ def _run_record(source, state, options, features):
         "training": {
             **training,
             "views": list(options.views),
-            "backbone_weights": options.backbone_weights or "none",
+            # A weights file by its name: metrics.json travels to the Hub, the machine's paths stay home.
+            "backbone_weights": os.path.basename(options.backbone_weights) if _is_path(options.backbone_weights)
+            else options.backbone_weights or "none",
             "optimizer": "Adam",
             "loss": "categorical cross-entropy",
             "epochs_run": state.epochs_done,
@@ -250,6 +253,10 @@ def _run_record(source, state, options, features):
         },
         "history": state.history,
     }
+
+
+def _is_path(weights):
+    return weights is not None and weights != IMAGENET
 
 
 def write_model_folder(output, contents):

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from conftest import SHARED_PAINTINGS
+from conftest import MOBILENET_WEIGHTS, SHARED_PAINTINGS
 
 pytestmark = [pytest.mark.slow]
 
@@ -68,6 +68,8 @@ def test_the_model_card_names_the_data_really_used_and_shows_the_numbers(real_mo
     assert f"| whole painting | {metrics['test']['paintings']} | {100 * metrics['test']['accuracy']:.2f} % |" in card
     assert "left out of training" in card and "Shape test:" in card and "Collection probe:" in card
     assert "Calibration: the probabilities are divided by a temperature of" in card
+    # metrics.json is uploaded to the Hub as it is: the weights file by its name, not where it lay.
+    assert metrics["training"]["backbone_weights"] == os.path.basename(MOBILENET_WEIGHTS)
     for name in ("training_curves.png", "confusion_matrix.png", "most_wrong.png", "reliability.png"):
         assert (real_model_folder / "plots" / name).stat().st_size > 10_000, name
 
