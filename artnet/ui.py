@@ -120,11 +120,13 @@ class Handlers:
             shown = ShownExplanation(path, self._explain(path, movement))
         return self._overlays(shown.explanation, opacity, colormap), shown
 
-    def load_example(self, index, selected: gr.SelectData = None):
-        """The example clicked in the gallery (or, through the API, the one at `index`): the painting, its
-        true movement and what the model makes of it, from the explanation made at start-up. The view
-        returns to the default opacity and colormap."""
-        number = selected.index if selected is not None else index
+    def select_example(self, selected: gr.SelectData):
+        """The example clicked in the gallery: what `load_example` shows for it."""
+        return self.load_example(selected.index)
+
+    def load_example(self, number):
+        """The example at `number`: the painting, its true movement and what the model makes of it, from the
+        explanation made at start-up. The view returns to the default opacity and colormap."""
         if not isinstance(number, (int, float)) or not 0 <= int(number) < len(self.examples):
             raise user_error(f"There is no example {number!r}; this model has {len(self.examples)}, from 0.")
         example, explanation = self.examples[int(number)], self.example_explanations[int(number)]
@@ -368,13 +370,13 @@ def wire_events(demo, page, handlers):
     # A painting of the user's own has no known movement.
     page.painting.input(None, outputs=page.true_movement, js="() => ''", api_visibility="private")
     if page.examples is not None:
-        page.examples.select(
-            handlers.load_example,
-            inputs=[page.example_index],
-            outputs=[page.painting, page.true_movement, page.bars, page.description, page.movement, page.opacity,
-                     page.colormap, page.overlays, page.shown, page.similar],
-            api_name="load_example", **model,
-        )
+        example_outputs = [page.painting, page.true_movement, page.bars, page.description, page.movement,
+                           page.opacity, page.colormap, page.overlays, page.shown, page.similar]
+        # A click carries the example in its event data, an API call in its argument: one event each,
+        # as Gradio gives no event data to an API call of a select event.
+        page.examples.select(handlers.select_example, outputs=example_outputs, api_visibility="private", **model)
+        gr.on([], handlers.load_example, inputs=[page.example_index], outputs=example_outputs,
+              api_name="load_example", **model)
     gr.on([], handlers.classify, inputs=[page.painting], outputs=[page.bars], api_name="classify", **model)
     gr.on([], handlers.explain, inputs=[page.painting, page.movement, page.opacity, page.colormap],
           outputs=[page.overlays], api_name="explain", **model)

@@ -35,7 +35,6 @@ def main():
     arguments = parser.parse_args()
     print(f"bench/classify.py: {load_average()}")
 
-
     from artnet.classifier import Classifier
     from artnet.classify import classify_files, find_files
 

@@ -91,7 +91,7 @@ def test_clicking_an_example_shows_this_models_answer_for_it(client, live_app, c
     index = json.loads((live_app.folder / "examples" / "index.json").read_text())
     assert index, "the model folder has no examples"
     for number, example in enumerate(index):
-        painting, true_movement, bars, description, movement, opacity, colormap, overlays = client.predict(
+        painting, true_movement, bars, description, movement, opacity, colormap, overlays, closest = client.predict(
             number, api_name="/load_example")
         assert true_movement == example["label"] and Image.open(painting).size == Image.open(
             live_app.folder / "examples" / example["file"]).size
@@ -100,6 +100,8 @@ def test_clicking_an_example_shows_this_models_answer_for_it(client, live_app, c
         assert movement == bars["label"] and f"### {movement}" in description
         assert (opacity, colormap) == (0.5, "jet")
         assert len(overlays) == len(config["gradcam_layers"])
+        has_index = (live_app.folder / "neighbours").is_dir()
+        assert len(closest) == (8 if has_index else 0)
 
 
 @pytest.fixture(scope="module")

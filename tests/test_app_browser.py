@@ -144,7 +144,7 @@ def test_click_an_example_and_read_about_the_model(browser, live_app, screenshot
     thumbnails.nth(chosen).click()
     visit.page.wait_for_function("() => document.querySelectorAll('#overlays img').length == 4", timeout=WAIT_MS)
     assert visit.page.input_value("#true-movement input, #true-movement textarea") == examples[chosen]["label"]
-    assert visit.calls == ["load_example"]
+    assert visit.calls == ["select_example"]
     # The model's answer in the caption is the answer the page shows.
     assert visit.bars().split("\n")[1] == captions[chosen].split("model: ")[1].rsplit(" ", 1)[0]
     assert any(label in visit.bars() for label in model_labels(live_app))
