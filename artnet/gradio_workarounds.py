@@ -9,11 +9,14 @@ import os
 
 from artnet.files import atomic_path
 
-# Gradio gives a Gallery a fixed height with a scroll bar and clips long captions, so the overlays and
-# their layer names would not show whole. Can go when Gallery takes a height of "auto" and wraps captions.
+# Gradio gives a Gallery a fixed height with a scroll bar and clips long captions to one line, so the
+# overlays, the examples and the closest paintings would not show whole, nor their captions (layer names;
+# true and predicted movement; movement, similarity and title). Can go when Gallery takes a height of
+# "auto" and wraps captions.
 GALLERY_CSS = """
-#overlays .fixed-height { min-height: 0; max-height: none; }
-#overlays .caption-label { max-width: 100%; font-size: var(--text-sm); }
+:is(#overlays, #examples, #similar) .fixed-height { min-height: 0; max-height: none; }
+:is(#overlays, #examples, #similar) .caption-label { max-width: 100%; font-size: var(--text-sm); }
+:is(#examples, #similar) .caption-label { white-space: normal; font-size: var(--text-xs); }
 """
 
 # Pillow's default, the quality of Gradio's own JPEG files.

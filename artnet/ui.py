@@ -340,7 +340,7 @@ def examples_gallery(handlers):
         return None
     return gr.Gallery(
         value=handlers.example_gallery(),
-        label="Examples: held-out test paintings, their true movement and the model's answer (click one)",
+        label="Examples: held-out test paintings (click one)",
         columns=5,
         height="auto",
         allow_preview=False,

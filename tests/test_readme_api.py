@@ -47,9 +47,14 @@ def test_the_python_example_classifies_and_explains(live_app, in_a_folder_with_p
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         exec(compile(code, "README.md", "exec"), {})
-    overlays = [line.rsplit(" ", 1) for line in printed.getvalue().splitlines() if " · " in line]
+    captioned = [line.rsplit(" ", 1) for line in printed.getvalue().splitlines() if " · " in line]
+    # The overlays first, one per depth; then the closest training paintings, where the model has them.
+    overlays, closest = captioned[: len(captions(live_app))], captioned[len(captions(live_app)) :]
     assert [caption for caption, _ in overlays] == captions(live_app)
     assert all(Image.open(path).size == (160, 120) for _, path in overlays)
+    labels = json.loads((live_app.folder / "config.json").read_text())["labels"]
+    assert len(closest) == (8 if (live_app.folder / "neighbours").is_dir() else 0)
+    assert all(caption.split(" · ")[0] in labels and max(Image.open(path).size) <= 96 for caption, path in closest)
 
 
 def run_curl_example(live_app):
