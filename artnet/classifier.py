@@ -2,8 +2,8 @@
 
 A painting goes artnet.images (load, pad to a square, resize) -> the network -> artnet.gradcam (the maps
 of every depth, in the same pass as the probabilities) -> artnet.overlay (an Explanation that draws its
-overlays). Everything needed to interpret the model (labels, input size, Grad-CAM layers) comes from the
-folder's config. A Classifier holds no per-user state, so one instance serves every user and thread.
+overlays). Everything needed to interpret the model (labels, input size, Grad-CAM layers, its most
+faithful CAM method) comes from the folder's config. A Classifier holds no per-user state, so one instance serves every user and thread.
 """
 
 import os
@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from artnet.errors import UserError
-from artnet.gradcam import GradCAM
+from artnet.gradcam import CAM_METHODS, BaseCAM
 from artnet.images import load_image, square_image, to_array
 from artnet.model import LOGITS_LAYER, load_folder
 from artnet.model_folder import read_neighbours
@@ -44,6 +44,10 @@ class Classifier:
         self.labels = list(config["labels"])
         self.image_size = int(config["image_size"])
         self.gradcam_layers = [dict(layer) for layer in config["gradcam_layers"]]
+        self.cam_methods = list(CAM_METHODS)
+        # The method and layer whose maps did best in the folder's faithfulness test (artnet.faithfulness);
+        # folders written before it open on Grad-CAM, with no depth singled out.
+        self.most_faithful = dict(config.get("most_faithful") or {"method": "Grad-CAM", "layer": None})
         # Folders written before calibration have no temperature: their softmax is as trained.
         self.temperature = float(config.get("temperature", 1.0))
         # The training paintings that similar() searches (a NeighbourIndex), or None.
@@ -110,15 +114,15 @@ class Classifier:
         return self.neighbours.matches(embedding, k)
 
     def explain(self, image, class_name=None, layers=None):
-        """Grad-CAM maps of `layers` (default: the model folder's layers) for `class_name` (default: the
-        top prediction), with the probabilities from the same pass."""
+        """The maps of every CAM method at `layers` (default: the model folder's layers) for `class_name`
+        (default: the top prediction), with the probabilities, all from one pass."""
         painting = load_image(image)
         class_index = -1 if class_name is None else self._class_index(class_name)
         layers = self._default_layers if layers is None else tuple(layers)
         result = self._cam_for(layers)(self._model_input(painting)[np.newaxis], [class_index])
         return explanation(
             painting,
-            {name: result.maps[name][0] for name in layers},
+            {method: {name: method_maps[name][0] for name in layers} for method, method_maps in result.maps.items()},
             self._probability_dict(result.probabilities[0]),
             self.labels[int(result.class_indices[0])],
             result.embeddings[0],
@@ -145,4 +149,5 @@ class Classifier:
             return self._cams[layers]
 
     def _new_cam(self, layers):
-        return GradCAM(self.model, layers, jit_compile=self._jit_compile, temperature=self.temperature)
+        return BaseCAM(self.model, layers, jit_compile=self._jit_compile, temperature=self.temperature,
+                       methods=CAM_METHODS.values())

@@ -1,12 +1,20 @@
-"""Grad-CAM (Selvaraju et al., 2017) for several layers in one compiled pass.
+"""Class activation maps of several methods at several layers, all from one compiled pass.
 
-For each layer, the weight of an activation channel is the spatial mean of the gradient of the chosen
-class's *logit* with respect to that channel; the map is ReLU(sum of weights x activations). One forward
-and one backward pass serve every layer and also yield the probabilities, so predicting and explaining
-cost one pass, not two.
+Every method here weights a layer's activations A by what the gradient g of the chosen class's *logit*
+with respect to A says, and keeps the positive part of the weighted sum over channels:
+ReLU(sum over channels of weights x A). The methods differ only in the weights:
+
+    Grad-CAM    (Selvaraju et al., 2017)      the spatial mean of g, one weight per channel
+    Grad-CAM++  (Chattopadhyay et al., 2018)  per channel, positive gradients weighted by the closed-form
+                                              alphas of the exponentiated score, from g alone
+    LayerCAM    (Jiang et al., 2021)          ReLU(g), one weight per position and channel
+    HiResCAM    (Draelos and Carin, 2020)     g itself, one weight per position and channel
+
+One forward and one backward pass serve every layer and every method, and also yield the probabilities,
+so predicting and explaining cost one pass, not two.
 
 As in pytorch-grad-cam, the shared work lives in `BaseCAM`; a CAM method only says how it weights the
-channels (`get_cam_weights`). This module knows TensorFlow, not Gradio; drawing the maps is artnet.overlay's.
+activations (`get_cam_weights`). This module knows TensorFlow, not Gradio; drawing the maps is artnet.overlay's.
 """
 
 from dataclasses import dataclass
@@ -24,7 +32,7 @@ FLAT_MAP_TOLERANCE = 1e-6
 class CamResult:
     """Maps in 0..1 at the layers' own resolution, per image, with the pass's probabilities."""
 
-    maps: dict  # layer name -> float32 array (batch, height, width)
+    maps: dict  # method name -> layer name -> float32 array (batch, height, width)
     probabilities: np.ndarray  # (batch, classes)
     class_indices: np.ndarray  # (batch,) the class each map explains
     embeddings: np.ndarray  # (batch, features) what the logits layer sees
@@ -33,9 +41,17 @@ class CamResult:
 class BaseCAM:
     """Builds one model that outputs the chosen layers' activations and the logits, and compiles the pass
     that turns them into class activation maps and probabilities: softmax(logits / temperature), the
-    model folder's calibration (artnet.calibration)."""
+    model folder's calibration (artnet.calibration).
 
-    def __init__(self, model, layer_names, logits_layer="logits", jit_compile=False, temperature=1.0):
+    A method's class computes its own maps; `methods` (CAM classes) asks for several from the same pass.
+    """
+
+    name = None  # what people call the method, as listed in CAM_METHODS
+
+    def __init__(self, model, layer_names, logits_layer="logits", jit_compile=False, temperature=1.0, methods=None):
+        self.methods = tuple(methods or (type(self),))
+        if any(method.name is None for method in self.methods):
+            raise ValueError(f"Name the CAM methods to compute; one of {', '.join(CAM_METHODS)}.")
         self.layer_names = tuple(layer_names)
         if not self.layer_names:
             raise ValueError("Grad-CAM needs at least one layer.")
@@ -55,8 +71,10 @@ class BaseCAM:
             jit_compile=jit_compile,
         )
 
-    def get_cam_weights(self, activations, gradients):
-        """(batch, channels) weights of the activation channels."""
+    @staticmethod
+    def get_cam_weights(activations, gradients):
+        """Weights of the (batch, height, width, channels) activations, from their gradients: of that
+        shape, or (batch, 1, 1, channels) for one weight per channel."""
         raise NotImplementedError
 
     def __call__(self, images, class_indices=None):
@@ -67,7 +85,8 @@ class BaseCAM:
             class_indices = np.full(len(images), -1, dtype=np.int32)
         maps, probabilities, explained, embeddings = self._compiled_pass(images, np.asarray(class_indices, dtype=np.int32))
         return CamResult(
-            maps={name: cam.numpy() for name, cam in zip(self.layer_names, maps)},
+            maps={method.name: {name: cam.numpy() for name, cam in zip(self.layer_names, method_maps)}
+                  for method, method_maps in zip(self.methods, maps)},
             probabilities=probabilities.numpy(),
             class_indices=explained.numpy(),
             embeddings=embeddings.numpy(),
@@ -90,20 +109,76 @@ class BaseCAM:
         # An image without any variation has nothing to localise: its maps would only show where the
         # convolutions' zero padding meets the border. Such images get all-zero maps.
         has_content = tf.reduce_max(images, axis=(1, 2, 3)) > tf.reduce_min(images, axis=(1, 2, 3))
+        activations = [tf.cast(layer_activations, tf.float32) for layer_activations in activations]
+        gradients = [tf.cast(layer_gradients, tf.float32) for layer_gradients in gradients]
         maps = []
-        for layer_activations, layer_gradients in zip(activations, gradients):
-            layer_activations = tf.cast(layer_activations, tf.float32)
-            weights = self.get_cam_weights(layer_activations, tf.cast(layer_gradients, tf.float32))
-            cam = tf.nn.relu(tf.einsum("bhwc,bc->bhw", layer_activations, weights))
-            maps.append(tf.where(has_content[:, tf.newaxis, tf.newaxis], normalise_maps(cam), 0.0))
+        for method in self.methods:
+            method_maps = []
+            for layer_activations, layer_gradients in zip(activations, gradients):
+                weights = method.get_cam_weights(layer_activations, layer_gradients)
+                cam = tf.nn.relu(tf.reduce_sum(layer_activations * weights, axis=-1))
+                method_maps.append(tf.where(has_content[:, tf.newaxis, tf.newaxis], normalise_maps(cam), 0.0))
+            maps.append(method_maps)
         return maps, probabilities, explained, tf.cast(embeddings, tf.float32)
 
 
 class GradCAM(BaseCAM):
     """Grad-CAM: each channel is weighted by the spatial mean of its gradient."""
 
-    def get_cam_weights(self, activations, gradients):
-        return tf.reduce_mean(gradients, axis=(1, 2))
+    name = "Grad-CAM"
+
+    @staticmethod
+    def get_cam_weights(activations, gradients):
+        return tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)
+
+
+class GradCAMPlusPlus(BaseCAM):
+    """Grad-CAM++: each channel is weighted by its positive gradients, each scaled by alpha. With the
+    exponentiated score exp(logit), the second and third derivatives are exp(logit) g^2 and exp(logit) g^3
+    (the network is piecewise linear past the layer), so alpha = g^2 / (2 g^2 + sum of A x g^3) needs only
+    g. The common factor exp(logit) only scales the map, which is normalised, so it is left out."""
+
+    name = "Grad-CAM++"
+
+    @staticmethod
+    def get_cam_weights(activations, gradients):
+        squared = tf.square(gradients)
+        denominator = 2.0 * squared + tf.reduce_sum(activations, axis=(1, 2), keepdims=True) * squared * gradients
+        # Where the gradient is zero, alpha is zero: 0/0 there, and nothing to weigh anyway.
+        alphas = tf.math.divide_no_nan(squared, tf.where(gradients != 0.0, denominator, 0.0))
+        return tf.reduce_sum(alphas * tf.nn.relu(gradients), axis=(1, 2), keepdims=True)
+
+
+class LayerCAM(BaseCAM):
+    """LayerCAM: each activation is weighted by its own positive gradient."""
+
+    name = "LayerCAM"
+
+    @staticmethod
+    def get_cam_weights(activations, gradients):
+        return tf.nn.relu(gradients)
+
+
+class HiResCAM(BaseCAM):
+    """HiResCAM: each activation is weighted by its own gradient, so the map sums to what the layer
+    contributes to the score when the rest of the network is linear (unlike Grad-CAM's averaged weights)."""
+
+    name = "HiResCAM"
+
+    @staticmethod
+    def get_cam_weights(activations, gradients):
+        return gradients
+
+
+# Every method, by the name people know it by, in the order the app lists them.
+CAM_METHODS = {method.name: method for method in (GradCAM, GradCAMPlusPlus, LayerCAM, HiResCAM)}
+
+
+def cam_method(name):
+    """The CAM class called `name`; an unknown name raises ValueError listing the methods."""
+    if name not in CAM_METHODS:
+        raise ValueError(f"Unknown CAM method {name!r}; choose one of {', '.join(CAM_METHODS)}.")
+    return CAM_METHODS[name]
 
 
 def normalise_maps(cams):

@@ -1,5 +1,5 @@
-"""Explanations and how they are drawn: the Grad-CAM maps of one painting for one class, kept at the size
-the painting is shown, and blended over it with a matplotlib colormap at an opacity.
+"""Explanations and how they are drawn: the class activation maps of one painting for one class, scaled
+to the size the painting is shown, and blended over it with a matplotlib colormap at an opacity.
 
 numpy, Pillow and matplotlib; no TensorFlow and no Gradio, so that the app and its tests draw with the
 real thing. artnet.gradcam computes the maps; artnet.classifier turns them into an Explanation here.
@@ -15,44 +15,56 @@ from PIL import Image
 from artnet.errors import UserError
 from artnet.images import content_box, fit_within, square_image
 
-# Explanations are rendered at most this wide: sharper than any browser shows them, and small enough
-# that keeping one user's maps between slider moves costs a few megabytes.
+# Explanations are rendered at most this wide: sharper than any browser shows them.
 DISPLAY_SIDE = 768
 
 
 @dataclass(frozen=True)
 class Explanation:
-    """Grad-CAM maps of one painting for one class, ready to re-render without the network.
+    """Class activation maps of one painting for one class, by method and layer, ready to re-render
+    without the network.
 
-    `image` is the painting padded to a square (at most DISPLAY_SIDE wide); each map in `maps` has its
-    size and lies in 0..1. `content_box` is where the painting itself sits in `image`.
+    `image` is the painting padded to a square (at most DISPLAY_SIDE wide); `content_box` is where the
+    painting itself sits in it. Each map lies in 0..1 over that square at its layer's own resolution, and
+    is scaled to the picture when it is drawn: a user's session keeps a few kilobytes of maps, not megabytes.
     """
 
     image: np.ndarray  # (side, side, 3) uint8
     content_box: tuple
-    maps: dict  # layer name -> (side, side) float32 in 0..1
+    maps: dict  # method name -> layer name -> (height, width) float32 in 0..1
     probabilities: dict  # label -> probability, in the model's label order
     class_name: str  # the class the maps explain
     embedding: np.ndarray | None = None  # what the model's last layer saw, for similar paintings
 
-    def overlay(self, layer, opacity=0.5, colormap="jet"):
-        """The painting (without padding) with the layer's map blended over it, as a PIL RGB image."""
-        if layer not in self.maps:
-            raise UserError(f"No map for layer {layer!r}; this explanation has {', '.join(self.maps)}.")
+    @property
+    def methods(self):
+        return list(self.maps)
+
+    def layer_map(self, layer, method):
+        """The map of `method` at `layer`, scaled to the picture (side x side, 0..1)."""
+        if method not in self.maps:
+            raise UserError(f"Unknown method {method!r}; choose one of {', '.join(self.maps)}.")
+        if layer not in self.maps[method]:
+            raise UserError(f"No map for layer {layer!r}; this explanation has {', '.join(self.maps[method])}.")
+        side = self.image.shape[0]
+        return upsample_map(self.maps[method][layer], (side, side))
+
+    def overlay(self, layer, opacity=0.5, colormap="jet", method=None):
+        """The painting (without padding) with the map of `method` (default: the first) at `layer` blended
+        over it, as a PIL RGB image."""
+        heatmap = self.layer_map(layer, self.methods[0] if method is None else method)
         left, top, right, bottom = self.content_box
-        return render_overlay(
-            self.image[top:bottom, left:right], self.maps[layer][top:bottom, left:right], opacity, colormap
-        )
+        return render_overlay(self.image[top:bottom, left:right], heatmap[top:bottom, left:right], opacity, colormap)
 
 
 def explanation(painting, maps, probabilities, class_name, embedding=None):
-    """The Explanation of `painting` (a PIL image) from maps at the layers' own resolution (layer ->
-    (height, width) in 0..1, over the padded square), scaled to the size the painting is shown."""
+    """The Explanation of `painting` (a PIL image) from maps at the layers' own resolution (method ->
+    layer -> (height, width) in 0..1, over the padded square)."""
     side = min(DISPLAY_SIDE, max(painting.size))
     shown = np.asarray(square_image(painting, side))
     box = content_box(fit_within(painting.size, side))
-    # Grad-CAM gives an image without variation all-zero maps, but the padding of a flat painting that
-    # is not square adds an edge for it to find. Nothing in a flat painting is evidence of anything.
+    # The CAM pass gives an image without variation all-zero maps, but the padding of a flat painting
+    # that is not square adds an edge for it to find. Nothing in a flat painting is evidence of anything.
     # (Checked on the painting as shown: at most DISPLAY_SIDE wide, where the original can be 64 megapixels.)
     left, top, right, bottom = box
     content = shown[top:bottom, left:right]
@@ -60,8 +72,9 @@ def explanation(painting, maps, probabilities, class_name, embedding=None):
     return Explanation(
         image=shown,
         content_box=box,
-        maps={name: np.zeros((side, side), np.float32) if flat else upsample_map(cam, (side, side))
-              for name, cam in maps.items()},
+        maps={method: {layer: np.zeros_like(cam, dtype=np.float32) if flat else np.asarray(cam, np.float32)
+                       for layer, cam in layer_maps.items()}
+              for method, layer_maps in maps.items()},
         probabilities=probabilities,
         class_name=class_name,
         embedding=embedding,

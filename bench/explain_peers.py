@@ -53,7 +53,7 @@ def main():
 
         def explain():
             result = cam(pixels)
-            return [upsample_map(result.maps[name][0], (size, size)) for name in layers]
+            return [upsample_map(result.maps["Grad-CAM"][name][0], (size, size)) for name in layers]
 
         return explain
 

@@ -111,5 +111,5 @@ def test_a_style_model_saves_loads_safely_and_explains_with_or_without_xla(tmp_p
     image = painting("blobs", size=(90, 60))
     answers = [Classifier.from_folder(tmp_path, jit_compile=jit).explain(image) for jit in (False, True)]
     for answer in answers:
-        assert set(answer.maps) == {layer["name"] for layer in get_backbone("mobilenet_0.75").gradcam_layers}
+        assert set(answer.maps["Grad-CAM++"]) == {layer["name"] for layer in get_backbone("mobilenet_0.75").gradcam_layers}
     assert answers[0].probabilities == pytest.approx(answers[1].probabilities, abs=1e-5)

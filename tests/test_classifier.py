@@ -11,7 +11,7 @@ from PIL import Image
 
 from artnet.classifier import Classifier
 from artnet.overlay import DISPLAY_SIDE
-from artnet.gradcam import GradCAM
+from artnet.gradcam import BaseCAM
 from artnet.images import ImageError
 from artnet.styles import MOVEMENTS
 from conftest import ROOT
@@ -60,13 +60,15 @@ def test_explain_returns_the_classify_probabilities_from_its_own_pass(classifier
 
 def test_maps_cover_the_padded_image_and_lie_in_0_1(classifier):
     explanation = classifier.explain(painting("gradients", size=(120, 90)))
-    assert [layer["name"] for layer in classifier.gradcam_layers] == list(explanation.maps)
-    assert list(explanation.maps)[-1] == "relu"
+    assert explanation.methods == ["Grad-CAM", "Grad-CAM++", "LayerCAM", "HiResCAM"] == classifier.cam_methods
     assert explanation.image.shape == (120, 120, 3)
     assert explanation.content_box == (0, 15, 120, 105)
-    for layer_map in explanation.maps.values():
-        assert layer_map.shape == (120, 120) and layer_map.dtype == np.float32
-        assert 0 <= layer_map.min() and layer_map.max() <= 1 and np.isfinite(layer_map).all()
+    for method in explanation.methods:
+        assert [layer["name"] for layer in classifier.gradcam_layers] == list(explanation.maps[method])
+        for layer in explanation.maps[method]:
+            layer_map = explanation.layer_map(layer, method)
+            assert layer_map.shape == (120, 120) and layer_map.dtype == np.float32
+            assert 0 <= layer_map.min() and layer_map.max() <= 1 and np.isfinite(layer_map).all()
 
 
 def test_an_overlay_shows_the_painting_at_its_own_aspect_ratio(classifier):
@@ -80,7 +82,7 @@ def test_an_overlay_shows_the_painting_at_its_own_aspect_ratio(classifier):
 @pytest.mark.parametrize("size", [(90, 90), (120, 90), (60, 150)])
 def test_a_flat_painting_has_nothing_to_show_whatever_its_shape(classifier, size):
     explanation = classifier.explain(Image.new("RGB", size, (250, 250, 250)))
-    assert all(not layer_map.any() for layer_map in explanation.maps.values())
+    assert all(not layer_map.any() for maps in explanation.maps.values() for layer_map in maps.values())
 
 
 def test_a_large_painting_is_explained_at_display_size(classifier):
@@ -94,21 +96,24 @@ def test_any_movement_can_be_explained(classifier):
     explanations = {name: classifier.explain(image, class_name=name) for name in MOVEMENTS}
     assert [explanations[name].class_name for name in MOVEMENTS] == list(MOVEMENTS)
     top = classifier.explain(image)
-    for layer, top_map in top.maps.items():
-        np.testing.assert_allclose(explanations[top.class_name].maps[layer], top_map, atol=1e-5)
+    for method, maps in top.maps.items():
+        for layer, top_map in maps.items():
+            np.testing.assert_allclose(explanations[top.class_name].maps[method][layer], top_map, atol=1e-5)
     # An untrained network has no positive evidence at all for some movements at some depths (all-zero
     # maps, about half the time at the final layer), so no single pair of maps has to differ; but the maps,
     # over all depths, must depend on the movement asked for.
-    stacks = {name: np.stack(list(explanation.maps.values())) for name, explanation in explanations.items()}
+    stacks = {name: np.concatenate([m.ravel() for maps in explanation.maps.values() for m in maps.values()])
+              for name, explanation in explanations.items()}
     assert any(not np.allclose(stacks[a], stacks[b]) for a, b in itertools.combinations(MOVEMENTS, 2))
 
 
 def test_a_subset_of_layers_and_a_layer_outside_the_defaults(classifier):
     image = painting("checkers")
-    assert list(classifier.explain(image, layers=["relu"]).maps) == ["relu"]
+    assert list(classifier.explain(image, layers=["relu"]).maps["LayerCAM"]) == ["relu"]
     extra = classifier.explain(image, layers=["conv5_block16_concat", "relu"])
-    assert list(extra.maps) == ["conv5_block16_concat", "relu"]
-    np.testing.assert_allclose(extra.maps["relu"], classifier.explain(image).maps["relu"], atol=1e-5)
+    assert list(extra.maps["LayerCAM"]) == ["conv5_block16_concat", "relu"]
+    for method in classifier.cam_methods:
+        np.testing.assert_allclose(extra.maps[method]["relu"], classifier.explain(image).maps[method]["relu"], atol=1e-5)
 
 
 def test_unknown_names_are_refused_with_the_choices(classifier):
@@ -118,6 +123,8 @@ def test_unknown_names_are_refused_with_the_choices(classifier):
         classifier.explain(painting("blobs"), layers=["conv9"])
     with pytest.raises(ValueError, match="No map for layer"):
         classifier.explain(painting("blobs"), layers=["relu"]).overlay("conv2_block6_concat")
+    with pytest.raises(ValueError, match="Unknown method 'ScoreCAM'; choose one of Grad-CAM, Grad-CAM\\+\\+, LayerCAM, HiResCAM"):
+        classifier.explain(painting("blobs")).overlay("relu", method="ScoreCAM")
 
 
 def test_bad_images_raise_image_errors(classifier):
@@ -130,13 +137,14 @@ def test_bad_images_raise_image_errors(classifier):
 def test_rerendering_an_overlay_does_not_run_the_network(classifier, monkeypatch):
     explanation = classifier.explain(painting("stripes"))
     calls = []
-    original_call = GradCAM.__call__
-    monkeypatch.setattr(GradCAM, "__call__", lambda self, *a, **k: calls.append(1) or original_call(self, *a, **k))
+    original_call = BaseCAM.__call__
+    monkeypatch.setattr(BaseCAM, "__call__", lambda self, *a, **k: calls.append(1) or original_call(self, *a, **k))
     monkeypatch.setattr(classifier, "_predict", lambda *a: calls.append(1))
-    renders = [explanation.overlay(layer, opacity, colormap)
-               for layer in explanation.maps for opacity in (0.2, 0.8) for colormap in ("jet", "inferno")]
+    for method in explanation.methods:
+        renders = [explanation.overlay(layer, opacity, colormap, method)
+                   for layer in explanation.maps[method] for opacity in (0.2, 0.8) for colormap in ("jet", "inferno")]
+        assert len({np.asarray(render).tobytes() for render in renders}) == len(renders)
     assert calls == []
-    assert len({np.asarray(render).tobytes() for render in renders}) == len(renders)
 
 
 def test_loading_traces_once_so_the_first_request_pays_no_tracing(untrained_model_folder):
@@ -153,14 +161,14 @@ def test_loading_traces_once_so_the_first_request_pays_no_tracing(untrained_mode
 
 def test_threads_share_one_classifier_without_cross_talk(classifier):
     images = [painting(style, seed=seed) for seed in range(2) for style in STYLES]
-    expected = [(classifier.classify(image), classifier.explain(image).maps["relu"]) for image in images]
+    expected = [(classifier.classify(image), classifier.explain(image).maps["HiResCAM"]["relu"]) for image in images]
     results = [None] * (3 * len(images))
     errors = []
 
     def worker(slot):
         try:
             image = images[slot % len(images)]
-            results[slot] = (classifier.classify(image), classifier.explain(image).maps["relu"])
+            results[slot] = (classifier.classify(image), classifier.explain(image).maps["HiResCAM"]["relu"])
         except Exception as error:  # noqa: BLE001 - the assertion below reports it
             errors.append(error)
 

@@ -1,9 +1,11 @@
+import itertools
+
 import keras
 import numpy as np
 import pytest
 from PIL import Image
 
-from artnet.gradcam import GradCAM, normalise_maps
+from artnet.gradcam import CAM_METHODS, BaseCAM, GradCAM, LayerCAM, cam_method, normalise_maps
 from artnet.overlay import colormap_lut, render_overlay, upsample_map
 
 
@@ -28,8 +30,9 @@ def numpy_logits(model, activations):
     return mixed.mean(axis=(0, 1)) @ dense_kernel.astype(np.float64) + dense_bias
 
 
-def reference_grad_cam(model, image, class_index):
-    """Grad-CAM with gradients taken by central finite differences: independent of TensorFlow's autodiff."""
+def finite_difference_gradients(model, image, class_index):
+    """The `features` layer's activations, and the class logit's gradients with respect to them taken by
+    central finite differences on the NumPy head: independent of TensorFlow's autodiff."""
     activations = keras.Model(model.input, model.get_layer("features").output)(image[None]).numpy()[0]
     activations = activations.astype(np.float64)
     gradients = np.zeros_like(activations)
@@ -39,19 +42,70 @@ def reference_grad_cam(model, image, class_index):
         up[index] += step
         down[index] -= step
         gradients[index] = (numpy_logits(model, up)[class_index] - numpy_logits(model, down)[class_index]) / (2 * step)
-    weights = gradients.mean(axis=(0, 1))
-    cam = np.maximum((activations * weights).sum(axis=-1), 0)
+    return activations, gradients
+
+
+def reference_weights(method, activations, gradients):
+    """Each method's weights of the (height, width, channels) activations, written from its paper in NumPy."""
+    if method == "Grad-CAM":
+        return gradients.mean(axis=(0, 1))
+    if method == "Grad-CAM++":
+        # Chattopadhyay et al., eq. 19 with the exponentiated score: alpha = g^2 / (2 g^2 + sum_ab A_ab g^3).
+        alphas = np.zeros_like(gradients)
+        for i, j, k in np.ndindex(gradients.shape):
+            g = gradients[i, j, k]
+            if g != 0:
+                alphas[i, j, k] = g**2 / (2 * g**2 + activations[:, :, k].sum() * g**3)
+        return (alphas * np.maximum(gradients, 0)).sum(axis=(0, 1))
+    if method == "LayerCAM":
+        return np.maximum(gradients, 0)
+    if method == "HiResCAM":
+        return gradients
+    raise AssertionError(method)
+
+
+def reference_map(method, activations, gradients):
+    cam = np.maximum((activations * reference_weights(method, activations, gradients)).sum(axis=-1), 0)
     assert cam.max() - cam.min() > 1e-6, "this seed leaves the class without evidence; the test needs some"
     return (cam - cam.min()) / (cam.max() - cam.min())
 
 
 @pytest.mark.parametrize("class_index", [0, 1, 2])
-def test_maps_match_grad_cam_computed_with_finite_differences(class_index):
+def test_every_method_matches_its_formula_on_finite_difference_gradients(class_index):
     model = two_layer_model()
     image = np.random.default_rng(3).uniform(0, 1, (6, 6, 2)).astype(np.float32)
-    result = GradCAM(model, ["features"])(image[None], [class_index])
+    result = BaseCAM(model, ["features"], methods=CAM_METHODS.values())(image[None], [class_index])
     assert result.class_indices.tolist() == [class_index]
-    np.testing.assert_allclose(result.maps["features"][0], reference_grad_cam(model, image, class_index), atol=1e-3)
+    assert list(result.maps) == ["Grad-CAM", "Grad-CAM++", "LayerCAM", "HiResCAM"]
+    activations, gradients = finite_difference_gradients(model, image, class_index)
+    for method, maps in result.maps.items():
+        np.testing.assert_allclose(maps["features"][0], reference_map(method, activations, gradients), atol=1e-3,
+                                   err_msg=method)
+
+
+def test_the_methods_give_different_maps_where_gradients_vary_across_the_map():
+    model = two_layer_model()
+    image = np.random.default_rng(3).uniform(0, 1, (6, 6, 2)).astype(np.float32)
+    maps = BaseCAM(model, ["features"], methods=CAM_METHODS.values())(image[None], [1]).maps
+    for first, second in itertools.combinations(CAM_METHODS, 2):
+        assert np.abs(maps[first]["features"] - maps[second]["features"]).max() > 0.01, (first, second)
+
+
+def test_each_method_alone_gives_what_it_gives_among_all():
+    model = two_layer_model()
+    image = np.random.default_rng(4).uniform(0, 1, (2, 6, 6, 2)).astype(np.float32)
+    together = BaseCAM(model, ["features", "mixer"], methods=CAM_METHODS.values())(image, [2, 0])
+    for name, method in CAM_METHODS.items():
+        alone = method(model, ["features", "mixer"])(image, [2, 0])
+        assert list(alone.maps) == [name]
+        for layer in ("features", "mixer"):
+            np.testing.assert_allclose(alone.maps[name][layer], together.maps[name][layer], atol=1e-6)
+
+
+def test_an_unknown_method_is_refused_with_the_list_of_methods():
+    with pytest.raises(ValueError, match="Grad-CAM, Grad-CAM\\+\\+, LayerCAM, HiResCAM"):
+        cam_method("ScoreCAM")
+    assert cam_method("LayerCAM") is LayerCAM
 
 
 def test_the_weights_are_the_activations_weighted_by_mean_gradients_by_hand():
@@ -67,10 +121,10 @@ def test_the_weights_are_the_activations_weighted_by_mean_gradients_by_hand():
     channel_1 = np.array([[1.0, 0.0], [0.0, 1.0]])
     image = np.stack([channel_0, channel_1], axis=-1)[None].astype(np.float32)
 
-    cam = GradCAM(model, ["features"])(image, [0]).maps["features"][0]
+    cam = GradCAM(model, ["features"])(image, [0]).maps["Grad-CAM"]["features"][0]
     # class 0: (2 * A_0 - 4 * A_1) / 4 = [[-0.5, 1], [1.5, 1]] -> ReLU [[0, 1], [1.5, 1]] -> / 1.5
     np.testing.assert_allclose(cam, [[0, 2 / 3], [1, 2 / 3]], atol=1e-6)
-    cam = GradCAM(model, ["features"])(image, [1]).maps["features"][0]
+    cam = GradCAM(model, ["features"])(image, [1]).maps["Grad-CAM"]["features"][0]
     # class 1: (-A_0 + A_1) / 4 = [[0, -0.5], [-0.75, -0.75]] -> ReLU: all zero -> a zero map, not NaN
     assert np.array_equal(cam, np.zeros((2, 2)))
 
@@ -104,8 +158,9 @@ def field_with_patch(top, left, seed=7):
 
 
 @pytest.mark.parametrize("top, left", [(3, 4), (22, 20), (5, 24), (24, 2)])
-def test_the_map_peaks_on_the_bright_patch_and_moves_with_it(patch_finder, top, left):
-    maps = GradCAM(patch_finder, ["features"])(field_with_patch(top, left)[None], [1]).maps["features"][0]
+@pytest.mark.parametrize("method", CAM_METHODS)
+def test_the_map_peaks_on_the_bright_patch_and_moves_with_it(patch_finder, top, left, method):
+    maps = CAM_METHODS[method](patch_finder, ["features"])(field_with_patch(top, left)[None], [1]).maps[method]["features"][0]
     peak_row, peak_column = np.unravel_index(np.argmax(maps), maps.shape)
     assert top - 1 <= peak_row <= top + 6 and left - 1 <= peak_column <= left + 6
     inside = maps[top : top + 6, left : left + 6].mean()
@@ -118,7 +173,7 @@ def test_several_layers_in_one_pass_equal_one_layer_at_a_time(patch_finder):
     together = GradCAM(patch_finder, ["features", "conv2d"])(batch, [1, 0])
     for name in ("features", "conv2d"):
         alone = GradCAM(patch_finder, [name])(batch, [1, 0])
-        np.testing.assert_allclose(together.maps[name], alone.maps[name], atol=1e-6)
+        np.testing.assert_allclose(together.maps["Grad-CAM"][name], alone.maps["Grad-CAM"][name], atol=1e-6)
         np.testing.assert_allclose(together.probabilities, alone.probabilities, atol=1e-6)
 
 
@@ -128,7 +183,7 @@ def test_a_batch_gives_the_same_maps_as_single_images(patch_finder):
     batched = cam(np.stack(images))
     for index, image in enumerate(images):
         single = cam(image[None])
-        np.testing.assert_allclose(batched.maps["features"][index], single.maps["features"][0], atol=1e-5)
+        np.testing.assert_allclose(batched.maps["Grad-CAM"]["features"][index], single.maps["Grad-CAM"]["features"][0], atol=1e-5)
         assert batched.class_indices[index] == single.class_indices[0]
 
 
@@ -144,15 +199,16 @@ def test_any_class_can_be_explained(patch_finder):
     image = field_with_patch(3, 4)[None]
     for_patch, for_no_patch = cam(image, [1]), cam(image, [0])
     assert for_patch.class_indices[0] == 1 and for_no_patch.class_indices[0] == 0
-    assert not np.allclose(for_patch.maps["features"], for_no_patch.maps["features"])
+    assert not np.allclose(for_patch.maps["Grad-CAM"]["features"], for_no_patch.maps["Grad-CAM"]["features"])
 
 
 def test_a_flat_image_gives_a_zero_map_not_nan(patch_finder):
     flat = np.full((2, 32, 32, 1), 0.5, np.float32)
     for class_index in (0, 1):
-        maps = GradCAM(patch_finder, ["features", "conv2d"])(flat, [class_index, class_index]).maps
-        for layer_map in maps.values():
-            assert np.array_equal(layer_map, np.zeros_like(layer_map))
+        maps = BaseCAM(patch_finder, ["features", "conv2d"], methods=CAM_METHODS.values())(flat, [class_index] * 2).maps
+        for method_maps in maps.values():
+            for layer_map in method_maps.values():
+                assert np.array_equal(layer_map, np.zeros_like(layer_map))
 
 
 def test_unknown_layers_are_named():
