@@ -10,6 +10,7 @@ from pathlib import PureWindowsPath
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from artnet.backbones import BACKBONES
+from artnet.faithfulness import table_lines
 from artnet.model_folder import read_config, read_metrics
 
 PAINTER_BY_NUMBERS = "painter-by-numbers"
@@ -21,7 +22,7 @@ TEMPLATE = """---
 # ArtNet: {{ title }}
 
 {{ labels | length }}-way art-movement classifier ({{ labels | join(", ") }}): a {{ backbone }} trained
-with Keras 3 on TensorFlow, served with Grad-CAM explanations by the ArtNet Gradio app.
+with Keras 3 on TensorFlow, served with class activation maps (Grad-CAM, Grad-CAM++, LayerCAM, HiResCAM) by the ArtNet Gradio app.
 
 ## Use it
 
@@ -39,7 +40,8 @@ classifier.classify("painting.jpg")  # {movement: probability}
 
 The model takes RGB pixels in 0..255, {{ image_size }} x {{ image_size }}, and normalises them itself as its
 ImageNet weights expect. Paintings are padded to a square with the ImageNet mean colour, then resized;
-config.json holds the labels in output order, the input size, the backbone and the Grad-CAM layers.
+config.json holds the labels in output order, the input size, the backbone, the Grad-CAM layers and the
+most faithful CAM method and layer.
 
 ## Results on the held-out test split
 
@@ -87,6 +89,20 @@ Collection probe: a logistic regression on the features that the model's last la
 collection a painting of a movement came from {{ percent(probe.mean_accuracy) }} of the time (cross-validated;
 chance, the largest collection's share, {{ percent(probe.mean_chance) }}). Lower is better.
 {% endif %}
+## Explanations: do the maps point at what the model uses?
+
+{% if faithfulness %}Deletion and insertion curves (Petsiuk et al., 2018) on {{ faithfulness.paintings | default("n/a") }} test paintings,
+{{ faithfulness.steps | default("n/a") }} steps each ({{ faithfulness.left_out_without_maps | default(0) }} paintings left out without maps). Deletion removes a painting's pixels,
+the most salient first by a map, and should lower the probability of the explained movement fast (small
+area); insertion reveals them, starting from {{ faithfulness.removed_pixels_show | default("a blurred copy") }},
+and should raise it fast (large area). Each map is compared on the same painting with a random map at its
+depth's resolution and with a centred blob; "(noise)" marks a map that does not beat the random one on most
+paintings.
+{% if faithful_best %}The app opens on the most faithful, ★: {{ faithful_best.method }} at the {{ faithful_best.depth }} depth.
+{% endif %}
+{{ faithfulness_table }}
+{% else %}Not measured for this model folder.
+{% endif %}
 ## Data
 
 {% if counts %}Data set: {{ counts.dataset | default("unknown") }}. Source: {{ counts.layout | default("unknown") }}. Split by painting, stratified by movement, seed {{ training.seed | default("unknown") }}.
@@ -109,8 +125,9 @@ Left out: {% for reason, count in skipped.items() %}{{ count }} {{ reason }}{% i
 ## Limitations
 
 Five broad movements cannot describe every painting: works from other movements (Baroque, Romanticism,
-Pop Art...) still get one of the five labels. Grad-CAM shows where the evidence for a movement lies, at the
-resolution of the chosen layer; it is not a proof of what the network "understands".
+Pop Art...) still get one of the five labels. A CAM map shows where the evidence for a movement lies, at the
+resolution of the chosen layer; it is not a proof of what the network "understands", and the table above
+says how far each map can be trusted.
 """
 
 
@@ -126,6 +143,7 @@ def render_model_card(model_folder, repo_id=None):
     backbone = BACKBONES.get(config.get("backbone", "densenet121"))
     title = config.get("backbone_title") or (backbone.title if backbone else config.get("backbone", "model"))
     cross = _mapping(metrics.get("cross_collection"))
+    faithful = _mapping(metrics.get("faithfulness"))
     left_out = {(entry.get("movement"), entry.get("source")): entry.get("accuracy")
                 for entry in cross.get("collections", []) if isinstance(entry, dict)}
     return ModelCard.from_template(
@@ -146,6 +164,9 @@ def render_model_card(model_folder, repo_id=None):
         shape=_mapping(metrics.get("shape")),
         calibration=_mapping(metrics.get("calibration")),
         probe=_mapping(metrics.get("collection_predictability")),
+        faithfulness=faithful,
+        faithful_best=_mapping(faithful.get("most_faithful")),
+        faithfulness_table="\n".join(table_lines(faithful)),
         counts=counts,
         split_counts={split: _mapping(counts.get(split)) for split in ("train", "validation", "test")},
         skipped=_mapping(counts.get("skipped")),
@@ -183,7 +204,7 @@ def _card_data(config, metrics, backbone, repo_id):
     return ModelCardData(
         library_name="keras",
         pipeline_tag="image-classification",
-        tags=["keras", "tensorflow", "image-classification", "art", "painting", name, "grad-cam", "artnet"],
+        tags=["keras", "tensorflow", "image-classification", "art", "painting", name, "grad-cam", "grad-cam-plus-plus", "layercam", "hirescam", "artnet"],
         datasets=[PAINTER_BY_NUMBERS] if painter_by_numbers else None,
         metrics=["accuracy", "f1"],
         base_model=backbone.hub_base_model if backbone and imagenet else None,

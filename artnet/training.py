@@ -21,8 +21,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from artnet import calibration, evaluation, fitting, model_folder, shortcuts
-from artnet.backbones import IMAGENET
+from artnet import calibration, evaluation, faithfulness, fitting, model_folder, shortcuts
+from artnet.backbones import IMAGENET, get_backbone
 from artnet.features import default_cache_root, load_or_build
 from artnet.files import atomic_path
 from artnet.images import ImageError, load_image
@@ -113,6 +113,7 @@ class FolderContents:
     test: Split
     test_probabilities: np.ndarray  # calibrated, whole painting
     neighbours: tuple  # (embeddings, entries, thumbnails) of the training paintings
+    faithfulness: tuple  # (Measurement, the model inputs it measured) of the maps on test paintings
 
 
 def _evaluate(model, top, features, splits, prepared, *, log):
@@ -129,9 +130,28 @@ def _evaluate(model, top, features, splits, prepared, *, log):
     neighbours = _neighbour_index(top, features, splits["train"])
     metrics["neighbours"] = _neighbour_metrics(neighbours, fitting.embeddings(top, features, splits["test"].rows),
                                                splits["test"])
+    metrics["faithfulness"], measured = _faithfulness(model, splits["test"], options, metrics["calibration"], log=log)
     metrics.update(_run_record(prepared.source, state, options, features))
     evaluation.log_summary(metrics, log)
-    return FolderContents(model, metrics, state, splits["test"], calibrated, neighbours)
+    return FolderContents(model, metrics, state, splits["test"], calibrated, neighbours, measured)
+
+
+def _faithfulness(model, test, options, calibration_metrics, *, log):
+    """Deletion and insertion of every CAM method's maps at every depth, on a sample of the test split."""
+    depths = {layer["name"]: layer["depth"] for layer in get_backbone(options.backbone).gradcam_layers}
+    sample = faithfulness.stratified_sample(test.paintings, faithfulness.TRAINING_PAINTINGS, options.seed)
+    pixels, measured, _ = faithfulness.model_inputs(sample, options.image_size)
+    measurement = faithfulness.measure(model, list(depths), pixels, temperature=calibration_metrics["temperature"],
+                                       seed=options.seed, names=[title_of(painting.path) for painting in measured])
+    summary = faithfulness.summarise(measurement, depths)
+    best = summary.get("most_faithful")
+    if best:
+        row = summary["methods"][best["method"]][best["layer"]]
+        log(f"Faithfulness on {summary['paintings']} test paintings ({summary['steps']} steps, "
+            f"{summary['seconds']:.0f} s): most faithful {best['method']} at the {best['depth']} depth, its deletion "
+            f"beats a random map on {row['deletion_beats_random']:.0%} of them and its insertion on "
+            f"{row['insertion_beats_random']:.0%}.")
+    return summary, (measurement, pixels)
 
 
 def _neighbour_index(top, features, train):
@@ -270,13 +290,19 @@ def write_model_folder(output, contents):
     labels, options = state.labels, state.options
     try:
         temperature = metrics["calibration"]["temperature"]
-        save_folder(model, staging, labels, backbone=options.backbone, head=options.head, temperature=temperature)
+        # The view the app opens on: the maps that did best in the faithfulness test.
+        most_faithful = metrics["faithfulness"].get("most_faithful")
+        save_folder(model, staging, labels, backbone=options.backbone, head=options.head, temperature=temperature,
+                    **({"most_faithful": most_faithful} if most_faithful else {}))
         model_folder.write_metrics(staging, metrics)
         evaluation.plot_training_curves(state.history, model_folder.plot_path(staging, "training_curves.png"))
         evaluation.plot_confusion_matrix(metrics["test"], labels, model_folder.plot_path(staging, "confusion_matrix.png"))
         evaluation.plot_most_wrong(test.paintings, test.labels, contents.test_probabilities, labels,
                                    model_folder.plot_path(staging, "most_wrong.png"))
         evaluation.plot_reliability(metrics["calibration"], model_folder.plot_path(staging, "reliability.png"))
+        if most_faithful:
+            faithfulness.plot_curves(*contents.faithfulness, metrics["faithfulness"],
+                                     model_folder.plot_path(staging, "deletion.png"), labels)
         model_folder.write_examples(staging, held_out_examples(test.paintings, labels))
         model_folder.write_neighbours(staging, *contents.neighbours)
         model_folder.write_card(staging, render_model_card(staging))

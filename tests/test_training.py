@@ -44,7 +44,7 @@ def test_the_model_folder_is_complete_and_serves_in_the_classifier(trained_model
 
     folder = trained_model_folder
     for name in ("model.keras", "config.json", "metrics.json", "README.md", "plots/training_curves.png",
-                 "plots/confusion_matrix.png", "plots/most_wrong.png", "examples/index.json"):
+                 "plots/confusion_matrix.png", "plots/most_wrong.png", "plots/deletion.png", "examples/index.json"):
         assert (folder / name).is_file() and (folder / name).stat().st_size > 0, name
     assert not [name for name in os.listdir(folder.parent) if name.startswith(".") or name.endswith(".run")]
     index = json.loads((folder / "examples" / "index.json").read_text())
@@ -52,7 +52,18 @@ def test_the_model_folder_is_complete_and_serves_in_the_classifier(trained_model
     card = (folder / "README.md").read_text()
     assert card.startswith("---\n") and "library_name: keras" in card and "pipeline_tag: image-classification" in card
 
+    # The maps' faithfulness, measured on the test split: every method at every depth, and the view the app
+    # opens on is the one that did best.
+    faithfulness = json.loads((folder / "metrics.json").read_text())["faithfulness"]
+    layers = [layer["name"] for layer in json.loads((folder / "config.json").read_text())["gradcam_layers"]]
+    assert {method: list(rows) for method, rows in faithfulness["methods"].items()} == {
+        method: layers for method in ("Grad-CAM", "Grad-CAM++", "LayerCAM", "HiResCAM")}
+    assert faithfulness["paintings"] + faithfulness["left_out_without_maps"] > 0
+    best = faithfulness["most_faithful"]
+    assert "| method | depth | deletion ↓ |" in card and f"| {best['method']} ★ |" in card
+
     classifier = Classifier.from_folder(folder)
+    assert classifier.most_faithful == best
     assert classifier.labels == list(MOVEMENTS) and classifier.config["image_size"] == 64
     # Paintings it has never seen, 4 per style: well above chance (0.2) again.
     right = sum(

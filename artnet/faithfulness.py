@@ -1,0 +1,441 @@
+"""Do the maps point at what the model uses? Deletion and insertion curves (Petsiuk et al., 2018).
+
+Deletion takes a painting and removes its pixels, the most salient first by a map, in equal steps, and
+follows the explained class's probability: a map that finds the evidence makes it fall fast (a small area
+under the curve). Insertion starts from the painting with everything removed and reveals the most salient
+pixels first: a faithful map makes the probability rise fast (a large area). A removed pixel shows a
+Gaussian blur of the painting, the same for both curves, so that what the model loses is detail (brushwork,
+edges, texture) and not the colours and the layout that the blur keeps.
+
+Every map of every CAM method at every depth is measured against two maps that know nothing of the model,
+on the same painting: a random map at the depth's own resolution (upsampled like the others, so the
+comparison is of maps equally coarse), and a centred Gaussian blob, which is where paintings tend to keep
+their subject. A map that does not beat the random one is noise, whatever it looks like.
+
+`measure` runs the model (TensorFlow); the curves, their areas and the summary are NumPy. The command
+
+    python -m artnet.faithfulness --model SPEC --data DIR [--paintings N] [--steps S]
+
+runs the measurement that train.py runs on a sample of the test split, on more paintings, with a progress bar.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from artnet.errors import OneLineErrorParser, UserError
+from artnet.images import ImageError, load_image, square_image, to_array
+from artnet.overlay import upsample_map
+
+# What train.py measures: a sample of the test split, stratified by movement, and the number of steps of
+# each curve. Chosen so that every method at every depth fits in the training run's budget on two CPU
+# cores (bench/training.py times it); `python -m artnet.faithfulness` takes more.
+TRAINING_PAINTINGS = 50
+DEFAULT_STEPS = 6
+# The blur that removed pixels show, as a fraction of the painting's side: about the size of a brushstroke
+# cluster at the input's resolution, far coarser than any texture the early layers see.
+BLUR_FRACTION = 1 / 28
+RANDOM, CENTRE = "random map", "centre blob"
+# Perturbed paintings are classified in batches of this many images, and maps made for this many paintings.
+BATCH = 64
+CAM_BATCH = 16
+
+
+@dataclass(frozen=True)
+class Views:
+    """What is measured on each painting: every (method, layer), a random map per layer, the centre blob."""
+
+    methods: tuple
+    layers: tuple
+
+    @property
+    def keys(self):
+        return ([(method, layer) for method in self.methods for layer in self.layers]
+                + [(RANDOM, layer) for layer in self.layers] + [(CENTRE, None)])
+
+
+@dataclass
+class Measurement:
+    """Per painting and view: the deletion and insertion curves (paintings, views, steps + 1), and how
+    many paintings were left out because they have nothing to explain (all their maps are zero)."""
+
+    views: Views
+    deletion: np.ndarray
+    insertion: np.ndarray
+    class_indices: np.ndarray
+    paintings: list  # what each row is: a name
+    rows: list  # each row's painting among those given to measure()
+    maps: list  # per painting: (method, layer) -> the map at the layer's resolution
+    left_out: int
+    seconds: float
+
+
+def area(curves):
+    """The area under curves sampled at equal steps from 0 to 1 (trapezoids), along the last axis."""
+    curves = np.asarray(curves, dtype=np.float64)
+    return (curves[..., 1:] + curves[..., :-1]).sum(axis=-1) / (2 * (curves.shape[-1] - 1))
+
+
+def pixel_ranks(saliency, side, rng):
+    """Each pixel's place, from 0 (most salient), when the map is scaled to side x side. Pixels the map
+    ranks equally (a map's zeros) come in random order: the map says nothing about them."""
+    scaled = upsample_map(saliency, (side, side)).ravel()
+    order = np.lexsort((rng.random(scaled.size), -scaled))
+    ranks = np.empty(scaled.size, dtype=np.int64)
+    ranks[order] = np.arange(scaled.size)
+    return ranks.reshape(side, side)
+
+
+def blurred(pixels):
+    """The painting with its detail removed: what a removed pixel shows."""
+    side = pixels.shape[0]
+    image = Image.fromarray(np.asarray(pixels, dtype=np.uint8))
+    return np.asarray(image.filter(ImageFilter.GaussianBlur(side * BLUR_FRACTION)))
+
+
+def interior_steps(pixels, removed, ranks, steps):
+    """The deletion and insertion images between the two ends, (2 * (steps - 1), side, side, 3) uint8: at
+    step k of `steps`, the k/steps most salient pixels are removed (deletion) or revealed (insertion)."""
+    counts = np.round(np.arange(1, steps) / steps * ranks.size).astype(np.int64)
+    masks = (ranks[np.newaxis] < counts[:, np.newaxis, np.newaxis])[..., np.newaxis]
+    deletion = np.where(masks, removed, pixels)
+    insertion = np.where(masks, pixels, removed)
+    return np.concatenate([deletion, insertion])
+
+
+def random_map(shape, rng):
+    return rng.random(shape).astype(np.float32)
+
+
+def centre_map(side):
+    """A Gaussian blob in the middle of the square, a quarter of its side wide (one standard deviation)."""
+    coordinates = (np.arange(side) + 0.5) / side - 0.5
+    return np.exp(-(coordinates[:, None] ** 2 + coordinates[None, :] ** 2) / (2 * 0.25**2)).astype(np.float32)
+
+
+def curves_of_painting(pixels, maps, class_index, probability_of, steps, rng):
+    """(deletion, insertion) curves, (views, steps + 1) each, of one painting (side x side x 3 uint8) for
+    the maps in view order. `probability_of(images, class_index)` gives the class's probability of each image."""
+    side = pixels.shape[0]
+    removed = blurred(pixels)
+    images = [pixels[np.newaxis], removed[np.newaxis]]
+    images += [interior_steps(pixels, removed, pixel_ranks(saliency, side, rng), steps) for saliency in maps]
+    probabilities = probability_of(np.concatenate(images), class_index)
+    whole, none, inside = probabilities[0], probabilities[1], probabilities[2:].reshape(len(maps), 2, steps - 1)
+    ends = np.ones((len(maps), 1))
+    deletion = np.concatenate([ends * whole, inside[:, 0], ends * none], axis=1)
+    insertion = np.concatenate([ends * none, inside[:, 1], ends * whole], axis=1)
+    return deletion, insertion
+
+
+def measure(model, layers, pixels, *, temperature=1.0, steps=DEFAULT_STEPS, seed=0, names=None, progress=None):
+    """Deletion and insertion curves of every CAM method at `layers` of `model` (an ArtNet network), with
+    the random and centre baselines, for the top class of each painting of `pixels` (model inputs,
+    side x side x 3 in 0..255). Returns a Measurement. `progress(count)` is told of each painting done."""
+    from artnet.gradcam import CAM_METHODS, BaseCAM
+
+    started = time.monotonic()
+    if steps < 2:
+        raise UserError(f"A curve needs at least 2 steps, not {steps}.")
+    views = Views(tuple(CAM_METHODS), tuple(layers))
+    cam = BaseCAM(model, views.layers, temperature=temperature, methods=CAM_METHODS.values())
+    predict = _probability_function(model, temperature)
+    rng = np.random.default_rng(seed)
+    side = int(model.input_shape[1])
+    centre = centre_map(side)
+
+    def probability_of(images, class_index):
+        rows = [predict(images[start:start + BATCH].astype(np.float32)) for start in range(0, len(images), BATCH)]
+        return np.concatenate(rows)[:, class_index]
+
+    deletions, insertions, classes, kept, rows, kept_maps, left_out = [], [], [], [], [], [], 0
+    measured = len(views.methods) * len(views.layers)
+    for start in range(0, len(pixels), CAM_BATCH):
+        batch = np.stack(pixels[start:start + CAM_BATCH]).astype(np.float32)
+        result = cam(batch)
+        for row, painting in enumerate(batch):
+            maps = {key: result.maps[key[0]][key[1]][row] for key in views.keys[:measured]}
+            if not any(saliency.any() for saliency in maps.values()):
+                left_out += 1
+            else:
+                baselines = [random_map(maps[views.methods[0], layer].shape, rng) for layer in views.layers] + [centre]
+                class_index = int(result.class_indices[row])
+                deletion, insertion = curves_of_painting(painting.astype(np.uint8), [*maps.values(), *baselines],
+                                                         class_index, probability_of, steps, rng)
+                deletions.append(deletion)
+                insertions.append(insertion)
+                classes.append(class_index)
+                kept.append(names[start + row] if names else str(start + row))
+                rows.append(start + row)
+                kept_maps.append(maps)
+            if progress:
+                progress(1)
+    empty = np.zeros((0, len(views.keys), steps + 1))
+    return Measurement(views, np.array(deletions) if deletions else empty, np.array(insertions) if insertions else empty,
+                       np.array(classes, dtype=np.int64), kept, rows, kept_maps, left_out,
+                       round(time.monotonic() - started, 1))
+
+
+def _probability_function(model, temperature):
+    """The compiled pass from model inputs to calibrated probabilities, as the app computes them."""
+    import keras
+    import tensorflow as tf
+
+    from artnet.model import LOGITS_LAYER
+
+    logits = keras.Model(model.inputs, model.get_layer(LOGITS_LAYER).output)
+    return tf.function(
+        lambda images: tf.nn.softmax(tf.cast(logits(images, training=False), tf.float32) / temperature),
+        input_signature=[tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)],
+    )
+
+
+def summarise(measurement, depths):
+    """metrics.json's record of a Measurement: per method and layer, the mean deletion and insertion areas
+    and how often they beat the random map and the centre blob on the same painting; the baselines' areas;
+    and the most faithful view. `depths` names each layer's depth (layer -> "early", ...)."""
+    views, keys = measurement.views, measurement.views.keys
+    deletion, insertion = area(measurement.deletion), area(measurement.insertion)
+    column = {key: number for number, key in enumerate(keys)}
+    centre = column[CENTRE, None]
+
+    def share(values):
+        return round(float(np.mean(values)), 4) if len(values) else None
+
+    methods = {}
+    for method, layer in keys[:len(views.methods) * len(views.layers)]:
+        here, random = column[method, layer], column[RANDOM, layer]
+        methods.setdefault(method, {})[layer] = {
+            "depth": depths.get(layer, layer),
+            "deletion": share(deletion[:, here]),
+            "insertion": share(insertion[:, here]),
+            "deletion_beats_random": share(deletion[:, here] < deletion[:, random]),
+            "insertion_beats_random": share(insertion[:, here] > insertion[:, random]),
+            "deletion_beats_centre": share(deletion[:, here] < deletion[:, centre]),
+            "insertion_beats_centre": share(insertion[:, here] > insertion[:, centre]),
+        }
+    summary = {
+        "paintings": len(measurement.paintings),
+        "left_out_without_maps": measurement.left_out,
+        "steps": measurement.deletion.shape[-1] - 1,
+        "removed_pixels_show": f"a Gaussian blur of the painting (sigma {BLUR_FRACTION:.3f} of its side)",
+        "seconds": measurement.seconds,
+        "methods": methods,
+        "random": {layer: {"deletion": share(deletion[:, column[RANDOM, layer]]),
+                           "insertion": share(insertion[:, column[RANDOM, layer]])} for layer in views.layers},
+        "centre": {"deletion": share(deletion[:, centre]), "insertion": share(insertion[:, centre])},
+    }
+    if len(measurement.paintings):
+        summary["most_faithful"] = most_faithful(methods)
+    return summary
+
+
+def most_faithful(methods):
+    """The (method, layer) that beats the random map most reliably: the higher of its two shares (deletion
+    and insertion) at the lower; ties go to the larger gap between insertion and deletion areas."""
+    def score(item):
+        (_, _), row = item
+        return min(row["deletion_beats_random"], row["insertion_beats_random"]), row["insertion"] - row["deletion"]
+
+    (method, layer), row = max((((method, layer), row) for method, layers in methods.items()
+                                for layer, row in layers.items()), key=score)
+    return {"method": method, "layer": layer, "depth": row["depth"]}
+
+
+def table_lines(summary):
+    """The summary as a Markdown table: one row per method and depth, and the baselines. A value missing
+    from the summary (an incomplete metrics.json) shows as n/a."""
+    lines = ["| method | depth | deletion ↓ | insertion ↑ | deletion beats random | insertion beats random "
+             "| beats the centre blob (del. / ins.) |",
+             "|---|---|---|---|---|---|---|"]
+    best = summary.get("most_faithful") or {}
+    depths = {}
+    for method, layers in (summary.get("methods") or {}).items():
+        for layer, row in layers.items():
+            depths[layer] = row.get("depth", layer)
+            star = " ★" if (method, layer) == (best.get("method"), best.get("layer")) else ""
+            noise = "" if _beats_random(row) else " (noise)"
+            lines.append(f"| {method}{star} | {depths[layer]}{noise} | {_value(row, 'deletion', '.3f')} "
+                         f"| {_value(row, 'insertion', '.3f')} | {_value(row, 'deletion_beats_random', '.0%')} "
+                         f"| {_value(row, 'insertion_beats_random', '.0%')} | {_value(row, 'deletion_beats_centre', '.0%')}"
+                         f" / {_value(row, 'insertion_beats_centre', '.0%')} |")
+    for layer, row in (summary.get("random") or {}).items():
+        lines.append(f"| {RANDOM} | {depths.get(layer, layer)} | {_value(row, 'deletion', '.3f')} "
+                     f"| {_value(row, 'insertion', '.3f')} | | | |")
+    centre = summary.get("centre") or {}
+    lines.append(f"| {CENTRE} | | {_value(centre, 'deletion', '.3f')} | {_value(centre, 'insertion', '.3f')} | | | |")
+    return lines
+
+
+def _beats_random(row):
+    """Whether a table row's map does better than the random map on most paintings, for both curves."""
+    shares = (row.get("deletion_beats_random"), row.get("insertion_beats_random"))
+    return all(isinstance(share, (int, float)) and share > 0.5 for share in shares)
+
+
+def _value(row, key, spec):
+    value = row.get(key)
+    return format(value, spec) if isinstance(value, (int, float)) and not isinstance(value, bool) else "n/a"
+
+
+def plot_curves(measurement, pixels, summary, path, labels=None, count=4):
+    """A few paintings (`pixels`: those given to measure()), each with the most faithful map over it and its deletion and insertion curves beside
+    those of the random map (same depth) and the centre blob. `labels` name the explained classes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    from artnet.overlay import render_overlay
+
+    best = summary["most_faithful"]
+    keys = measurement.views.keys
+    here, random, centre = (keys.index(key) for key in ((best["method"], best["layer"]), (RANDOM, best["layer"]),
+                                                        (CENTRE, None)))
+    shown = _spread(len(measurement.paintings), count)
+    fractions = np.linspace(0, 1, measurement.deletion.shape[-1])
+    figure, axes = pyplot.subplots(len(shown), 3, figsize=(11, 3.2 * len(shown)), squeeze=False, constrained_layout=True)
+    for (picture, deletion_axis, insertion_axis), row in zip(axes, shown):
+        painting = pixels[measurement.rows[row]]
+        side = painting.shape[0]
+        picture.imshow(render_overlay(painting, upsample_map(measurement.maps[row][best["method"], best["layer"]],
+                                                            (side, side)), 0.45))
+        explained = int(measurement.class_indices[row])
+        picture.set_title(f"{labels[explained] if labels else explained} · {str(measurement.paintings[row])[:40]}",
+                          fontsize=8)
+        picture.axis("off")
+        for axis, curves, name in ((deletion_axis, measurement.deletion, "deletion"),
+                                   (insertion_axis, measurement.insertion, "insertion")):
+            for column, label, style in ((here, f"{best['method']} · {best['depth']}", "-"),
+                                         (random, f"{RANDOM} · {best['depth']}", "--"), (centre, CENTRE, ":")):
+                curve = curves[row, column]
+                axis.plot(fractions, curve, style, label=f"{label} (area {area(curve):.2f})")
+            axis.set_ylim(0, 1)
+            axis.set_xlabel(f"share of pixels {'removed' if name == 'deletion' else 'revealed'}, most salient first")
+            axis.set_ylabel("probability of the class")
+            axis.set_title(name, fontsize=9)
+            axis.grid(alpha=0.3)
+            axis.legend(fontsize=7)
+    figure.suptitle(f"Deletion and insertion on test paintings: {best['method']} at the {best['depth']} depth")
+    figure.savefig(path, dpi=80)
+    pyplot.close(figure)
+
+
+def _spread(total, count):
+    return sorted({round(i * (total - 1) / max(1, count - 1)) for i in range(min(count, total))})
+
+
+def stratified_sample(paintings, count, seed=0):
+    """Up to `count` paintings, as many of each movement as the movements allow, chosen at random (seeded)."""
+    by_movement = {}
+    for painting in paintings:
+        by_movement.setdefault(painting.movement, []).append(painting)
+    rng = np.random.default_rng(seed)
+    each = math.ceil(count / max(1, len(by_movement)))
+    chosen = [painting for group in by_movement.values()
+              for painting in (group[i] for i in sorted(rng.permutation(len(group))[:each]))]
+    return chosen[:count]
+
+
+def model_inputs(paintings, side):
+    """(pixels, kept paintings, the count that could not be read): each painting as the model sees it."""
+    pixels, kept, unreadable = [], [], 0
+    for painting in paintings:
+        try:
+            pixels.append(to_array(square_image(load_image(painting.path), side)).astype(np.uint8))
+            kept.append(painting)
+        except ImageError:
+            unreadable += 1
+    return pixels, kept, unreadable
+
+
+def parse_arguments(argv=None):
+    from artnet.model_folder import DEFAULT_MODEL_FOLDER, MODEL_VARIABLE
+
+    parser = OneLineErrorParser(prog="python -m artnet.faithfulness", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=os.environ.get(MODEL_VARIABLE) or None, metavar="SPEC",
+                        help=f"a model folder or user/repo[@revision] (default: ${MODEL_VARIABLE}, else {DEFAULT_MODEL_FOLDER})")
+    parser.add_argument("--data", required=True, metavar="DIR", help="the paintings, one folder per movement")
+    parser.add_argument("--split", choices=("test", "all"), default="test",
+                        help="the test split that the model folder's training made of DIR, or every painting (default: test)")
+    parser.add_argument("--paintings", type=int, default=None, metavar="N",
+                        help="a stratified sample of N paintings (default: all of the split)")
+    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="steps of each curve (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="for the sample and the random maps (default: %(default)s)")
+    parser.add_argument("--json", metavar="OUT", help="also write the summary here")
+    parser.add_argument("--plot", metavar="OUT.png", help="also draw a few paintings' curves here")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    arguments = parse_arguments(argv)
+    try:
+        paintings, model, config = _load(arguments)
+        from tqdm import tqdm
+
+        layers = [layer["name"] for layer in config["gradcam_layers"]]
+        pixels, paintings, unreadable = model_inputs(paintings, int(config["image_size"]))
+        with tqdm(total=len(pixels), unit="painting", file=sys.stderr) as bar:
+            measurement = measure(model, layers, pixels, temperature=float(config.get("temperature", 1.0)),
+                                  steps=arguments.steps, seed=arguments.seed,
+                                  names=[os.path.basename(p.path) for p in paintings], progress=bar.update)
+    except UserError as error:
+        print(f"python -m artnet.faithfulness: {error}", file=sys.stderr)
+        return 2
+    if not measurement.paintings:
+        print("python -m artnet.faithfulness: none of the paintings has anything to explain (all maps are zero).",
+              file=sys.stderr)
+        return 1
+    summary = summarise(measurement, {layer["name"]: layer["depth"] for layer in config["gradcam_layers"]})
+    summary["unreadable"] = unreadable
+    print("\n".join(table_lines(summary)))
+    best = summary["most_faithful"]
+    print(f"\n{summary['paintings']} paintings ({summary['left_out_without_maps']} left out without maps, "
+          f"{unreadable} unreadable), {summary['steps']} steps, {summary['seconds']:.0f} s. "
+          f"Most faithful: {best['method']} at the {best['depth']} depth.")
+    if arguments.json:
+        with open(arguments.json, "w", encoding="utf-8") as file:
+            json.dump(summary, file, indent=2)
+    if arguments.plot:
+        plot_curves(measurement, pixels, summary, arguments.plot, config["labels"])
+    return 0
+
+
+def _load(arguments):
+    """The paintings to measure, and the model with its config."""
+    if arguments.steps < 2:
+        raise UserError(f"--steps must be at least 2, not {arguments.steps}.")
+    if arguments.paintings is not None and arguments.paintings < 1:
+        raise UserError(f"--paintings must be at least 1, not {arguments.paintings}.")
+    from artnet.data import find_paintings, split_paintings
+    from artnet.hub import resolve_model
+    from artnet.model_folder import check_folder, read_metrics
+
+    source = resolve_model(arguments.model)
+    check_folder(source.folder)
+    paintings = find_paintings(arguments.data).paintings
+    if arguments.split == "test":
+        training = (read_metrics(source.folder) or {}).get("training") or {}
+        if not {"seed", "validation_fraction", "test_fraction"} <= set(training):
+            raise UserError("The model folder's metrics.json does not say how its data was split; use --split all.")
+        paintings = split_paintings(paintings, training["validation_fraction"], training["test_fraction"],
+                                    training["seed"])[2]
+    if arguments.paintings is not None:
+        paintings = stratified_sample(paintings, arguments.paintings, arguments.seed)
+    # Imported once the model and the data are known to be there: TensorFlow takes seconds and logs to stderr.
+    from artnet.model import load_folder
+
+    model, config = load_folder(source.folder)
+    return paintings, model, config
+
+
+if __name__ == "__main__":
+    sys.exit(main())
