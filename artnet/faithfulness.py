@@ -35,8 +35,8 @@ from artnet.images import ImageError, load_image, square_image, to_array
 from artnet.overlay import upsample_map
 
 # What train.py measures: a sample of the test split, stratified by movement, and the number of steps of
-# each curve. Chosen so that every method at every depth fits in the training run's budget on two CPU
-# cores (bench/training.py times it); `python -m artnet.faithfulness` takes more.
+# each curve. Chosen so that every method at every depth fits the training run's budget of three minutes
+# on two CPU cores (train.py logs the time it took); `python -m artnet.faithfulness` measures more.
 TRAINING_PAINTINGS = 50
 DEFAULT_STEPS = 6
 # The blur that removed pixels show, as a fraction of the painting's side: about the size of a brushstroke
@@ -308,7 +308,7 @@ def plot_curves(measurement, pixels, summary, path, labels=None, count=4):
         picture.imshow(render_overlay(painting, upsample_map(measurement.maps[row][best["method"], best["layer"]],
                                                             (side, side)), 0.45))
         explained = int(measurement.class_indices[row])
-        picture.set_title(f"{labels[explained] if labels else explained} · {str(measurement.paintings[row])[:40]}",
+        picture.set_title(f"{labels[explained] if labels else explained} · {str(measurement.paintings[row])[:34]}",
                           fontsize=8)
         picture.axis("off")
         for axis, curves, name in ((deletion_axis, measurement.deletion, "deletion"),

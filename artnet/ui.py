@@ -2,11 +2,13 @@
 and how it is served. Where it works around Gradio, artnet.gradio_workarounds says why.
 
 This module knows Gradio and not TensorFlow. It is given a Classifier-like object (`labels`, `config`,
-`gradcam_layers`, `classify`, `explain`) and the model folder, whose examples/ and metrics.json it shows.
+`gradcam_layers`, `cam_methods`, `most_faithful`, `classify`, `explain`) and the model folder, whose
+examples/ and metrics.json it shows.
 
-One network pass serves a new painting: `Classifier.explain` returns the probabilities with the Grad-CAM
-maps. The maps stay in the user's `gr.State`, so moving the opacity slider or changing the colormap only
-re-renders the overlays.
+One network pass serves a new painting: `Classifier.explain` returns the probabilities with the maps of
+every CAM method at every depth. The maps stay in the user's `gr.State`, so switching the method, moving
+the opacity slider or changing the colormap only re-renders the overlays. The page opens on the method
+and depth that did best in the model folder's faithfulness test.
 """
 
 import contextlib
@@ -39,10 +41,10 @@ MODEL_CONCURRENCY = 2
 MODEL_GROUP = "model"
 # About half a minute of waiting at ~0.3 s a painting on two cores; beyond that, "queue full" is kinder.
 QUEUE_SIZE = 64
-# One user's maps take up to ~11 MB (four 768 x 768 float32 maps and the picture). Forget them after a
-# quarter of an hour; a user who comes back later pays one network pass, nothing more.
+# One user's state is the picture (at most 768 x 768 RGB) and the maps at the layers' own resolution:
+# under 2 MB. Forget it after a quarter of an hour; a user who comes back later pays one network pass.
 STATE_SECONDS = 15 * 60
-# Bounds the memory that sessions hold: 256 x ~11 MB in the worst case.
+# Bounds the memory that sessions hold: 256 x 2 MB in the worst case.
 STATE_SESSIONS = 256
 # Overlays are written to Gradio's cache on every slider move: clear files older than two hours, hourly.
 CACHE_CLEANUP = (3600, 7200)
@@ -66,20 +68,24 @@ class Handlers:
         self.classifier = classifier
         self.labels = list(classifier.labels)
         self.layers = [dict(layer) for layer in classifier.gradcam_layers]
+        self.methods = list(classifier.cam_methods)
+        # The view that the faithfulness test found best: its method is the one the page opens on, and its
+        # depth's overlay is the one shown large.
+        self.most_faithful = dict(classifier.most_faithful)
         # Gradio's cache, which it serves files from and clears (delete_cache).
         self.overlay_folder = overlay_folder or get_upload_folder()
         # The model folder's examples, each explained once, at start-up: a click on one only draws.
         self.examples = list(examples)
         self.example_explanations = [self._explain(example.path, None) for example in self.examples]
 
-    def analyse(self, painting, opacity, colormap):
+    def analyse(self, painting, method, opacity, colormap):
         """A new painting: label bars, description, the top class selected, overlays, and the state. A
         cleared painting clears them."""
         if painting is None:
             return None, "", None, [], None, []
-        return self.analyse_again(painting, opacity, colormap)
+        return self.analyse_again(painting, method, opacity, colormap)
 
-    def analyse_again(self, painting, opacity, colormap):
+    def analyse_again(self, painting, method, opacity, colormap):
         """What `analyse` shows, for the painting in the box; without one, a message says to add one."""
         path = painting_path(painting)
         explanation = self._explain(path, None)
@@ -87,7 +93,7 @@ class Handlers:
             explanation.probabilities,
             describe(explanation.probabilities),
             explanation.class_name,
-            self._overlays(explanation, opacity, colormap),
+            self._opened(self._overlays(explanation, method, opacity, colormap)),
             ShownExplanation(path, explanation),
             self._similar(explanation.embedding),
         )
@@ -109,36 +115,43 @@ class Handlers:
         return [(saved_jpeg(Image.open(io.BytesIO(match.thumbnail)), self.overlay_folder),
                  f"{match.movement} · {match.similarity:.2f} · {match.title}") for match in matches]
 
-    def redraw(self, painting, movement, opacity, colormap, shown):
-        """Overlays for the chosen movement, opacity and colormap. The network runs only when the state
-        does not hold this painting's maps for this movement (a new class, an example served from the
-        cache, or a session that Gradio has forgotten)."""
+    def redraw(self, painting, movement, method, opacity, colormap, shown):
+        """Overlays for the chosen movement, method, opacity and colormap. The network runs only when the
+        state does not hold this painting's maps for this movement (a new class, or a session that Gradio
+        has forgotten): every method's maps came from the pass that made the state."""
         if painting is None:
             return [], None
         path = painting_path(painting)
         if shown is None or shown.painting != path or movement not in (None, shown.explanation.class_name):
             shown = ShownExplanation(path, self._explain(path, movement))
-        return self._overlays(shown.explanation, opacity, colormap), shown
+        return self._overlays(shown.explanation, method, opacity, colormap), shown
 
     def select_example(self, selected: gr.SelectData):
-        """The example clicked in the gallery: what `load_example` shows for it."""
-        return self.load_example(selected.index)
+        """The example clicked in the gallery: what `load_example` shows for it, with the overlays opened on
+        the most faithful depth."""
+        return self._example(selected.index, opened=True)
 
     def load_example(self, number):
         """The example at `number`: the painting, its true movement and what the model makes of it, from the
-        explanation made at start-up. The view returns to the default opacity and colormap."""
+        explanation made at start-up. The view returns to the most faithful method and the default opacity
+        and colormap."""
+        return self._example(number, opened=False)
+
+    def _example(self, number, opened):
         if not isinstance(number, (int, float)) or not 0 <= int(number) < len(self.examples):
             raise user_error(f"There is no example {number!r}; this model has {len(self.examples)}, from 0.")
         example, explanation = self.examples[int(number)], self.example_explanations[int(number)]
+        overlays = self._overlays(explanation, self.most_faithful["method"], DEFAULT_OPACITY, DEFAULT_COLORMAP)
         return (
             example.path,
             example.label,
             explanation.probabilities,
             describe(explanation.probabilities),
             explanation.class_name,
+            self.most_faithful["method"],
             DEFAULT_OPACITY,
             DEFAULT_COLORMAP,
-            self._overlays(explanation, DEFAULT_OPACITY, DEFAULT_COLORMAP),
+            self._opened(overlays) if opened else overlays,
             ShownExplanation(example.path, explanation),
             self._similar(explanation.embedding),
         )
@@ -154,25 +167,39 @@ class Handlers:
         with user_errors():
             return self.classifier.classify(path)
 
-    def explain(self, painting, movement=None, opacity=DEFAULT_OPACITY, colormap=DEFAULT_COLORMAP):
-        """Grad-CAM overlays of a painting for a movement (default: the top prediction), one per depth of
-        the network, each captioned with its depth and layer."""
-        return self._overlays(self._explain(painting_path(painting), movement), opacity, colormap)
+    def explain(self, painting, movement=None, opacity=DEFAULT_OPACITY, colormap=DEFAULT_COLORMAP, method=None):
+        """Overlays of a painting for a movement (default: the top prediction) by a CAM method (default: the
+        model's most faithful), one per depth of the network, each captioned with its method, depth and layer."""
+        return self._overlays(self._explain(painting_path(painting), movement), method, opacity, colormap)
 
     def _explain(self, path, movement):
         with user_errors():
             return self.classifier.explain(path, class_name=movement or None)
 
-    def _overlays(self, explanation, opacity, colormap):
+    def _overlays(self, explanation, method, opacity, colormap):
         """(JPEG file, caption) of each depth."""
+        method = method or self.most_faithful["method"]
         opacity = DEFAULT_OPACITY if opacity is None else opacity
         colormap = colormap or DEFAULT_COLORMAP
+        if method not in self.methods:
+            raise user_error(f"Unknown method {method!r}; choose one of {', '.join(self.methods)}.")
         with user_errors():
             return [
-                (saved_jpeg(explanation.overlay(layer["name"], float(opacity), colormap), self.overlay_folder),
-                 caption(layer))
+                (saved_jpeg(explanation.overlay(layer["name"], float(opacity), colormap, method), self.overlay_folder),
+                 self._caption(method, layer))
                 for layer in self.layers
             ]
+
+    def _caption(self, method, layer):
+        best = (method, layer["name"]) == (self.most_faithful["method"], self.most_faithful["layer"])
+        return f"{method} · {caption(layer)}" + (" · most faithful" if best else "")
+
+    def _opened(self, overlays):
+        """The overlays of a new painting, opened on the most faithful depth."""
+        names = [layer["name"] for layer in self.layers]
+        if self.most_faithful["layer"] not in names:
+            return overlays
+        return gr.update(value=overlays, selected_index=names.index(self.most_faithful["layer"]))
 
 
 def painting_path(painting):
@@ -249,10 +276,26 @@ def about(classifier, source):
         # The folder's name, not its path on the server, which is none of the visitors' business.
         lines.append(f"Model: the local folder `{os.path.basename(os.path.normpath(source.folder))}`.")
     lines.append(
-        "The maps are Grad-CAM (Selvaraju et al., 2017): where the evidence for the chosen movement lies "
-        "at each depth of the network, from small textures (early) to whole shapes (final)."
+        "The maps show where the evidence for the chosen movement lies at each depth of the network, from small "
+        "textures (early) to whole shapes (final), by four methods: Grad-CAM (Selvaraju et al., 2017), Grad-CAM++ "
+        "(Chattopadhyay et al., 2018), LayerCAM (Jiang et al., 2021) and HiResCAM (Draelos and Carin, 2020)."
     )
+    lines.append(faithfulness_line(read_metrics(source.folder) or {}))
     return "\n\n".join(lines)
+
+
+def faithfulness_line(metrics):
+    """What the model folder's faithfulness test found, in a sentence."""
+    found = metrics.get("faithfulness") or {}
+    best = found.get("most_faithful")
+    if not best:
+        return "This model's maps have not been tested for faithfulness."
+    row = found["methods"][best["method"]][best["layer"]]
+    return (f"The page opens on the most faithful maps: {best['method']} at the {best['depth']} depth. Removing "
+            f"a painting's pixels in the order these maps rank them lowers the model's confidence faster than a "
+            f"random map does on {row['deletion_beats_random']:.0%} of {found['paintings']} test paintings, and "
+            f"revealing them raises it faster on {row['insertion_beats_random']:.0%} (deletion and insertion "
+            "curves; the README has the table for every method and depth).")
 
 
 @dataclass
@@ -267,6 +310,7 @@ class Page:
     bars: object
     description: object
     movement: object
+    method: object
     opacity: object
     colormap: object
     overlays: object
@@ -292,10 +336,12 @@ def layout(handlers, classifier, source):
     bars = gr.Label(label="Art movement", num_top_classes=len(labels), elem_id="movements", render=False)
     description = gr.Markdown(elem_id="description", render=False)
     movement = gr.Radio(labels, label="Explain the movement", elem_id="movement", render=False)
+    method = gr.Radio(handlers.methods, value=handlers.most_faithful["method"], label="Method", elem_id="method",
+                      render=False)
     opacity = gr.Slider(0, 1, value=DEFAULT_OPACITY, step=0.05, label="Opacity", elem_id="opacity", render=False)
     colormap = gr.Dropdown(list(COLORMAPS), value=DEFAULT_COLORMAP, label="Colormap", elem_id="colormap", render=False)
     # The handlers give JPEG files (saved_jpeg); anything else the Gallery encodes as JPEG too.
-    overlays = gr.Gallery(label="Grad-CAM overlays", format="jpeg", columns=2, object_fit="contain",
+    overlays = gr.Gallery(label="Where the evidence lies, at four depths", format="jpeg", columns=2, object_fit="contain",
                           elem_id="overlays", render=False)
     similar = gr.Gallery(label="Paintings the model finds closest (movement · similarity · title)", format="jpeg",
                          columns=4, height="auto", allow_preview=False, object_fit="contain", elem_id="similar",
@@ -323,6 +369,7 @@ def layout(handlers, classifier, source):
             similar.render()
             gr.Markdown("## What the network sees")
             movement.render()
+            method.render()
             with gr.Row():
                 opacity.render()
                 colormap.render()
@@ -330,7 +377,7 @@ def layout(handlers, classifier, source):
     with gr.Accordion("About", open=False):
         gr.Markdown(about(classifier, source), elem_id="about")
     return Page(painting, again, true_movement, examples, gr.Number(0, precision=0, visible=False), bars, description,
-                movement, opacity, colormap, overlays, similar, gr.State(time_to_live=STATE_SECONDS))
+                movement, method, opacity, colormap, overlays, similar, gr.State(time_to_live=STATE_SECONDS))
 
 
 def examples_gallery(handlers):
@@ -354,16 +401,16 @@ def wire_events(demo, page, handlers):
     waits in MODEL_GROUP; the page's own events are not part of the API."""
     model = dict(preprocess=False, concurrency_id=MODEL_GROUP)
     redraw = gr.on(
-        [page.movement.input, page.opacity.input, page.colormap.input],
+        [page.movement.input, page.method.input, page.opacity.input, page.colormap.input],
         handlers.redraw,
-        inputs=[page.painting, page.movement, page.opacity, page.colormap, page.shown],
+        inputs=[page.painting, page.movement, page.method, page.opacity, page.colormap, page.shown],
         outputs=[page.overlays, page.shown],
         trigger_mode="always_last", show_progress="minimal", api_visibility="private", **model,
     )
     for trigger, analyse in ((page.painting.input, handlers.analyse), (page.again.click, handlers.analyse_again)):
         trigger(
             analyse,
-            inputs=[page.painting, page.opacity, page.colormap],
+            inputs=[page.painting, page.method, page.opacity, page.colormap],
             outputs=[page.bars, page.description, page.movement, page.overlays, page.shown, page.similar],
             api_visibility="private", cancels=[redraw], **model,
         )
@@ -371,14 +418,14 @@ def wire_events(demo, page, handlers):
     page.painting.input(None, outputs=page.true_movement, js="() => ''", api_visibility="private")
     if page.examples is not None:
         example_outputs = [page.painting, page.true_movement, page.bars, page.description, page.movement,
-                           page.opacity, page.colormap, page.overlays, page.shown, page.similar]
+                           page.method, page.opacity, page.colormap, page.overlays, page.shown, page.similar]
         # A click carries the example in its event data, an API call in its argument: one event each,
         # as Gradio gives no event data to an API call of a select event.
         page.examples.select(handlers.select_example, outputs=example_outputs, api_visibility="private", **model)
         gr.on([], handlers.load_example, inputs=[page.example_index], outputs=example_outputs,
               api_name="load_example", **model)
     gr.on([], handlers.classify, inputs=[page.painting], outputs=[page.bars], api_name="classify", **model)
-    gr.on([], handlers.explain, inputs=[page.painting, page.movement, page.opacity, page.colormap],
+    gr.on([], handlers.explain, inputs=[page.painting, page.movement, page.opacity, page.colormap, page.method],
           outputs=[page.overlays], api_name="explain", **model)
     if handlers.classifier.neighbours is not None:
         gr.on([], handlers.similar, inputs=[page.painting], outputs=[page.similar], api_name="similar", **model)

@@ -1,8 +1,8 @@
-"""What a user waits for on the page: a new painting or another movement (a network pass) against an
-opacity or colormap change (overlays redrawn from the maps kept in the session, no network pass).
+"""What a user waits for on the page: a new painting or another movement (a network pass) against a
+method, opacity or colormap change (overlays redrawn from the maps kept in the session, no network pass).
 
 It drives the app's own event handlers (artnet/ui.py) in one process; they save every overlay as the
-JPEG file that Gradio serves. The four kinds of event are interleaved.
+JPEG file that Gradio serves. The five kinds of event are interleaved.
 
     python bench/interaction.py [--repeats 15]
 """
@@ -30,15 +30,18 @@ def main():
                             os.path.join(workdir, "gradio"))
         painting = {"path": write_paintings(workdir, 1)[0]}
         labels = handlers.labels
-        *_, shown = handlers.analyse(painting, 0.5, "jet")
+        method = handlers.most_faithful["method"]
+        *_, shown, _ = handlers.analyse(painting, method, 0.5, "jet")
         top = shown.explanation.class_name
         other = next(label for label in labels if label != top)
+        other_method = next(name for name in handlers.methods if name != method)
 
         events = {
-            "new painting (network pass)": lambda: handlers.analyse(painting, 0.5, "jet"),
-            "another movement (network pass)": lambda: handlers.redraw(painting, other, 0.5, "jet", shown),
-            "opacity change (no network pass)": lambda: handlers.redraw(painting, top, 0.8, "jet", shown),
-            "colormap change (no network pass)": lambda: handlers.redraw(painting, top, 0.5, "inferno", shown),
+            "new painting (network pass)": lambda: handlers.analyse(painting, method, 0.5, "jet"),
+            "another movement (network pass)": lambda: handlers.redraw(painting, other, method, 0.5, "jet", shown),
+            "another method (no network pass)": lambda: handlers.redraw(painting, top, other_method, 0.5, "jet", shown),
+            "opacity change (no network pass)": lambda: handlers.redraw(painting, top, method, 0.8, "jet", shown),
+            "colormap change (no network pass)": lambda: handlers.redraw(painting, top, method, 0.5, "inferno", shown),
         }
         measured = {name: [] for name in events}
         for _ in range(options.repeats):

@@ -61,12 +61,28 @@ def test_similar_returns_the_closest_training_paintings_where_the_folder_has_the
     assert all(Image.open(match["image"]).size[0] <= 96 for match in matches)
 
 
+def captions(config, method):
+    """The overlays' captions for a method: method, depth and layer, and which one is the most faithful."""
+    best = config.get("most_faithful") or {}
+    return [f"{method} · {layer['depth']} · {layer['name']}"
+            + (" · most faithful" if (method, layer["name"]) == (best.get("method"), best.get("layer")) else "")
+            for layer in config["gradcam_layers"]]
+
+
 def test_explain_returns_one_captioned_overlay_per_depth_at_the_paintings_shape(client, config, good_painting):
     overlays = client.predict(handle_file(good_painting), api_name="/explain")
-    assert [overlay["caption"] for overlay in overlays] == [
-        f"{layer['depth']} · {layer['name']}" for layer in config["gradcam_layers"]
-    ]
+    # Without a method: the most faithful one that the model folder names.
+    assert [overlay["caption"] for overlay in overlays] == captions(config, config["most_faithful"]["method"])
     assert all(Image.open(overlay["image"]).size == (120, 90) for overlay in overlays)
+
+
+def test_explain_draws_every_method_and_each_differently(client, config, good_painting):
+    drawn = {}
+    for method in ("Grad-CAM", "Grad-CAM++", "LayerCAM", "HiResCAM"):
+        overlays = client.predict(handle_file(good_painting), None, 0.9, "jet", method, api_name="/explain")
+        assert [overlay["caption"] for overlay in overlays] == captions(config, method)
+        drawn[method] = np.concatenate([np.asarray(Image.open(o["image"]), dtype=float) for o in overlays], 1)
+    assert all(np.abs(drawn["Grad-CAM"] - drawn[other]).mean() > 1 for other in ("Grad-CAM++", "LayerCAM", "HiResCAM"))
 
 
 def test_explain_follows_the_movement_opacity_and_colormap(client, config, good_painting):
@@ -91,14 +107,14 @@ def test_clicking_an_example_shows_this_models_answer_for_it(client, live_app, c
     index = json.loads((live_app.folder / "examples" / "index.json").read_text())
     assert index, "the model folder has no examples"
     for number, example in enumerate(index):
-        painting, true_movement, bars, description, movement, opacity, colormap, overlays, closest = client.predict(
-            number, api_name="/load_example")
+        answer = client.predict(number, api_name="/load_example")
+        painting, true_movement, bars, description, movement, method, opacity, colormap, overlays, closest = answer
         assert true_movement == example["label"] and Image.open(painting).size == Image.open(
             live_app.folder / "examples" / example["file"]).size
         direct = client.predict(handle_file(live_app.folder / "examples" / example["file"]), api_name="/classify")
         assert probabilities(bars) == pytest.approx(probabilities(direct), abs=1e-5)
         assert movement == bars["label"] and f"### {movement}" in description
-        assert (opacity, colormap) == (0.5, "jet")
+        assert (method, opacity, colormap) == (config["most_faithful"]["method"], 0.5, "jet")
         assert len(overlays) == len(config["gradcam_layers"])
         has_index = (live_app.folder / "neighbours").is_dir()
         assert len(closest) == (8 if has_index else 0)
@@ -155,6 +171,9 @@ def test_wrong_choices_get_messages_that_name_the_choices(client, good_painting)
         client.predict(handle_file(good_painting), None, 1.5, api_name="/explain")
     with pytest.raises(AppError, match="Unknown colormap 'rainbowz'"):
         client.predict(handle_file(good_painting), None, 0.5, "rainbowz", api_name="/explain")
+    with pytest.raises(AppError, match="Unknown method 'ScoreCAM'; choose one of Grad-CAM, Grad-CAM\\+\\+, LayerCAM, "
+                                       "HiResCAM[.]"):
+        client.predict(handle_file(good_painting), None, 0.5, "jet", "ScoreCAM", api_name="/explain")
     with pytest.raises(AppError, match="Add a painting first"):
         client.predict(None, api_name="/classify")
 

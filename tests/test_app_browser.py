@@ -28,6 +28,9 @@ DROP_FILE = """([selector, data, name, type]) => {
     }
 }"""
 DROP_ZONE = "#painting button.upload-container"
+# The overlays' grid (one thumbnail per depth), which Gradio keeps in the page while a preview is open.
+OVERLAY_GRID = "#overlays .thumbnail-lg img"
+OVERLAY_PREVIEW = "#overlays .preview .media-button img"
 
 
 @pytest.fixture(scope="module")
@@ -70,15 +73,21 @@ class Visit:
         self.page.evaluate(DROP_FILE, [DROP_ZONE, data, Path(path).name, mime_type])
 
     def overlay_sources(self):
-        return self.page.eval_on_selector_all("#overlays img", "images => images.map(image => image.src)")
+        return self.page.eval_on_selector_all(OVERLAY_GRID, "images => images.map(image => image.src)")
+
+    def overlay_captions(self):
+        return self.page.eval_on_selector_all(OVERLAY_GRID, "images => images.map(image => image.alt)")
+
+    def wait_for_overlays(self):
+        self.page.wait_for_function(f"() => document.querySelectorAll('{OVERLAY_GRID}').length == 4", timeout=WAIT_MS)
 
     def wait_for_new_overlays(self, previous):
         self.page.wait_for_function(
-            """previous => {
-                const now = [...document.querySelectorAll('#overlays img')].map(image => image.src);
+            """([selector, previous]) => {
+                const now = [...document.querySelectorAll(selector)].map(image => image.src);
                 return now.length == 4 && now.every(source => !previous.includes(source));
             }""",
-            arg=previous,
+            arg=[OVERLAY_GRID, previous],
             timeout=WAIT_MS,
         )
 
@@ -105,7 +114,7 @@ def test_drop_a_painting_then_redraw_the_overlays_without_the_network(browser, l
     visit = Visit(browser, live_app.url)
 
     visit.drop(path, "image/jpeg")
-    visit.page.wait_for_function("() => document.querySelectorAll('#overlays img').length == 4", timeout=WAIT_MS)
+    visit.wait_for_overlays()
     bars = visit.bars()
     assert all(label in bars for label in model_labels(live_app))
     top = bars.split("\n")[1]
@@ -113,6 +122,13 @@ def test_drop_a_painting_then_redraw_the_overlays_without_the_network(browser, l
     assert visit.page.inner_text("#description").startswith(top)
     assert visit.page.is_checked(f"#movement input[value='{top}']")
     assert visit.calls == ["analyse"]
+    # The page opens on the most faithful view that the model folder records: its method selected, its
+    # depth shown large.
+    best = json.loads((live_app.folder / "config.json").read_text())["most_faithful"]
+    assert visit.page.is_checked(f"#method input[value='{best['method']}']")
+    assert visit.page.get_attribute(OVERLAY_PREVIEW, "alt") == (
+        f"{best['method']} · {best['depth']} · {best['layer']} · most faithful")
+    assert all(caption.startswith(f"{best['method']} · ") for caption in visit.overlay_captions())
     visit.screenshot(screenshots / "1_dropped_painting.png")
 
     before = visit.overlay_sources()
@@ -121,6 +137,17 @@ def test_drop_a_painting_then_redraw_the_overlays_without_the_network(browser, l
     assert visit.calls == ["analyse", "redraw"]
     assert visit.bars() == bars
     visit.screenshot(screenshots / "2_opacity_0.9.png")
+
+    # Another method: drawn from the maps in the session (one redraw, no analyse), at the same depth.
+    other = next(method for method in ("Grad-CAM", "LayerCAM") if method != best["method"])
+    before = visit.overlay_sources()
+    visit.page.click(f"#method input[value='{other}']")
+    visit.wait_for_new_overlays(before)
+    assert visit.calls == ["analyse", "redraw", "redraw"]
+    assert all(caption.startswith(f"{other} · ") for caption in visit.overlay_captions())
+    assert visit.page.get_attribute(OVERLAY_PREVIEW, "alt") == f"{other} · {best['depth']} · {best['layer']}"
+    assert visit.bars() == bars
+    visit.screenshot(screenshots / "2b_another_method.png")
 
     with visit.page.expect_request(lambda request: "/queue/join" in request.url):
         visit.page.click("#again")
@@ -142,7 +169,7 @@ def test_click_an_example_and_read_about_the_model(browser, live_app, screenshot
     visit.screenshot(screenshots / "3_examples_gallery.png")
 
     thumbnails.nth(chosen).click()
-    visit.page.wait_for_function("() => document.querySelectorAll('#overlays img').length == 4", timeout=WAIT_MS)
+    visit.wait_for_overlays()
     assert visit.page.input_value("#true-movement input, #true-movement textarea") == examples[chosen]["label"]
     assert visit.calls == ["select_example"]
     # The model's answer in the caption is the answer the page shows.

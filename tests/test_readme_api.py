@@ -20,10 +20,14 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 README_URL = "http://127.0.0.1:7860"
 
 
-def captions(live_app):
-    """The served model's Grad-CAM depths, as the examples print them."""
+def captions(live_app, method=None):
+    """The served model's overlays of a method (default: its most faithful one), as the examples print them."""
     config = json.loads((live_app.folder / "config.json").read_text())
-    return [f"{layer['depth']} · {layer['name']}" for layer in config["gradcam_layers"]]
+    best = config["most_faithful"]
+    method = method or best["method"]
+    return [f"{method} · {layer['depth']} · {layer['name']}"
+            + (" · most faithful" if (method, layer["name"]) == (best["method"], best["layer"]) else "")
+            for layer in config["gradcam_layers"]]
 
 
 def readme_example(marker):
@@ -44,13 +48,14 @@ def in_a_folder_with_painting_jpg(tmp_path, monkeypatch):
 
 def test_the_python_example_classifies_and_explains(live_app, in_a_folder_with_painting_jpg):
     code = readme_example("api-python").replace(README_URL, live_app.url.rstrip("/"))
+    method = re.search(r'method="([^"]+)"', code).group(1)
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         exec(compile(code, "README.md", "exec"), {})
     captioned = [line.rsplit(" ", 1) for line in printed.getvalue().splitlines() if " · " in line]
     # The overlays first, one per depth; then the closest training paintings, where the model has them.
     overlays, closest = captioned[: len(captions(live_app))], captioned[len(captions(live_app)) :]
-    assert [caption for caption, _ in overlays] == captions(live_app)
+    assert [caption for caption, _ in overlays] == captions(live_app, method)
     assert all(Image.open(path).size == (160, 120) for _, path in overlays)
     labels = json.loads((live_app.folder / "config.json").read_text())["labels"]
     assert len(closest) == (8 if (live_app.folder / "neighbours").is_dir() else 0)

@@ -92,6 +92,30 @@ def test_the_index_of_training_paintings_is_small_and_its_neighbours_share_the_m
     assert neighbours["nearest_has_the_movement"] >= metrics["test"]["accuracy"] - 0.05
 
 
+def test_the_most_faithful_maps_beat_a_random_map_on_most_test_paintings(real_training_run, metrics):
+    folder, result = real_training_run
+    faithfulness = metrics["faithfulness"]
+    assert faithfulness["paintings"] + faithfulness["left_out_without_maps"] >= 50
+    best = faithfulness["most_faithful"]
+    row = faithfulness["methods"][best["method"]][best["layer"]]
+    # The goal: the best view's deletion and insertion beat a random map's on at least 70 % of the paintings.
+    assert row["deletion_beats_random"] >= 0.7 and row["insertion_beats_random"] >= 0.7
+    assert json.loads((folder / "config.json").read_text())["most_faithful"] == best
+    assert f"most faithful {best['method']} at the {best['depth']} depth" in result.stdout
+    card = (folder / "README.md").read_text()
+    assert sum(line.startswith(f"| {method}") for line in card.splitlines()
+               for method in ("Grad-CAM |", "Grad-CAM++", "LayerCAM", "HiResCAM")) == 16
+    assert (folder / "plots" / "deletion.png").stat().st_size > 50_000
+
+
+def test_the_readme_shows_the_faithfulness_of_every_method_and_depth():
+    readme = open(os.path.join(os.path.dirname(os.path.dirname(__file__)), "README.md"), encoding="utf-8").read()
+    section = readme[readme.index("### Are the maps faithful?"):]
+    for method in ("Grad-CAM", "Grad-CAM++", "LayerCAM", "HiResCAM"):
+        for depth in ("early", "middle", "late", "final"):
+            assert re.search(rf"^\| {re.escape(method)}( ★)? \| {depth}( \(noise\))? \|", section, re.MULTILINE), (method, depth)
+
+
 def test_the_real_model_folder_serves_real_held_out_examples(real_model_folder, manifest):
     from artnet.classifier import Classifier
 

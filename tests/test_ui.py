@@ -34,11 +34,17 @@ LAYERS = [{"name": "conv2_block6_concat", "depth": "early"}, {"name": "relu", "d
 PROBABILITIES = {"Cubism": 0.1, "Impressionism": 0.7, "Realism": 0.2}
 
 
+METHODS = ["Grad-CAM", "LayerCAM"]
+MOST_FAITHFUL = {"method": "LayerCAM", "layer": "relu", "depth": "final"}
+
+
 def stand_in_maps(class_name):
-    """Maps of the layers' own small sizes that differ by layer and by class, as real ones do."""
+    """Maps of the layers' own small sizes that differ by method, by layer and by class, as real ones do."""
     ramp = np.linspace(0, 1, 16, dtype=np.float32)
-    return {layer["name"]: np.outer(ramp, ramp[::-1] if number % 2 else ramp) ** (1 + LABELS.index(class_name))
-            for number, layer in enumerate(LAYERS)}
+    return {method: {layer["name"]: np.outer(ramp, ramp[::-1] if number % 2 else ramp)
+                     ** (1 + LABELS.index(class_name) + 3 * METHODS.index(method))
+                     for number, layer in enumerate(LAYERS)}
+            for method in METHODS}
 
 
 class StandInClassifier:
@@ -46,6 +52,8 @@ class StandInClassifier:
 
     labels = LABELS
     gradcam_layers = LAYERS
+    cam_methods = METHODS
+    most_faithful = MOST_FAITHFUL
     neighbours = None  # no index of training paintings: the app hides the panel
     config = {"labels": LABELS, "image_size": 64, "backbone": "densenet121", "gradcam_layers": LAYERS}
 
@@ -88,12 +96,22 @@ def pixels(overlays):
     return [np.asarray(Image.open(path)) for path, _ in overlays]
 
 
+def opened(gallery):
+    """The overlays of an update that opens the gallery on the most faithful depth, and that depth's index."""
+    assert gallery["__type__"] == "update"
+    return gallery["value"], gallery["selected_index"]
+
+
 def test_a_new_painting_gets_bars_description_top_class_and_overlays_from_one_pass(handlers, classifier, upload):
-    bars, description, movement, overlays, shown, similar = handlers.analyse(upload, 0.5, "jet")
+    bars, description, movement, gallery, shown, similar = handlers.analyse(upload, "LayerCAM", 0.5, "jet")
     assert bars == {"Cubism": 0.1, "Impressionism": 0.7, "Realism": 0.2}
     assert description.startswith("### Impressionism\n\nImpressionism captures")
     assert movement == "Impressionism"
-    assert [caption for _, caption in overlays] == ["early · conv2_block6_concat", "final · relu"]
+    overlays, selected = opened(gallery)
+    # Opened on the most faithful depth, which its caption names.
+    assert selected == 1
+    assert [caption for _, caption in overlays] == [
+        "LayerCAM · early · conv2_block6_concat", "LayerCAM · final · relu · most faithful"]
     assert all(Image.open(path).size == (40, 30) for path, _ in overlays)
     assert classifier.passes == [("explain", None)]
     assert shown.painting == upload["path"]
@@ -127,7 +145,7 @@ class StandInWithNeighbours(StandInClassifier):
 def test_the_closest_training_paintings_come_from_the_pass_that_explains(tmp_path, upload):
     classifier = StandInWithNeighbours()
     handlers = ui.Handlers(classifier, str(tmp_path / "gradio_cache"))
-    *_, similar = handlers.analyse(upload, 0.5, "jet")
+    *_, similar = handlers.analyse(upload, None, 0.5, "jet")
     assert [caption for _, caption in similar] == [
         "Impressionism · 0.95 · Harbour", "Realism · 0.29 · Field", "Cubism · 0.10 · Houses"]
     assert all(Image.open(path).size == (60, 40) for path, _ in similar)
@@ -136,32 +154,39 @@ def test_the_closest_training_paintings_come_from_the_pass_that_explains(tmp_pat
     assert [caption for _, caption in handlers.similar(upload)] == [caption for _, caption in similar]
 
 
-def test_opacity_and_colormap_redraw_from_the_state_without_the_network(handlers, classifier, upload):
-    *_, overlays, shown, _ = handlers.analyse(upload, 0.5, "jet")
-    stronger, shown = handlers.redraw(upload, "Impressionism", 0.9, "jet", shown)
-    recoloured, shown = handlers.redraw(upload, "Impressionism", 0.9, "inferno", shown)
+def test_method_opacity_and_colormap_redraw_from_the_state_without_the_network(handlers, classifier, upload):
+    *_, gallery, shown, _ = handlers.analyse(upload, "LayerCAM", 0.5, "jet")
+    stronger, shown = handlers.redraw(upload, "Impressionism", "LayerCAM", 0.9, "jet", shown)
+    recoloured, shown = handlers.redraw(upload, "Impressionism", "LayerCAM", 0.9, "inferno", shown)
+    other_method, shown = handlers.redraw(upload, "Impressionism", "Grad-CAM", 0.9, "inferno", shown)
     assert classifier.passes == [("explain", None)]
-    first, second, third = pixels(overlays), pixels(stronger), pixels(recoloured)
+    first, second, third, fourth = (pixels(overlays) for overlays in (opened(gallery)[0], stronger, recoloured,
+                                                                     other_method))
     assert not np.array_equal(first[0], second[0]) and not np.array_equal(second[0], third[0])
+    assert not np.array_equal(third[0], fourth[0])
+    # A redraw leaves the gallery where the user has it: open or closed, on whichever depth.
+    assert isinstance(other_method, list)
+    assert [caption for _, caption in other_method] == ["Grad-CAM · early · conv2_block6_concat",
+                                                        "Grad-CAM · final · relu"]
 
 
 def test_another_movement_costs_one_pass_then_redraws_from_the_state(handlers, classifier, upload):
-    *_, shown, _ = handlers.analyse(upload, 0.5, "jet")
-    _, shown = handlers.redraw(upload, "Realism", 0.5, "jet", shown)
-    _, shown = handlers.redraw(upload, "Realism", 0.2, "jet", shown)
+    *_, shown, _ = handlers.analyse(upload, "LayerCAM", 0.5, "jet")
+    _, shown = handlers.redraw(upload, "Realism", "LayerCAM", 0.5, "jet", shown)
+    _, shown = handlers.redraw(upload, "Realism", "Grad-CAM", 0.2, "jet", shown)
     assert classifier.passes == [("explain", None), ("explain", "Realism")]
     assert shown.explanation.class_name == "Realism"
 
 
 def test_the_state_of_another_painting_is_never_drawn(handlers, classifier, upload, tmp_path):
-    *_, shown, _ = handlers.analyse(upload, 0.5, "jet")
+    *_, shown, _ = handlers.analyse(upload, "LayerCAM", 0.5, "jet")
     other = tmp_path / "example.png"
     painting("stripes", size=(50, 50)).save(other)
-    overlays, shown = handlers.redraw({"path": str(other)}, "Impressionism", 0.5, "jet", shown)
+    overlays, shown = handlers.redraw({"path": str(other)}, "Impressionism", "LayerCAM", 0.5, "jet", shown)
     assert classifier.passes == [("explain", None), ("explain", "Impressionism")]
     assert shown.painting == str(other) and Image.open(overlays[0][0]).size == (50, 50)
     # A session that Gradio has forgotten (no state) also gets its overlays.
-    handlers.redraw({"path": str(other)}, "Impressionism", 0.5, "jet", None)
+    handlers.redraw({"path": str(other)}, "Impressionism", "LayerCAM", 0.5, "jet", None)
     assert len(classifier.passes) == 3
 
 
@@ -174,13 +199,22 @@ def test_examples_are_explained_at_start_up_and_a_click_only_draws(classifier, t
     # The gallery's captions show the true movement and the model's answer, a wrong one too.
     assert [caption for _, caption in handlers.example_gallery()] == [
         "✓ true Impressionism · model: Impressionism 70%", "✗ true Realism · model: Impressionism 70%"]
-    painting, true_movement, bars, description, movement, opacity, colormap, overlays, shown, _ = handlers.load_example(1)
+    answer = handlers.load_example(1)
+    painting, true_movement, bars, description, movement, method, opacity, colormap, overlays, shown, _ = answer
     assert painting == str(folder / "examples" / "b.png") and true_movement == "Realism"
-    assert (movement, opacity, colormap) == ("Impressionism", ui.DEFAULT_OPACITY, ui.DEFAULT_COLORMAP)
+    assert (movement, method, opacity, colormap) == ("Impressionism", "LayerCAM", ui.DEFAULT_OPACITY, ui.DEFAULT_COLORMAP)
     assert bars == PROBABILITIES and len(overlays) == len(LAYERS) and shown.painting == painting
+    # A click on the example opens the overlays on the most faithful depth; the API gets the plain list.
+    clicked = handlers.select_example(gr.SelectData(None, {"index": 1, "value": None}))
+    assert opened(clicked[8]) == (overlays, 1) and clicked[:8] == answer[:8]
     assert len(classifier.passes) == 2
     with pytest.raises(gr.Error, match="There is no example 2; this model has 2, from 0."):
         handlers.load_example(2)
+
+
+def test_the_api_explains_with_the_most_faithful_method_unless_told_another(handlers, upload):
+    assert [caption for _, caption in handlers.explain(upload)][1] == "LayerCAM · final · relu · most faithful"
+    assert [caption for _, caption in handlers.explain(upload, None, 0.5, "jet", "Grad-CAM")][1] == "Grad-CAM · final · relu"
 
 
 def test_overlays_are_jpeg_files_written_whole_under_their_content_hash(handlers, upload, tmp_path):
@@ -196,15 +230,15 @@ def test_overlays_are_jpeg_files_written_whole_under_their_content_hash(handlers
 
 
 def test_a_cleared_painting_clears_the_outputs(handlers, classifier):
-    assert handlers.analyse(None, 0.5, "jet") == (None, "", None, [], None, [])
-    assert handlers.redraw(None, "Cubism", 0.5, "jet", None) == ([], None)
+    assert handlers.analyse(None, "LayerCAM", 0.5, "jet") == (None, "", None, [], None, [])
+    assert handlers.redraw(None, "Cubism", "LayerCAM", 0.5, "jet", None) == ([], None)
     assert classifier.passes == []
 
 
 def test_classify_again_without_a_painting_says_to_add_one(handlers, classifier, upload):
     with pytest.raises(gr.Error, match="Add a painting first"):
-        handlers.analyse_again(None, 0.5, "jet")
-    assert handlers.analyse_again(upload, 0.5, "jet")[2] == "Impressionism"
+        handlers.analyse_again(None, "LayerCAM", 0.5, "jet")
+    assert handlers.analyse_again(upload, "LayerCAM", 0.5, "jet")[2] == "Impressionism"
 
 
 @pytest.mark.parametrize(
@@ -224,7 +258,7 @@ def test_bad_images_become_gr_errors_with_the_same_one_line_message(handlers, tm
     for call in (
         lambda: handlers.classify({"path": str(path)}),
         lambda: handlers.explain({"path": str(path)}),
-        lambda: handlers.analyse({"path": str(path)}, 0.5, "jet"),
+        lambda: handlers.analyse({"path": str(path)}, "LayerCAM", 0.5, "jet"),
     ):
         with pytest.raises(gr.Error, match=message) as error:
             call()
@@ -238,6 +272,8 @@ def test_missing_or_expired_paintings_and_wrong_choices_say_what_to_do(handlers,
         (lambda: handlers.explain(upload, "Baroque"), "Unknown class 'Baroque'; choose one of"),
         (lambda: handlers.explain(upload, None, 1.5), "Opacity must be between 0 and 1"),
         (lambda: handlers.explain(upload, None, 0.5, "rainbowz"), "Unknown colormap 'rainbowz'"),
+        (lambda: handlers.explain(upload, None, 0.5, "jet", "ScoreCAM"),
+         "Unknown method 'ScoreCAM'; choose one of Grad-CAM, LayerCAM[.]"),
     ]
     for call, message in cases:
         with pytest.raises(gr.Error, match=message):
