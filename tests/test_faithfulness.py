@@ -145,7 +145,7 @@ def patch_model():
         images.append(pixels)
     inputs = keras.Input((SIDE, SIDE, 3))
     x = keras.layers.Rescaling(1 / 255)(inputs)
-    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(x)
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="edges")(x)
     x = keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="features")(x)
     logits = keras.layers.Dense(2, name="logits")(keras.layers.GlobalMaxPooling2D()(x))
     model = keras.Model(inputs, keras.layers.Activation("softmax")(logits))

@@ -141,7 +141,7 @@ def patch_finder():
             top, left = rng.integers(0, 27, 2)
             image[top : top + 6, left : left + 6] = 1.0
     inputs = keras.Input((32, 32, 1))
-    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="edges")(inputs)
     x = keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="features")(x)
     logits = keras.layers.Dense(2, name="logits")(keras.layers.GlobalMaxPooling2D()(x))
     model = keras.Model(inputs, keras.layers.Activation("softmax")(logits))
@@ -170,8 +170,8 @@ def test_the_map_peaks_on_the_bright_patch_and_moves_with_it(patch_finder, top, 
 
 def test_several_layers_in_one_pass_equal_one_layer_at_a_time(patch_finder):
     batch = np.stack([field_with_patch(3, 4), field_with_patch(20, 20)])
-    together = GradCAM(patch_finder, ["features", "conv2d"])(batch, [1, 0])
-    for name in ("features", "conv2d"):
+    together = GradCAM(patch_finder, ["features", "edges"])(batch, [1, 0])
+    for name in ("features", "edges"):
         alone = GradCAM(patch_finder, [name])(batch, [1, 0])
         np.testing.assert_allclose(together.maps["Grad-CAM"][name], alone.maps["Grad-CAM"][name], atol=1e-6)
         np.testing.assert_allclose(together.probabilities, alone.probabilities, atol=1e-6)
@@ -205,7 +205,7 @@ def test_any_class_can_be_explained(patch_finder):
 def test_a_flat_image_gives_a_zero_map_not_nan(patch_finder):
     flat = np.full((2, 32, 32, 1), 0.5, np.float32)
     for class_index in (0, 1):
-        maps = BaseCAM(patch_finder, ["features", "conv2d"], methods=CAM_METHODS.values())(flat, [class_index] * 2).maps
+        maps = BaseCAM(patch_finder, ["features", "edges"], methods=CAM_METHODS.values())(flat, [class_index] * 2).maps
         for method_maps in maps.values():
             for layer_map in method_maps.values():
                 assert np.array_equal(layer_map, np.zeros_like(layer_map))
