@@ -24,7 +24,7 @@ from artnet.backbones import BACKBONES
 from artnet.errors import UserError
 from artnet.gradio_workarounds import GALLERY_CSS, quiet_launch, saved_jpeg, share_link_wanted
 from artnet.images import MAX_PIXELS, READABLE_FORMATS
-from artnet.model_folder import read_examples, read_metrics
+from artnet.model_folder import EXAMPLES_FOLDER, read_examples, read_metrics
 from artnet.styles import DESCRIPTIONS
 
 # A high-resolution scan of a painting fits; a JPEG of MAX_PIXELS is usually far smaller.
@@ -431,14 +431,23 @@ def wire_events(demo, page, handlers):
         gr.on([], handlers.similar, inputs=[page.painting], outputs=[page.similar], api_name="similar", **model)
 
 
-def serve(demo, host=None, port=None, share=False):
+def launch_options(model_folder=None):
+    """What the app's launch() is given besides where to listen. `model_folder`'s examples may be served
+    wherever the folder lies: Gradio serves only files under the working folder and the temporary one
+    unless told, and a model pulled from the Hub lies in the Hub's cache."""
+    return dict(
+        max_file_size=MAX_FILE_SIZE, state_session_capacity=STATE_SESSIONS,
+        theme=gr.themes.Soft(primary_hue="indigo"), css=GALLERY_CSS,
+        allowed_paths=[os.path.join(model_folder, EXAMPLES_FOLDER)] if model_folder else None,
+    )
+
+
+def serve(demo, host=None, port=None, share=False, model_folder=None):
     """Launch the app and block. `host` and `port` default to Gradio's GRADIO_SERVER_NAME and
     GRADIO_SERVER_PORT (else 127.0.0.1:7860); GRADIO_SHARE=true asks for a share link like `share`."""
     share = share_link_wanted(demo, share)
-    local_url, share_url = quiet_launch(
-        demo, share, server_name=host, server_port=port, max_file_size=MAX_FILE_SIZE,
-        state_session_capacity=STATE_SESSIONS, theme=gr.themes.Soft(primary_hue="indigo"), css=GALLERY_CSS,
-    )
+    local_url, share_url = quiet_launch(demo, share, server_name=host, server_port=port,
+                                        **launch_options(model_folder))
     print(f"ArtNet is running at {local_url}")
     if share_url:
         print(f"Public link, open for up to a week: {share_url}")

@@ -9,6 +9,7 @@ import sys
 import textwrap
 import threading
 import time
+from pathlib import Path
 
 import gradio as gr
 import httpx
@@ -364,6 +365,30 @@ def test_share_without_network_says_so_in_one_line_and_keeps_serving(tmp_path):
         process.terminate()
         process.wait(timeout=20)
 
+
+
+def test_examples_of_a_model_folder_outside_the_working_and_temporary_folders_are_served(tmp_path, monkeypatch):
+    """As a model pulled from the Hub is, in the Hub's cache: a click on an example must not be refused."""
+    import shutil
+
+    from gradio_client import Client
+
+    monkeypatch.chdir(tmp_path)
+    outside = os.path.join(ROOT, "test-output", "model_outside_tmp")
+    shutil.rmtree(outside, ignore_errors=True)
+    os.makedirs(outside)
+    try:
+        folder = write_folder(Path(outside), index=[{"file": "a.png", "label": "Realism"}], files=["a.png"])
+        demo = ui.build_demo(StandInClassifier(), ModelSource(str(folder)))
+        _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_port=free_port(),
+                                **ui.launch_options(str(folder)))
+        try:
+            painting, true_movement, *_ = Client(url, verbose=False).predict(0, api_name="/load_example")
+        finally:
+            demo.close()
+        assert true_movement == "Realism" and Image.open(painting).size == (20, 20)
+    finally:
+        shutil.rmtree(outside, ignore_errors=True)
 
 
 class SlowStandInClassifier(StandInClassifier):
