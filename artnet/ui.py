@@ -181,8 +181,6 @@ class Handlers:
         method = method or self.most_faithful["method"]
         opacity = DEFAULT_OPACITY if opacity is None else opacity
         colormap = colormap or DEFAULT_COLORMAP
-        if method not in self.methods:
-            raise user_error(f"Unknown method {method!r}; choose one of {', '.join(self.methods)}.")
         with user_errors():
             return [
                 (saved_jpeg(explanation.overlay(layer["name"], float(opacity), colormap, method), self.overlay_folder),
