@@ -65,6 +65,8 @@ def parse_arguments(argv=None):
     add("--seed", type=int, default=DEFAULTS.seed, help="for the split, the shuffling and the initial weights (default: %(default)s)")
     add("--no-cross-collection", dest="cross_collection", action="store_false",
         help="skip the cross-collection test (it trains once more per fold of left-out collections)")
+    add("--faithfulness-paintings", type=int, default=DEFAULTS.faithfulness_paintings, metavar="N",
+        help="test paintings, stratified by movement, on which the maps' faithfulness is measured (default: %(default)s)")
     add("--mixed-precision", action="store_true", help="float16 compute on a GPU")
     add("--run-eagerly", action="store_true", help="skip graph tracing: faster start for tiny runs, slower steps")
     add("--feature-cache", default=default_cache_root(), metavar="DIR",

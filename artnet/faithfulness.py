@@ -34,10 +34,8 @@ from artnet.errors import OneLineErrorParser, UserError
 from artnet.images import ImageError, load_image, square_image, to_array
 from artnet.overlay import upsample_map
 
-# What train.py measures: a sample of the test split, stratified by movement, and the number of steps of
-# each curve. Chosen so that every method at every depth fits the training run's budget of three minutes
+# The number of steps of each curve: few, so that every method at every depth fits a training run's budget
 # on two CPU cores (train.py logs the time it took); `python -m artnet.faithfulness` measures more.
-TRAINING_PAINTINGS = 50
 DEFAULT_STEPS = 6
 # The blur that removed pixels show, as a fraction of the painting's side: about the size of a brushstroke
 # cluster at the input's resolution, far coarser than any texture the early layers see.

@@ -41,6 +41,7 @@ class TrainingOptions:
     validation_fraction: float = 0.15
     test_fraction: float = 0.15
     cross_collection: bool = True
+    faithfulness_paintings: int = 50
     mixed_precision: bool = False
     run_eagerly: bool = False
 
@@ -54,6 +55,8 @@ class TrainingOptions:
             )
         if self.epochs < 1 or self.batch_size < 1 or self.halve_learning_rate_every < 1:
             raise OptionError("--epochs, --batch-size and --halve-learning-rate-every must be at least 1.")
+        if self.faithfulness_paintings < 1:
+            raise OptionError(f"--faithfulness-paintings must be at least 1, not {self.faithfulness_paintings}.")
         if not self.learning_rate > 0:
             raise OptionError(f"--learning-rate must be positive, not {self.learning_rate}.")
         backbone.freeze_policy(self.freeze)

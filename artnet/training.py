@@ -139,7 +139,7 @@ def _evaluate(model, top, features, splits, prepared, *, log):
 def _faithfulness(model, test, options, calibration_metrics, *, log):
     """Deletion and insertion of every CAM method's maps at every depth, on a sample of the test split."""
     depths = {layer["name"]: layer["depth"] for layer in get_backbone(options.backbone).gradcam_layers}
-    sample = faithfulness.stratified_sample(test.paintings, faithfulness.TRAINING_PAINTINGS, options.seed)
+    sample = faithfulness.stratified_sample(test.paintings, options.faithfulness_paintings, options.seed)
     pixels, measured, _ = faithfulness.model_inputs(sample, options.image_size)
     measurement = faithfulness.measure(model, list(depths), pixels, temperature=calibration_metrics["temperature"],
                                        seed=options.seed, names=[title_of(painting.path) for painting in measured])

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from conftest import MOBILENET_WEIGHTS, SHARED_PAINTINGS
+from conftest import MOBILENET_WEIGHTS, REAL_TRAINING_EXTRA_ARGUMENTS, SHARED_PAINTINGS
 
 pytestmark = [pytest.mark.slow]
 
@@ -95,7 +95,9 @@ def test_the_index_of_training_paintings_is_small_and_its_neighbours_share_the_m
 def test_the_most_faithful_maps_beat_a_random_map_on_most_test_paintings(real_training_run, metrics):
     folder, result = real_training_run
     faithfulness = metrics["faithfulness"]
-    assert faithfulness["paintings"] + faithfulness["left_out_without_maps"] >= 50
+    asked = metrics["training"]["faithfulness_paintings"]
+    assert asked == int(REAL_TRAINING_EXTRA_ARGUMENTS[REAL_TRAINING_EXTRA_ARGUMENTS.index("--faithfulness-paintings") + 1])
+    assert faithfulness["paintings"] + faithfulness["left_out_without_maps"] == asked
     best = faithfulness["most_faithful"]
     row = faithfulness["methods"][best["method"]][best["layer"]]
     # The goal: the best view's deletion and insertion beat a random map's on at least 70 % of the paintings.
