@@ -2,23 +2,16 @@
 Space runs exactly that. `python app.py --help` lists the options."""
 
 import argparse
-import os
 import sys
 
-from artnet import ui
+from artnet.cli.options import add_model_option, load_classifier
 from artnet.errors import UserError
-from artnet.hub import resolve_model
-from artnet.model_folder import DEFAULT_MODEL_FOLDER, MODEL_VARIABLE, check_folder
+from artnet.serve import ui
+
 
 def parse_options(argv=None):
     parser = argparse.ArgumentParser(description="Serve ArtNet's Gradio app.")
-    parser.add_argument(
-        "--model",
-        default=os.environ.get(MODEL_VARIABLE) or None,
-        metavar="SPEC",
-        help=f"a model folder, or a Hub repo as user/repo[@revision] (default: ${MODEL_VARIABLE}, "
-        f"else {DEFAULT_MODEL_FOLDER})",
-    )
+    add_model_option(parser)
     parser.add_argument("--share", action="store_true", help="also open a temporary public gradio.live link")
     parser.add_argument("--host", help="address to listen on (default: $GRADIO_SERVER_NAME, else 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default: $GRADIO_SERVER_PORT, else 7860)")
@@ -28,14 +21,7 @@ def parse_options(argv=None):
 def main(argv=None):
     options = parse_options(argv)
     try:
-        source = resolve_model(options.model)
-        check_folder(source.folder)
-        # Imported only once there is a model to serve: TensorFlow takes seconds to import and logs to
-        # stderr, which would bury the one-line answer to a missing or broken model.
-        from artnet.classifier import Classifier, share_cpu_cores
-
-        share_cpu_cores(ui.MODEL_CONCURRENCY)
-        classifier = Classifier.from_folder(source.folder)
+        classifier, source = load_classifier(options.model, concurrent_passes=ui.MODEL_CONCURRENCY)
     except UserError as error:
         print(f"app.py: {error}", file=sys.stderr)
         return 2

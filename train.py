@@ -9,18 +9,21 @@ optional manifest.csv that names each painting's collection, or Painter by Numbe
 
 import argparse
 import dataclasses
+import logging
 import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from artnet.backbones import BACKBONES  # noqa: E402
+from artnet.model.backbones import BACKBONES  # noqa: E402
 from artnet.errors import OneLineErrorParser, UserError  # noqa: E402
-from artnet.features import default_cache_root  # noqa: E402
-from artnet.model_folder import DEFAULT_MODEL_FOLDER  # noqa: E402
-from artnet.options import CLASS_WEIGHTS, HEADS, TrainingOptions  # noqa: E402
-from artnet.training_setup import prepare_run  # noqa: E402
-from artnet.views import VIEWS  # noqa: E402
+from artnet.hub.push import check_can_push, push  # noqa: E402
+from artnet.train.features import default_cache_root  # noqa: E402
+from artnet.model.folder import DEFAULT_MODEL_FOLDER  # noqa: E402
+from artnet.model.heads import HEADS  # noqa: E402
+from artnet.train.options import CLASS_WEIGHTS, TrainingOptions  # noqa: E402
+from artnet.train.setup import prepare_run  # noqa: E402
+from artnet.data.views import VIEWS  # noqa: E402
 
 DEFAULTS = TrainingOptions()
 
@@ -79,8 +82,18 @@ def parse_arguments(argv=None):
     return parser.parse_args(argv)
 
 
+def report_progress():
+    """The library's progress and results, as plain lines on stdout."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("artnet")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def main(argv=None):
     arguments = parse_arguments(argv)
+    report_progress()
     if (arguments.private or arguments.tag) and not arguments.push_to_hub:
         print("error: --private and --tag only apply with --push-to-hub USER/REPO.", file=sys.stderr)
         return 2
@@ -88,17 +101,15 @@ def main(argv=None):
     options = TrainingOptions(**{field.name: getattr(arguments, field.name) for field in dataclasses.fields(TrainingOptions)})
     try:
         if arguments.push_to_hub:
-            from artnet import hub
-
             # First of all: a long run must not end in an authentication error.
-            hub.check_can_push(arguments.push_to_hub, tag=arguments.tag)
+            check_can_push(arguments.push_to_hub, tag=arguments.tag)
         prepared = prepare_run(arguments.data, arguments.output, options, resume=arguments.resume, dataset=arguments.dataset)
         # TensorFlow is imported only now: every check above answers at once and in one line.
-        from artnet.training import train
+        from artnet.train.run import train
 
-        result = train(arguments.data, arguments.output, prepared=prepared, feature_cache=arguments.feature_cache)
+        result = train(prepared, arguments.output, arguments.feature_cache)
         if arguments.push_to_hub:
-            pushed = hub.push(result.output, arguments.push_to_hub, private=arguments.private, revision_tag=arguments.tag)
+            pushed = push(result.output, arguments.push_to_hub, private=arguments.private, revision_tag=arguments.tag)
             print(f"Pushed to {pushed.repo_url} at commit {pushed.commit_id}. Serve it with: python app.py --model {pushed.spec}")
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import httpx  # noqa: E402
 from gradio_client import Client, handle_file  # noqa: E402
 
-from artnet.classifier import Classifier  # noqa: E402
+from artnet.serve.classifier import Classifier  # noqa: E402
 from http_api import call  # noqa: E402
 from live_app import start_app  # noqa: E402
 

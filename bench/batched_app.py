@@ -15,9 +15,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import gradio as gr  # noqa: E402
 
-from artnet import ui  # noqa: E402
-from artnet.classifier import Classifier, share_cpu_cores  # noqa: E402
-from artnet.model_folder import ModelSource  # noqa: E402
+from artnet.serve import ui  # noqa: E402
+from artnet.serve.classifier import Classifier, share_cpu_cores  # noqa: E402
+from artnet.model.folder import ModelSource  # noqa: E402
 
 
 def main():

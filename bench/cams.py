@@ -31,10 +31,10 @@ from tf_keras_vis.layercam import Layercam  # noqa: E402
 from tf_keras_vis.utils.model_modifiers import ReplaceToLinear  # noqa: E402
 from tf_keras_vis.utils.scores import CategoricalScore  # noqa: E402
 
-from artnet.backbones import get_backbone  # noqa: E402
-from artnet.gradcam import CAM_METHODS, BaseCAM  # noqa: E402
-from artnet.model import build_model  # noqa: E402
-from artnet.overlay import upsample_map  # noqa: E402
+from artnet.model.backbones import get_backbone  # noqa: E402
+from artnet.explain.cams import CAM_METHODS, BaseCAM  # noqa: E402
+from artnet.model.network import build_model  # noqa: E402
+from artnet.explain.overlay import upsample_map  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WEIGHTS = os.path.join(ROOT, "..", "shared", "weights", "mobilenet_0.75_imagenet_notop.weights.h5")

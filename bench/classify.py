@@ -1,4 +1,4 @@
-"""`python -m artnet.classify`'s throughput on real paintings, side by side in one run: the CLI's path
+"""`python -m artnet.cli.classify`'s throughput on real paintings, side by side in one run: the CLI's path
 (paintings decoded in threads, classified in batches), one painting at a time through Classifier.classify,
 and the bare network on batches already decoded in memory, the limit.
 
@@ -35,8 +35,8 @@ def main():
     arguments = parser.parse_args()
     print(f"bench/classify.py: {load_average()}")
 
-    from artnet.classifier import Classifier
-    from artnet.classify import classify_files, find_files
+    from artnet.serve.classifier import Classifier
+    from artnet.serve.batch import classify_files, find_files
 
     files = find_files([arguments.data])
     files = files[:: max(1, len(files) // arguments.paintings)][: arguments.paintings]
@@ -59,7 +59,7 @@ def main():
     network = len(files) / (time.perf_counter() - start)
 
     rows = [
-        [f"`python -m artnet.classify` (threads decode, batches of {BATCH})", f"{cli:.1f}", "1.00×", f"{cli / network:.2f}"],
+        [f"`python -m artnet.cli.classify` (threads decode, batches of {BATCH})", f"{cli:.1f}", "1.00×", f"{cli / network:.2f}"],
         ["one painting at a time (`Classifier.classify`)", f"{one_at_a_time:.1f}", f"{one_at_a_time / cli:.2f}×",
          f"{one_at_a_time / network:.2f}"],
         [f"the bare network on decoded batches of {BATCH} (the limit)", f"{network:.1f}", f"{network / cli:.2f}×", "1.00"],

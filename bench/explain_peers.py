@@ -25,10 +25,10 @@ from tf_keras_vis.gradcam import Gradcam  # noqa: E402
 from tf_keras_vis.utils.model_modifiers import ReplaceToLinear  # noqa: E402
 from tf_keras_vis.utils.scores import CategoricalScore  # noqa: E402
 
-from artnet.gradcam import GradCAM  # noqa: E402
-from artnet.overlay import upsample_map  # noqa: E402
-from artnet.backbones import DENSENET121  # noqa: E402
-from artnet.model import build_model  # noqa: E402
+from artnet.explain.cams import GradCAM  # noqa: E402
+from artnet.explain.overlay import upsample_map  # noqa: E402
+from artnet.model.backbones import DENSENET121  # noqa: E402
+from artnet.model.network import build_model  # noqa: E402
 from naive import eager_grad_cam  # noqa: E402
 
 FOUR_LAYERS = tuple(layer["name"] for layer in DENSENET121.gradcam_layers)

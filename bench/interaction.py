@@ -16,8 +16,8 @@ from timing import load_average, make_model_folder, print_table, setup_environme
 
 setup_environment()
 
-from artnet.classifier import Classifier  # noqa: E402
-from artnet.ui import Handlers  # noqa: E402
+from artnet.serve.classifier import Classifier  # noqa: E402
+from artnet.serve.ui import Handlers  # noqa: E402
 
 
 def main():

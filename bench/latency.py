@@ -21,9 +21,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from artnet.classifier import Classifier  # noqa: E402
-from artnet.images import load_image, square_image, to_array  # noqa: E402
-from artnet.model import build_model, save_folder  # noqa: E402
+from artnet.serve.classifier import Classifier  # noqa: E402
+from artnet.data.images import load_image, square_image, to_array  # noqa: E402
+from artnet.model.network import build_model, save_folder  # noqa: E402
 from artnet.styles import MOVEMENTS  # noqa: E402
 from naive import eager_grad_cam  # noqa: E402
 

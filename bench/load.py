@@ -36,7 +36,7 @@ import psutil  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from gradio_client import Client, handle_file  # noqa: E402
 
-from artnet.model import load_folder  # noqa: E402
+from artnet.model.network import load_folder  # noqa: E402
 from live_app import start_app  # noqa: E402
 
 USERS = (1, 4, 16)

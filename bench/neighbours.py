@@ -30,12 +30,12 @@ def main():
     import keras
     import numpy as np
 
-    from artnet.classifier import Classifier
-    from artnet.data import find_paintings, split_paintings
-    from artnet.images import load_image
-    from artnet.model_folder import read_metrics
-    from artnet.neighbours import NeighbourIndex, agreement, normalised
-    from artnet.views import VIEWS
+    from artnet.serve.classifier import Classifier
+    from artnet.data.paintings import find_paintings, split_paintings
+    from artnet.data.images import load_image
+    from artnet.model.folder import read_metrics
+    from artnet.explain.neighbours import NeighbourIndex, agreement, normalised
+    from artnet.data.views import VIEWS
 
     classifier = Classifier.from_folder(arguments.model)
     training = read_metrics(arguments.model)["training"]

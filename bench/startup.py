@@ -30,10 +30,10 @@ STEPS = """
 import json, sys, time
 start = time.perf_counter(); marks = {}
 import tensorflow, gradio
-from artnet import ui
-from artnet.classifier import Classifier, share_cpu_cores
-from artnet.model import load_folder
-from artnet.model_folder import ModelSource
+from artnet.serve import ui
+from artnet.serve.classifier import Classifier, share_cpu_cores
+from artnet.model.network import load_folder
+from artnet.model.folder import ModelSource
 marks["import TensorFlow, Gradio, artnet"] = time.perf_counter()
 share_cpu_cores(ui.MODEL_CONCURRENCY)
 model, config = load_folder(sys.argv[1])

@@ -34,7 +34,7 @@ def measure(folder, painting, intra, inter, jit_compile, requests):
 
     tf.config.threading.set_intra_op_parallelism_threads(intra)
     tf.config.threading.set_inter_op_parallelism_threads(inter)
-    from artnet.classifier import Classifier
+    from artnet.serve.classifier import Classifier
 
     classifier = Classifier.from_folder(folder, jit_compile=jit_compile)
     classifier.explain(painting)

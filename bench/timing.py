@@ -61,7 +61,7 @@ def percentile(values, share):
 
 def make_model_folder(folder, image_size=224):
     """A real DenseNet-121 model folder with random weights: the served network's cost without its download."""
-    from artnet.model import build_model, save_folder
+    from artnet.model.network import build_model, save_folder
     from artnet.styles import MOVEMENTS
 
     save_folder(build_model(len(MOVEMENTS), image_size, backbone_weights=None), folder, MOVEMENTS)

@@ -68,15 +68,15 @@ def main():
 
     import keras
 
-    from artnet import fitting
-    from artnet.data import find_paintings, split_paintings
-    from artnet.evaluation import classification_metrics
-    from artnet.features import load_or_build
-    from artnet.images import load_image
-    from artnet.model import apply_freeze_policy, build_model, split_at_training
-    from artnet.options import TrainingOptions
-    from artnet.shortcuts import linear_probe
-    from artnet.views import VIEWS
+    from artnet.train import fitting
+    from artnet.data.paintings import find_paintings, split_paintings
+    from artnet.train.evaluation import classification_metrics
+    from artnet.train.features import load_or_build
+    from artnet.data.images import load_image
+    from artnet.model.network import apply_freeze_policy, build_model, split_at_training
+    from artnet.train.options import TrainingOptions
+    from artnet.train.shortcuts import linear_probe
+    from artnet.data.views import VIEWS
 
     options = TrainingOptions()
     source = find_paintings(arguments.data)
@@ -87,8 +87,7 @@ def main():
 
     sample = source.paintings[:: max(1, len(source.paintings) // EXTRACTION_PAINTINGS)][:EXTRACTION_PAINTINGS]
     start = time.perf_counter()
-    features = load_or_build(trunk, sample, tuple(VIEWS), 224, os.path.join(workspace, "sample"), log=lambda _: None,
-                             progress=False)
+    features = load_or_build(trunk, sample, tuple(VIEWS), 224, os.path.join(workspace, "sample"), progress=False)
     per_thousand_views = (time.perf_counter() - start) / (len(sample) * len(VIEWS)) * 1000
 
     rng = np.random.default_rng(0)

@@ -29,7 +29,7 @@ def untrained_model_folder(tmp_path_factory):
     """A real DenseNet-121 model folder at 64 x 64 with random weights: fast to build, same code path."""
     import keras
 
-    from artnet.model import build_model, save_folder
+    from artnet.model.network import build_model, save_folder
 
     # Seeded, so that every run tests the same random network.
     keras.utils.set_random_seed(0)
@@ -40,7 +40,7 @@ def untrained_model_folder(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def classifier(untrained_model_folder):
-    from artnet.classifier import Classifier
+    from artnet.serve.classifier import Classifier
 
     return Classifier.from_folder(untrained_model_folder)
 

@@ -10,7 +10,8 @@ import pytest
 
 import app
 from artnet.errors import UserError
-from artnet.model_folder import DEFAULT_MODEL_FOLDER, ModelSource
+from artnet.hub.pull import resolve_model
+from artnet.model.folder import DEFAULT_MODEL_FOLDER, ModelSource
 
 APP = Path(app.__file__).resolve()
 
@@ -26,10 +27,10 @@ def test_options_default_to_artnet_model_and_to_gradios_own_variables(monkeypatc
 
 
 def test_a_local_folder_or_the_default_folder_is_served(tmp_path, monkeypatch):
-    assert app.resolve_model(str(tmp_path)) == ModelSource(str(tmp_path))
+    assert resolve_model(str(tmp_path)) == ModelSource(str(tmp_path))
     monkeypatch.chdir(tmp_path)
     os.makedirs(DEFAULT_MODEL_FOLDER)
-    assert app.resolve_model(None).folder == DEFAULT_MODEL_FOLDER
+    assert resolve_model(None).folder == DEFAULT_MODEL_FOLDER
 
 
 @pytest.mark.parametrize(
@@ -42,7 +43,7 @@ def test_a_local_folder_or_the_default_folder_is_served(tmp_path, monkeypatch):
 def test_without_a_model_the_message_says_how_to_get_one(spec, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(UserError, match=message):
-        app.resolve_model(spec)
+        resolve_model(spec)
 
 
 def test_a_broken_model_folder_is_one_line_and_exit_code_2(tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""Each backbone as declared in artnet.backbones: built flat with its own normalisation, its ImageNet
+"""Each backbone as declared in artnet.model.backbones: built flat with its own normalisation, its ImageNet
 weights where they are at hand, weights files checked before training, and the network cut where
 training starts."""
 
@@ -7,9 +7,9 @@ import keras
 import numpy as np
 import pytest
 
-from artnet.backbones import BACKBONES, BackboneError, get_backbone
-from artnet.images import PAD_COLOR
-from artnet.model import ChannelStatistics, ContentMask, apply_freeze_policy, build_model, split_at_training
+from artnet.model.backbones import BACKBONES, BackboneError, get_backbone
+from artnet.data.images import PAD_COLOR
+from artnet.model.network import ChannelStatistics, ContentMask, apply_freeze_policy, build_model, split_at_training
 from conftest import MOBILENET_WEIGHTS, requires_shared_weights
 
 pytestmark = pytest.mark.slow
@@ -100,8 +100,8 @@ def test_the_network_is_cut_where_training_starts_and_the_two_parts_compute_the_
 
 
 def test_a_style_model_saves_loads_safely_and_explains_with_or_without_xla(tmp_path):
-    from artnet.classifier import Classifier
-    from artnet.model import save_folder
+    from artnet.serve.classifier import Classifier
+    from artnet.model.network import save_folder
     from synthetic import painting
 
     keras.utils.set_random_seed(0)

@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from artnet.calibration import calibration_metrics, expected_calibration_error, fit_temperature, softmax
+from artnet.model.calibration import calibration_metrics, expected_calibration_error, fit_temperature, softmax
 
 
 def overconfident(temperature=2.5, paintings=4000, seed=0):
@@ -46,7 +46,7 @@ def test_a_model_right_as_often_as_it_says_has_no_calibration_error():
 def test_the_classifier_divides_the_logits_by_the_folders_temperature(untrained_model_folder, tmp_path):
     import keras
 
-    from artnet.classifier import Classifier
+    from artnet.serve.classifier import Classifier
     from synthetic import painting
 
     folder = tmp_path / "calibrated"

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from artnet.classifier import Classifier
-from artnet.overlay import DISPLAY_SIDE
-from artnet.gradcam import BaseCAM
-from artnet.images import ImageError
+from artnet.serve.classifier import Classifier
+from artnet.explain.overlay import DISPLAY_SIDE
+from artnet.explain.cams import BaseCAM
+from artnet.data.images import ImageError
 from artnet.styles import MOVEMENTS
 from conftest import ROOT
 from synthetic import STYLES, painting
@@ -188,7 +188,7 @@ def test_concurrent_passes_share_the_cores_instead_of_each_taking_all_of_them():
     # TensorFlow fixes its pools when it first runs, so this runs in a fresh process, as app.py does.
     script = (
         "import json, os, tensorflow as tf\n"
-        "from artnet.classifier import share_cpu_cores\n"
+        "from artnet.serve.classifier import share_cpu_cores\n"
         "share_cpu_cores(2)\n"
         "tf.constant(1.0) + 1.0\n"
         "print(json.dumps([len(os.sched_getaffinity(0)), tf.config.threading.get_intra_op_parallelism_threads(),"
@@ -202,9 +202,9 @@ def test_concurrent_passes_share_the_cores_instead_of_each_taking_all_of_them():
 
 def test_the_serving_path_loads_no_training_code():
     modules = subprocess.run(
-        [sys.executable, "-c", "import sys, artnet.classifier, artnet.ui; print(' '.join(sorted(sys.modules)))"],
+        [sys.executable, "-c", "import sys, artnet.serve.classifier, artnet.serve.ui; print(' '.join(sorted(sys.modules)))"],
         capture_output=True, text=True, check=True, cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     ).stdout.split()
-    training = {"artnet.training", "artnet.training_setup", "artnet.data", "artnet.evaluation", "artnet.features",
-                "artnet.fitting", "artnet.shortcuts"}
-    assert "artnet.classifier" in modules and not training & set(modules)
+    training = {"artnet.train.run", "artnet.train.setup", "artnet.data.paintings", "artnet.train.evaluation", "artnet.train.features",
+                "artnet.train.fitting", "artnet.train.shortcuts"}
+    assert "artnet.serve.classifier" in modules and not training & set(modules)

@@ -1,4 +1,4 @@
-"""`python -m artnet.classify` as a user runs it: a nested folder of paintings mixed with bad files, the CSV,
+"""`python -m artnet.cli.classify` as a user runs it: a nested folder of paintings mixed with bad files, the CSV,
 exit codes, resuming an interrupted run, and shards that together cover every file once."""
 
 import csv
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from artnet.classify import find_files, in_shard
+from artnet.serve.batch import find_files, in_shard
 from conftest import ROOT, SHARED_PAINTINGS
 from synthetic import STYLES, painting
 
@@ -28,7 +28,7 @@ BAD_FILES = {
 
 
 def classify(*arguments, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "artnet.classify", *map(str, arguments)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "artnet.cli.classify", *map(str, arguments)], capture_output=True,
                           text=True, cwd=cwd, timeout=300,
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ROOT})
 

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from artnet.data import DataError, find_paintings, split_paintings
+from artnet.data.paintings import DataError, find_paintings, split_paintings
 from artnet.styles import MOVEMENTS
 from datasets import UNMAPPED_STYLE, write_class_folders, write_painter_by_numbers
 from synthetic import painting

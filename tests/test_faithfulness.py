@@ -6,9 +6,9 @@ import keras
 import numpy as np
 import pytest
 
-from artnet import faithfulness
-from artnet.faithfulness import CENTRE, RANDOM, Measurement, Views, area, summarise
-from artnet.gradcam import CAM_METHODS
+from artnet.explain import faithfulness
+from artnet.explain.faithfulness import CENTRE, RANDOM, Measurement, Views, area, summarise
+from artnet.explain.cams import CAM_METHODS
 
 from conftest import ROOT
 
@@ -122,7 +122,7 @@ def test_the_summary_says_which_maps_beat_the_baselines_and_picks_the_most_faith
 
 
 def test_a_stratified_sample_takes_every_movement_and_is_seeded():
-    from artnet.data import Painting
+    from artnet.data.paintings import Painting
 
     paintings = [Painting(f"/p/{movement}/{index}.jpg", movement) for movement in "ABC" for index in range(10)]
     sample = faithfulness.stratified_sample(paintings, 6, seed=3)
@@ -173,7 +173,7 @@ def test_on_a_trained_model_every_method_finds_the_evidence_and_a_flat_painting_
 
 
 def run_command(*arguments):
-    return subprocess.run([sys.executable, "-m", "artnet.faithfulness", *map(str, arguments)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "artnet.cli.faithfulness", *map(str, arguments)], capture_output=True,
                           text=True, cwd=ROOT, timeout=600, env={"TF_CPP_MIN_LOG_LEVEL": "2", "PATH": "/usr/bin:/bin",
                                                                   "HF_HUB_OFFLINE": "1"})
 

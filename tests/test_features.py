@@ -1,16 +1,17 @@
 """The feature cache: computed once, reused only when nothing it depends on changed, never taken from a
 half-written or corrupt folder."""
 
+import logging
 import os
 
 import keras
 import numpy as np
 import pytest
 
-from artnet import features as feature_cache
-from artnet.data import Painting, find_paintings
-from artnet.features import load_or_build
-from artnet.model import apply_freeze_policy, build_model, split_at_training
+from artnet.train import features as feature_cache
+from artnet.data.paintings import Painting, find_paintings
+from artnet.train.features import load_or_build
+from artnet.model.network import apply_freeze_policy, build_model, split_at_training
 from datasets import write_class_folders
 from synthetic import painting
 
@@ -32,10 +33,29 @@ def paintings(tmp_path):
     return find_paintings(write_class_folders(tmp_path / "data", per_style=3)).paintings
 
 
+class Lines(logging.Handler):
+    """What the feature cache reports, line by line."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
 def build(trunk, paintings, root):
-    lines = []
-    cached = load_or_build(trunk, paintings, VIEWS, SIZE, root, log=lines.append, progress=False)
-    return cached, lines
+    reported = Lines()
+    logger = logging.getLogger(feature_cache.__name__)
+    level = logger.level
+    logger.addHandler(reported)
+    logger.setLevel(logging.INFO)
+    try:
+        cached = load_or_build(trunk, paintings, VIEWS, SIZE, root, progress=False)
+    finally:
+        logger.removeHandler(reported)
+        logger.setLevel(level)
+    return cached, reported.lines
 
 
 def values(cached):
@@ -76,8 +96,8 @@ def test_a_changed_painting_makes_a_new_cache_and_the_stale_one_is_not_used(trun
 def test_other_weights_or_views_make_a_new_cache(trunk, paintings, tmp_path):
     first, _ = build(trunk, paintings, tmp_path / "cache")
     other = keras.models.clone_model(trunk)  # the same architecture, freshly initialised
-    assert load_or_build(other, paintings, VIEWS, SIZE, tmp_path / "cache", log=lambda _: None, progress=False).folder != first.folder
-    assert load_or_build(trunk, paintings, VIEWS[:1], SIZE, tmp_path / "cache", log=lambda _: None, progress=False).folder != first.folder
+    assert load_or_build(other, paintings, VIEWS, SIZE, tmp_path / "cache", progress=False).folder != first.folder
+    assert load_or_build(trunk, paintings, VIEWS[:1], SIZE, tmp_path / "cache", progress=False).folder != first.folder
 
 
 def test_a_run_killed_while_computing_leaves_nothing_that_a_later_run_takes_for_complete(trunk, paintings, tmp_path, monkeypatch):
@@ -140,7 +160,7 @@ def test_without_a_trunk_each_row_holds_its_own_paintings_views_in_order(tmp_pat
         Image.new("RGB", (90 + index, 70), (20 * index, 255 - 20 * index, 7 * index)).save(path)
         paintings.append(Painting(str(path), "Cubism"))
     cached = load_or_build(None, paintings, ("whole", "flipped", "squashed", "centre"), 16, tmp_path / "cache",
-                           log=lambda _: None, progress=False)
+                           progress=False)
     pixels = cached.arrays[0]
     assert pixels.dtype == np.uint8 and pixels.shape == (12, 4, 16, 16, 3)
     for index in range(12):

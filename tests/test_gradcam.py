@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from artnet.gradcam import CAM_METHODS, BaseCAM, GradCAM, LayerCAM, cam_method, normalise_maps
-from artnet.overlay import colormap_lut, render_overlay, upsample_map
+from artnet.explain.cams import CAM_METHODS, BaseCAM, GradCAM, LayerCAM, cam_method, normalise_maps
+from artnet.explain.overlay import colormap_lut, render_overlay, upsample_map
 
 
 def two_layer_model(seed=1):

@@ -6,7 +6,7 @@ import types
 import numpy as np
 from PIL import Image
 
-from artnet import gradio_workarounds as workarounds
+from artnet.serve import gradio_workarounds as workarounds
 from synthetic import painting
 
 

@@ -1,5 +1,5 @@
 """Push a model folder to a local Hub-compatible server and pull it back, as a user would: through
-`python -m artnet.hub`, `python train.py` and app.py's loading path, each in a fresh process."""
+`python -m artnet.cli.hub`, `python train.py` and app.py's loading path, each in a fresh process."""
 
 import dataclasses
 import json
@@ -36,8 +36,8 @@ def small_folder(tmp_path):
 
 
 def push(client, folder, repo="alice/artnet", *options, token="write-token"):
-    """`python -m artnet.hub push`; returns (commit id, URL) from its one line of output."""
-    result = client.run(["-m", "artnet.hub", "push", folder, repo, *options], token=token)
+    """`python -m artnet.cli.hub push`; returns (commit id, URL) from its one line of output."""
+    result = client.run(["-m", "artnet.cli.hub", "push", folder, repo, *options], token=token)
     assert result.returncode == 0, result.stderr
     assert token not in result.stdout + result.stderr
     words = result.stdout.split()
@@ -45,8 +45,8 @@ def push(client, folder, repo="alice/artnet", *options, token="write-token"):
 
 
 def pull(client, spec, token="write-token", **environment):
-    """`python -m artnet.hub pull SPEC` -> the pulled folder."""
-    result = client.run(["-m", "artnet.hub", "pull", spec], token=token, **environment)
+    """`python -m artnet.cli.hub pull SPEC` -> the pulled folder."""
+    result = client.run(["-m", "artnet.cli.hub", "pull", spec], token=token, **environment)
     assert result.returncode == 0, result.stderr
     assert not token or token not in result.stdout + result.stderr
     return result.stdout.strip()
@@ -140,7 +140,7 @@ def test_a_push_removes_what_the_folder_no_longer_has_in_the_same_commit(hub, sm
 def test_a_second_push_asking_for_private_says_that_the_public_repo_stays_public(start_hub, small_folder):
     server, client = start_hub()
     push(client, small_folder, "alice/artnet")
-    result = client.run(["-m", "artnet.hub", "push", small_folder, "alice/artnet", "--private"], token="write-token")
+    result = client.run(["-m", "artnet.cli.hub", "push", small_folder, "alice/artnet", "--private"], token="write-token")
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines()[0] == ("note: alice/artnet already exists and stays public: --private only applies "
                                              f"to a new repo. Change its visibility at {server.url}/alice/artnet/settings.")
@@ -170,9 +170,9 @@ def test_the_card_names_a_weights_file_without_where_it_lay(start_hub, small_fol
 def test_a_connection_dropped_during_a_push_is_one_line(start_hub, small_folder):
     server, client = start_hub()
     server.hang_up_on.add("commit")
-    result = client.run(["-m", "artnet.hub", "push", small_folder, "alice/artnet"], token="write-token")
+    result = client.run(["-m", "artnet.cli.hub", "push", small_folder, "alice/artnet"], token="write-token")
     assert one_line_error(result) == (f"error: Lost the connection to the Hub while pushing to alice/artnet. The model "
-                                      f"folder {small_folder} is intact; push it again with `python -m artnet.hub push`.\n")
+                                      f"folder {small_folder} is intact; push it again with `python -m artnet.cli.hub push`.\n")
 
 
 def test_a_pulled_model_loads_offline_from_the_cache_once_the_server_is_gone(start_hub, small_folder):
@@ -182,8 +182,8 @@ def test_a_pulled_model_loads_offline_from_the_cache_once_the_server_is_gone(sta
     server.stop()
     loaded = client.run_python(
         """
-        import app
-        source = app.resolve_model("alice/artnet@v1")
+        from artnet.cli.options import checked_model
+        source = checked_model("alice/artnet@v1")
         print(source.folder, source.commit)
         """,
         offline=True,
@@ -210,7 +210,7 @@ def test_each_failure_to_pull_is_one_line_that_says_why(spec, token, message, st
     server.add_repo("alice/secret", "alice", model_files, private=True)
     server.add_repo("alice/no-model", "alice", {"config.json": model_files["config.json"]})
     server.add_repo("alice/no-config", "alice", {"model.keras": model_files["model.keras"]})
-    error = one_line_error(client.run(["-m", "artnet.hub", "pull", spec], token=token))
+    error = one_line_error(client.run(["-m", "artnet.cli.hub", "pull", spec], token=token))
     assert error.startswith(f"error: {message}")
     assert not token or token not in error
 
@@ -218,10 +218,10 @@ def test_each_failure_to_pull_is_one_line_that_says_why(spec, token, message, st
 def test_a_mistyped_local_folder_is_reported_as_a_missing_folder(start_hub, tmp_path):
     _, client = start_hub()
     (tmp_path / "models" / "artnet").mkdir(parents=True)
-    result = client.run(["-m", "artnet.hub", "pull", "models/artnt"], token="write-token", cwd=tmp_path)
+    result = client.run(["-m", "artnet.cli.hub", "pull", "models/artnt"], token="write-token", cwd=tmp_path)
     assert one_line_error(result) == ("error: There is no model folder at 'models/artnt', and no model repo "
                                       "models/artnt on the Hub that you can read. Check the path.\n")
-    offline = client.run(["-m", "artnet.hub", "pull", "models/artnt"], offline=True, cwd=tmp_path)
+    offline = client.run(["-m", "artnet.cli.hub", "pull", "models/artnt"], offline=True, cwd=tmp_path)
     assert one_line_error(offline).startswith("error: There is no model folder at 'models/artnt'. As a Hub repo: "
                                               "Cannot reach the Hub")
 
@@ -229,9 +229,9 @@ def test_a_mistyped_local_folder_is_reported_as_a_missing_folder(start_hub, tmp_
 def test_with_the_network_down_and_nothing_cached_pulling_says_so(start_hub):
     server, client = start_hub()
     server.stop()
-    error = one_line_error(client.run(["-m", "artnet.hub", "pull", "alice/artnet@v1"]))
+    error = one_line_error(client.run(["-m", "artnet.cli.hub", "pull", "alice/artnet@v1"]))
     assert "Cannot reach the Hub (offline or HF_HUB_OFFLINE=1) and alice/artnet@v1 is not in the local cache." in error
-    offline = one_line_error(client.run(["-m", "artnet.hub", "pull", "alice/artnet@v1"], offline=True))
+    offline = one_line_error(client.run(["-m", "artnet.cli.hub", "pull", "alice/artnet@v1"], offline=True))
     assert "is not in the local cache" in offline
 
 
@@ -263,7 +263,7 @@ def test_each_refused_push_is_one_line_and_pushes_nothing(repo, token, message, 
     tagged = server.add_repo("alice/tagged", "alice", {})
     server.storage.save("model", "alice/tagged", {**server.storage.load("model", "alice/tagged"), "tags": {"v1": tagged}})
     before = {name: server.storage.load("model", name) for name in ("alice/artnet", "alice/tagged")}
-    result = client.run(["-m", "artnet.hub", "push", small_folder, repo, "--tag", "v1"], token=token)
+    result = client.run(["-m", "artnet.cli.hub", "push", small_folder, repo, "--tag", "v1"], token=token)
     assert one_line_error(result).startswith(f"error: {message}")
     assert not token or token not in result.stdout + result.stderr
     # No repo made, no commit added, no tag moved.
@@ -289,7 +289,7 @@ def test_a_fine_grained_token_for_the_repo_alone_pushes_once_the_repo_exists(sta
 def test_an_incomplete_folder_is_not_pushed(start_hub, small_folder):
     server, client = start_hub()
     (small_folder / "model.keras").unlink()
-    result = client.run(["-m", "artnet.hub", "push", small_folder, "alice/artnet"], token="write-token")
+    result = client.run(["-m", "artnet.cli.hub", "push", small_folder, "alice/artnet"], token="write-token")
     assert "has no model.keras: it is incomplete." in one_line_error(result)
     assert server.storage.load("model", "alice/artnet") is None
 
@@ -327,12 +327,12 @@ def test_the_pulled_model_predicts_exactly_like_the_pushed_one_also_offline(star
     server.stop()
     compared = client.run_python(
         f"""
-        import app
-        from artnet.classifier import Classifier
+        from artnet.cli.options import checked_model
+        from artnet.serve.classifier import Classifier
         from synthetic import painting
 
         image = painting("checkers", seed=7, size=(120, 90))
-        source = app.resolve_model("alice/artnet@{commit}")
+        source = checked_model("alice/artnet@{commit}")
         pulled = Classifier.from_folder(source.folder).classify(image)
         pushed = Classifier.from_folder({str(folder)!r}).classify(image)
         print(pulled == pushed, source.commit)
@@ -342,10 +342,11 @@ def test_the_pulled_model_predicts_exactly_like_the_pushed_one_also_offline(star
     assert compared.split()[-2:] == ["True", commit]
 
 
-def test_publish_a_space_pinned_to_the_models_commit(start_hub, small_folder):
+@pytest.mark.slow  # the uploaded tree loads the model
+def test_publish_a_space_pinned_to_the_models_commit(start_hub, untrained_model_folder, tmp_path):
     server, client = start_hub()
-    commit, _ = push(client, small_folder, "alice/artnet", "--tag", "v1")
-    result = client.run(["-m", "artnet.space", "--space", "alice/artnet-demo", "--model", "alice/artnet@v1"], token="write-token")
+    commit, _ = push(client, untrained_model_folder, "alice/artnet", "--tag", "v1")
+    result = client.run(["-m", "artnet.cli.space", "--space", "alice/artnet-demo", "--model", "alice/artnet@v1"], token="write-token")
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"The Space serves alice/artnet@{commit}: {server.url}/spaces/alice/artnet-demo\n"
     assert "write-token" not in result.stdout + result.stderr
@@ -354,8 +355,18 @@ def test_publish_a_space_pinned_to_the_models_commit(start_hub, small_folder):
     assert space["sdk"] == "gradio" and space["private"] is False
     files = space["commits"][space["branches"]["main"]]["files"]
     project = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    code = sorted(f"artnet/{name}" for name in os.listdir(os.path.join(project, "artnet")) if name.endswith(".py"))
+    code = [os.path.relpath(os.path.join(folder, name), project) for folder, _, names in os.walk(os.path.join(project, "artnet"))
+            for name in names if name.endswith(".py")]
     assert sorted(files) == sorted([".gitattributes", "README.md", "app.py", "requirements.txt", *code])
+    # The uploaded tree alone, as the Space builds it, imports the app and serves the model.
+    space_tree = tmp_path / "space"
+    for path, entry in files.items():
+        (space_tree / path).parent.mkdir(parents=True, exist_ok=True)
+        (space_tree / path).write_bytes(server.storage.read_blob(entry["sha256"]))
+    served = client.run(["-c", "import app; classifier, source = app.load_classifier(app.parse_options([]).model); print(source.commit, *classifier.labels)"],
+                        cwd=space_tree, ARTNET_MODEL=f"alice/artnet@{commit}", PYTHONPATH="")
+    assert served.returncode == 0, served.stderr[-3000:]
+    assert served.stdout.split() == [commit, *json.loads((untrained_model_folder / "config.json").read_text())["labels"]]
     assert server.storage.read_blob(files["app.py"]["sha256"]) == open(os.path.join(project, "app.py"), "rb").read()
     readme = server.storage.read_blob(files["README.md"]["sha256"]).decode()
     original = open(os.path.join(project, "README.md")).read()
@@ -369,7 +380,7 @@ def test_publish_a_space_pinned_to_the_models_commit(start_hub, small_folder):
 def test_publishing_again_sets_the_new_model_before_the_new_code_and_keeps_the_spaces_visibility(start_hub, small_folder):
     server, client = start_hub()
     first, _ = push(client, small_folder, "alice/artnet", "--tag", "v1")
-    publish = ["-m", "artnet.space", "--space", "alice/demo", "--model"]
+    publish = ["-m", "artnet.cli.space", "--space", "alice/demo", "--model"]
     assert client.run([*publish, "alice/artnet@v1"], token="write-token").returncode == 0
     space = server.storage.load("space", "alice/demo")
     stale = {**head_files(server, "alice/demo", "space"), "artnet/removed.py": server.storage.file_entry(b"", lfs=False)}
@@ -391,7 +402,7 @@ def test_publishing_again_sets_the_new_model_before_the_new_code_and_keeps_the_s
 def test_a_space_for_the_models_main_branch_is_pinned_to_its_commit_and_says_a_private_model_needs_a_secret(start_hub, small_folder):
     server, client = start_hub()
     commit, _ = push(client, small_folder, "alice/artnet", "--private")
-    result = client.run(["-m", "artnet.space", "--space", "alice/demo", "--model", "alice/artnet"], token="write-token")
+    result = client.run(["-m", "artnet.cli.space", "--space", "alice/demo", "--model", "alice/artnet"], token="write-token")
     assert result.returncode == 0, result.stderr
     assert server.storage.load("space", "alice/demo")["variables"]["ARTNET_MODEL"]["value"] == f"alice/artnet@{commit}"
     assert result.stdout.splitlines()[1] == "alice/artnet is private: add a secret HF_TOKEN (a read token) in the Space's settings."
@@ -408,7 +419,7 @@ def test_a_space_for_the_models_main_branch_is_pinned_to_its_commit_and_says_a_p
 def test_each_failure_to_publish_a_space_is_one_line(space, model, token, message, start_hub, small_folder):
     server, client = start_hub()
     server.add_repo("alice/artnet", "alice", {"config.json": (small_folder / "config.json").read_bytes()})
-    result = client.run(["-m", "artnet.space", "--space", space, "--model", model], token=token)
+    result = client.run(["-m", "artnet.cli.space", "--space", space, "--model", model], token=token)
     assert one_line_error(result).startswith(f"error: {message}")
     assert token not in result.stdout + result.stderr
     assert server.storage.load("space", "alice/demo") is None

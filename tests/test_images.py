@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from artnet.images import (
+from artnet.data.images import (
     MAX_PIXELS,
     PAD_COLOR,
     ImageError,

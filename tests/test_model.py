@@ -5,9 +5,9 @@ import keras
 import numpy as np
 import pytest
 
-from artnet.backbones import DENSENET_SEED_CONVS, BackboneError
-from artnet.model import apply_freeze_policy, build_model, load_folder, save_folder
-from artnet.model_folder import FORMAT_VERSION, ModelFolderError
+from artnet.model.backbones import DENSENET_SEED_CONVS, BackboneError
+from artnet.model.network import apply_freeze_policy, build_model, load_folder, save_folder
+from artnet.model.folder import FORMAT_VERSION, ModelFolderError
 from artnet.styles import MOVEMENTS
 
 pytestmark = pytest.mark.slow

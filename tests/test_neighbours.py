@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from artnet import model_folder
-from artnet.neighbours import NeighbourIndex, agreement, normalised, thumbnail_jpeg, title_of
+from artnet.model import folder as model_folder
+from artnet.explain.neighbours import NeighbourIndex, agreement, normalised, thumbnail_jpeg, title_of
 from synthetic import painting
 
 
@@ -60,7 +60,7 @@ def test_the_model_folder_keeps_the_index_and_a_damaged_one_is_no_index(tmp_path
 
 @pytest.mark.slow
 def test_the_classifier_finds_neighbours_from_the_pass_that_classifies(untrained_model_folder, tmp_path):
-    from artnet.classifier import Classifier
+    from artnet.serve.classifier import Classifier
 
     assert Classifier.from_folder(untrained_model_folder).neighbours is None
     folder = tmp_path / "with_index"

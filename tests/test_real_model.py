@@ -119,7 +119,7 @@ def test_the_readme_shows_the_faithfulness_of_every_method_and_depth():
 
 
 def test_the_real_model_folder_serves_real_held_out_examples(real_model_folder, manifest):
-    from artnet.classifier import Classifier
+    from artnet.serve.classifier import Classifier
 
     config = json.loads((real_model_folder / "config.json").read_text())
     assert config["backbone"] == "mobilenet_0.75" and config["head"] == "style" and config["image_size"] == 224

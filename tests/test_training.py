@@ -40,7 +40,7 @@ def test_the_run_reports_its_data_and_learns_well_above_chance(training_run):
 
 @pytest.mark.slow
 def test_the_model_folder_is_complete_and_serves_in_the_classifier(trained_model_folder):
-    from artnet.classifier import Classifier
+    from artnet.serve.classifier import Classifier
 
     folder = trained_model_folder
     for name in ("model.keras", "config.json", "metrics.json", "README.md", "plots/training_curves.png",

@@ -1,4 +1,4 @@
-"""The app's handlers and its About/examples, with a stand-in classifier that draws with the real artnet.overlay: no
+"""The app's handlers and its About/examples, with a stand-in classifier that draws with the real artnet.explain.overlay: no
 TensorFlow, no server."""
 
 import dataclasses
@@ -18,11 +18,13 @@ import pytest
 from huggingface_hub import constants as hub_constants
 from PIL import Image
 
-from artnet import model_folder, overlay, ui
+from artnet.model import folder as model_folder
+from artnet.explain import overlay
+from artnet.serve import ui
 from artnet.errors import UserError
-from artnet.images import load_image
-from artnet.model_folder import ModelSource
-from artnet.neighbours import NeighbourIndex, thumbnail_jpeg
+from artnet.data.images import load_image
+from artnet.model.folder import ModelSource
+from artnet.explain.neighbours import NeighbourIndex, thumbnail_jpeg
 from live_app import free_port
 from synthetic import painting
 
@@ -301,10 +303,11 @@ def test_examples_are_the_listed_files_that_exist_with_their_true_movement(tmp_p
     assert model_folder.read_examples(folder) == [model_folder.Example(str(folder / "examples" / "a.png"), "Cubism")]
 
 
-def test_a_folder_without_a_readable_index_has_no_examples(tmp_path, capsys):
+def test_a_folder_without_a_readable_index_has_no_examples(tmp_path, caplog):
     assert model_folder.read_examples(write_folder(tmp_path / "none")) == []
+    assert "Skipping the examples" not in caplog.text
     assert model_folder.read_examples(write_folder(tmp_path / "broken", index="{not json")) == []
-    assert "Skipping the examples" in capsys.readouterr().out
+    assert "Skipping the examples" in caplog.text
 
 
 def test_about_gives_the_test_accuracy_or_says_the_model_was_not_evaluated(tmp_path, classifier):
@@ -333,7 +336,7 @@ def test_share_without_network_says_so_in_one_line_and_keeps_serving(tmp_path):
     script = textwrap.dedent(
         f"""
         import gradio as gr
-        from artnet.ui import serve
+        from artnet.serve.ui import serve
         with gr.Blocks() as demo:
             gr.Markdown("hello")
         serve(demo, host="127.0.0.1", port={port}, share=True)

@@ -3,8 +3,8 @@
 import numpy as np
 from PIL import Image
 
-from artnet.images import PAD_COLOR, square_image
-from artnet.views import EVALUATION_VIEWS, SHAPE_VIEWS, VIEWS, centre, degraded, flipped, squashed, whole
+from artnet.data.images import PAD_COLOR, square_image
+from artnet.data.views import EVALUATION_VIEWS, SHAPE_VIEWS, VIEWS, centre, degraded, flipped, squashed, whole
 from synthetic import painting
 
 

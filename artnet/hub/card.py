@@ -9,9 +9,9 @@ from pathlib import PureWindowsPath
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from artnet.backbones import BACKBONES
-from artnet.faithfulness import table_lines
-from artnet.model_folder import read_config, read_metrics
+from artnet.model.backbones import BACKBONES
+from artnet.explain.faithfulness import table_lines
+from artnet.model.folder import read_config, read_metrics
 
 PAINTER_BY_NUMBERS = "painter-by-numbers"
 
@@ -31,8 +31,8 @@ python app.py --model {{ model_spec }}
 ```
 
 ```python
-from artnet.classifier import Classifier
-from artnet.hub import pull
+from artnet.serve.classifier import Classifier
+from artnet.hub.pull import pull
 
 classifier = Classifier.from_folder(pull("{{ model_spec }}").folder)
 classifier.classify("painting.jpg")  # {movement: probability}

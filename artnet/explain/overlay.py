@@ -2,7 +2,7 @@
 to the size the painting is shown, and blended over it with a matplotlib colormap at an opacity.
 
 numpy, Pillow and matplotlib; no TensorFlow and no Gradio, so that the app and its tests draw with the
-real thing. artnet.gradcam computes the maps; artnet.classifier turns them into an Explanation here.
+real thing. artnet.explain.cams computes the maps; artnet.serve.classifier turns them into an Explanation here.
 """
 
 import functools
@@ -13,7 +13,7 @@ from matplotlib import colormaps
 from PIL import Image
 
 from artnet.errors import UserError
-from artnet.images import content_box, fit_within, square_image
+from artnet.data.images import content_box, fit_within, square_image
 
 # Explanations are rendered at most this wide: sharper than any browser shows them.
 DISPLAY_SIDE = 768

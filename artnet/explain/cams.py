@@ -14,7 +14,7 @@ One forward and one backward pass serve every layer and every method, and also y
 so predicting and explaining cost one pass, not two.
 
 As in pytorch-grad-cam, the shared work lives in `BaseCAM`; a CAM method only says how it weights the
-activations (`get_cam_weights`). This module knows TensorFlow, not Gradio; drawing the maps is artnet.overlay's.
+activations (`get_cam_weights`). This module knows TensorFlow, not Gradio; drawing the maps is artnet.explain.overlay's.
 """
 
 from dataclasses import dataclass
@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 import tensorflow as tf
+
+from artnet.model.network import calibrated_probabilities
 
 # A map whose range is below this fraction of its peak carries no spatial information (a flat image, or
 # a class with no positive evidence): it is reported as all zeros rather than amplified noise or NaN.
@@ -41,7 +43,7 @@ class CamResult:
 class BaseCAM:
     """Builds one model that outputs the chosen layers' activations and the logits, and compiles the pass
     that turns them into class activation maps and probabilities: softmax(logits / temperature), the
-    model folder's calibration (artnet.calibration).
+    model folder's calibration (artnet.model.calibration).
 
     A method's class computes its own maps; `methods` (CAM classes) asks for several from the same pass.
     """
@@ -99,7 +101,7 @@ class BaseCAM:
             tape.watch(images)
             *activations, embeddings, logits = self._cam_model(images, training=False)
             logits = tf.cast(logits, tf.float32)
-            probabilities = tf.nn.softmax(logits / self.temperature)
+            probabilities = calibrated_probabilities(logits, self.temperature)
             top_classes = tf.argmax(logits, axis=-1, output_type=tf.int32)
             explained = tf.where(class_indices < 0, top_classes, class_indices)
             # Summing over the batch is exact: each image's logit depends only on its own activations.

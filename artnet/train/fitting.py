@@ -1,6 +1,6 @@
-"""Fitting the top of the network (the part that trains, artnet.model.split_at_training) on cached
+"""Fitting the top of the network (the part that trains, artnet.model.network.split_at_training) on cached
 features: the batches of (painting, view) samples, the loss and schedule, class weights, and predictions
-from the cache. The run around it (checkpoints, evaluation, the model folder) is artnet.training's.
+from the cache. The run around it (checkpoints, evaluation, the model folder) is artnet.train.run's.
 """
 
 import collections
@@ -9,7 +9,7 @@ import math
 import keras
 import numpy as np
 
-from artnet.model import LOGITS_LAYER
+from artnet.model.network import LOGITS_LAYER
 
 # Rows of the cache predicted at a time.
 PREDICTION_BATCH = 512

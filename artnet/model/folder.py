@@ -2,7 +2,7 @@
 
 Everything the app needs to interpret a model travels in this folder (see DESIGN.md):
 
-    model.keras      the network (written by artnet.model, which knows Keras)
+    model.keras      the network (written by artnet.model.network, which knows Keras)
     config.json      labels in output order, input size, backbone, head, Grad-CAM layers, format version
     metrics.json     the evaluation
     README.md        the model card
@@ -16,6 +16,7 @@ where a served folder came from (`ModelSource`). It knows neither TensorFlow nor
 """
 
 import json
+import logging
 import os
 import threading
 import zipfile
@@ -29,6 +30,8 @@ from artnet.errors import UserError
 from artnet.files import write_json_atomically
 
 # 2: the backbone is named and may be MobileNet, and the style head's layers are ArtNet's own.
+logger = logging.getLogger(__name__)
+
 FORMAT_VERSION = 2
 # Where train.py writes by default, and where app.py looks when it is given no model.
 DEFAULT_MODEL_FOLDER = os.path.join("models", "artnet")
@@ -175,7 +178,7 @@ def read_examples(folder):
         with open(index_path, encoding="utf-8") as file:
             entries = json.load(file)
     except (OSError, ValueError) as error:
-        print(f"Skipping the examples: {index_path} is not readable JSON ({error}).")
+        logger.warning(f"Skipping the examples: {index_path} is not readable JSON ({error}).")
         return []
     examples = []
     for entry in entries if isinstance(entries, list) else []:

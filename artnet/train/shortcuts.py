@@ -10,27 +10,30 @@ from. A user's painting comes from none of them.
   movement came from, on the features that the trained model's last layer sees. Lower is better; chance
   is the share of the movement's largest collection.
 
-The shape test (padded, centre-cropped, squashed) is in artnet.evaluation.
+The shape test (padded, centre-cropped, squashed) is in artnet.train.evaluation.
 """
 
+import logging
 import collections
 
 import numpy as np
 
-from artnet import fitting
+from artnet.train import fitting
+
+logger = logging.getLogger(__name__)
 
 PROBE_FOLDS = 5
 PROBE_STEPS = 300
 PROBE_L2 = 1e-2
 
 
-def shortcut_tests(top, features, splits, labels, options, per_source, *, log=print):
+def shortcut_tests(top, features, splits, labels, options, per_source):
     """metrics.json's "cross_collection" (when asked for and the collections are known) and
     "collection_predictability" entries."""
     everything = [painting for split in splits.values() for painting in split.paintings]
     results = {}
     if options.cross_collection and collection_folds(everything):
-        results["cross_collection"] = cross_collection(top, features, splits, labels, options, per_source, log=log)
+        results["cross_collection"] = cross_collection(top, features, splits, labels, options, per_source)
     rows = np.concatenate([split.rows for split in splits.values()])
     probe = collection_predictability(fitting.embeddings(top, features, rows), everything, labels)
     if probe:
@@ -56,14 +59,14 @@ def collection_folds(paintings):
     return folds
 
 
-def cross_collection(top, features, splits, labels, options, per_source, *, log=print):
+def cross_collection(top, features, splits, labels, options, per_source):
     """Train with each fold's collections left out; how often their paintings get their movement."""
     everything = [painting for split in splits.values() for painting in split.paintings]
     index = {label: number for number, label in enumerate(labels)}
     results = []
     folds = collection_folds(everything)
     for number, fold in enumerate(folds, 1):
-        log(f"Cross-collection test, fold {number} of {len(folds)}: leaving out "
+        logger.info(f"Cross-collection test, fold {number} of {len(folds)}: leaving out "
             + ", ".join(f"{movement} from {source}" for movement, source in fold) + ".")
         left_out = set(fold)
 

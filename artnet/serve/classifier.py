@@ -1,7 +1,7 @@
 """Classifier: a loaded model folder that turns a painting into probabilities and Explanations.
 
-A painting goes artnet.images (load, pad to a square, resize) -> the network -> artnet.gradcam (the maps
-of every depth, in the same pass as the probabilities) -> artnet.overlay (an Explanation that draws its
+A painting goes artnet.data.images (load, pad to a square, resize) -> the network -> artnet.explain.cams (the maps
+of every depth, in the same pass as the probabilities) -> artnet.explain.overlay (an Explanation that draws its
 overlays). Everything needed to interpret the model (labels, input size, Grad-CAM layers, its most
 faithful CAM method) comes from the folder's config. A Classifier holds no per-user state, so one instance serves every user and thread.
 """
@@ -14,12 +14,12 @@ import numpy as np
 import tensorflow as tf
 
 from artnet.errors import UserError
-from artnet.gradcam import CAM_METHODS, BaseCAM
-from artnet.images import load_image, square_image, to_array
-from artnet.model import LOGITS_LAYER, load_folder
-from artnet.model_folder import read_neighbours
-from artnet.neighbours import DEFAULT_K, NeighbourIndex
-from artnet.overlay import explanation
+from artnet.explain.cams import CAM_METHODS, BaseCAM
+from artnet.data.images import load_image, square_image, to_array
+from artnet.model.network import LOGITS_LAYER, calibrated_probabilities, load_folder
+from artnet.model.folder import read_neighbours
+from artnet.explain.neighbours import DEFAULT_K, NeighbourIndex
+from artnet.explain.overlay import explanation
 
 
 def share_cpu_cores(concurrent_passes):
@@ -45,7 +45,7 @@ class Classifier:
         self.image_size = int(config["image_size"])
         self.gradcam_layers = [dict(layer) for layer in config["gradcam_layers"]]
         self.cam_methods = list(CAM_METHODS)
-        # The method and layer whose maps did best in the folder's faithfulness test (artnet.faithfulness);
+        # The method and layer whose maps did best in the folder's faithfulness test (artnet.explain.faithfulness);
         # folders written before it open on Grad-CAM, with no depth singled out.
         self.most_faithful = dict(config.get("most_faithful") or {"method": "Grad-CAM", "layer": None})
         # Folders written before calibration have no temperature: their softmax is as trained.
@@ -74,7 +74,7 @@ class Classifier:
 
     def _calibrated(self, outputs):
         logits, embeddings = outputs
-        return tf.nn.softmax(tf.cast(logits, tf.float32) / self.temperature), tf.cast(embeddings, tf.float32)
+        return calibrated_probabilities(logits, self.temperature), tf.cast(embeddings, tf.float32)
 
     def warm_up(self):
         """Trace and run both compiled passes once, so that no user request pays for tracing."""

@@ -10,7 +10,7 @@ import io
 
 from PIL import Image
 
-from artnet.images import square_image
+from artnet.data.images import square_image
 
 # Shrunk to this side and re-encoded at this JPEG quality, a painting loses the fine detail and the
 # compression traces by which its collection can be told.

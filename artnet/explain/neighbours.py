@@ -3,7 +3,7 @@ similarity of the embedding that its head's last layer sees. Exact search with n
 over the whole index, which at the size of a model folder's index takes well under a millisecond.
 
 numpy and Pillow alone: the Classifier gives the embedding from the pass that classifies, and
-artnet.model_folder keeps the index on disk.
+artnet.model.folder keeps the index on disk.
 """
 
 import io

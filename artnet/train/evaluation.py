@@ -3,12 +3,15 @@ confusion matrix), the same per movement and collection, how often the shape of 
 answer, and the report plots: training curves, the confusion matrix, and a contact sheet of the test
 paintings that the model gets most wrong."""
 
+import logging
 import collections
 
 import numpy as np
 
-from artnet.images import load_image, square_image
-from artnet.views import EVALUATION_VIEWS, SHAPE_VIEWS
+from artnet.data.images import load_image, square_image
+from artnet.data.views import EVALUATION_VIEWS, SHAPE_VIEWS
+
+logger = logging.getLogger(__name__)
 
 # The contact sheet of the most confidently wrong test paintings: this many, in rows of this many.
 MOST_WRONG = 24
@@ -54,25 +57,25 @@ def accuracy_per_source(paintings, truth, probabilities, labels):
     return results
 
 
-def log_summary(metrics, log):
+def log_summary(metrics):
     test, tta, shape = metrics["test"], metrics["test_tta"], metrics["shape"]
-    log(f"Test accuracy {test['accuracy']:.2%} (macro-F1 {test['macro_f1']:.3f}); "
+    logger.info(f"Test accuracy {test['accuracy']:.2%} (macro-F1 {test['macro_f1']:.3f}); "
         f"with test-time augmentation {tta['accuracy']:.2%} (macro-F1 {tta['macro_f1']:.3f}).")
     for label, scores in test["per_class"].items():
-        log(f"  {label:<15} precision {scores['precision']:.3f}  recall {scores['recall']:.3f}  ({scores['support']} paintings)")
-    log(f"Shape test: the movement changes for {shape['changed_any']:.1%} of the test paintings when they are "
+        logger.info(f"  {label:<15} precision {scores['precision']:.3f}  recall {scores['recall']:.3f}  ({scores['support']} paintings)")
+    logger.info(f"Shape test: the movement changes for {shape['changed_any']:.1%} of the test paintings when they are "
         "centre-cropped or squashed to a square instead of padded.")
     cross = metrics.get("cross_collection")
     if cross:
-        log(f"Cross-collection test: {cross['mean_accuracy']:.1%} of the paintings of a left-out collection are "
+        logger.info(f"Cross-collection test: {cross['mean_accuracy']:.1%} of the paintings of a left-out collection are "
             f"recognised (mean over {len(cross['collections'])} collections).")
     calibration = metrics.get("calibration")
     if calibration:
-        log(f"Calibration: temperature {calibration['temperature']:.2f}; expected calibration error on the test split "
+        logger.info(f"Calibration: temperature {calibration['temperature']:.2f}; expected calibration error on the test split "
             f"{calibration['ece_before']:.3f} as trained, {calibration['ece_after']:.3f} calibrated.")
     probe = metrics.get("collection_predictability")
     if probe:
-        log(f"Collection probe: the model's features tell a painting's collection {probe['mean_accuracy']:.1%} of "
+        logger.info(f"Collection probe: the model's features tell a painting's collection {probe['mean_accuracy']:.1%} of "
             f"the time within a movement (chance {probe['mean_chance']:.1%}).")
 
 

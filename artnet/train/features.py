@@ -1,4 +1,4 @@
-"""The feature cache: what the frozen trunk of the network (artnet.model.split_at_training) makes of every
+"""The feature cache: what the frozen trunk of the network (artnet.model.network.split_at_training) makes of every
 view of every painting, computed once, with a progress bar, and reused by every run that would compute
 exactly the same.
 
@@ -14,6 +14,7 @@ The arrays are .npy files opened as memory maps: a cache larger than memory live
 operating system keeps what it can in memory.
 """
 
+import logging
 import hashlib
 import json
 import os
@@ -26,8 +27,10 @@ import numpy as np
 
 from artnet.files import write_json_atomically
 from artnet.threads import in_order
-from artnet.images import ImageError, load_image
-from artnet.views import VIEWS
+from artnet.data.images import ImageError, load_image
+from artnet.data.views import VIEWS
+
+logger = logging.getLogger(__name__)
 
 CACHE_FORMAT = 1
 META_FILE = "meta.json"
@@ -96,7 +99,7 @@ def cache_key(trunk, image_size, views, paintings, dtype):
     return digest.hexdigest()[:32]
 
 
-def load_or_build(trunk, paintings, views, image_size, root, *, log=print, progress=True):
+def load_or_build(trunk, paintings, views, image_size, root, *, progress=True):
     """The CachedFeatures of `paintings` (Painting objects) under `views`, from `root` if a complete cache
     with the same key is there, else computed now and left there for the next run."""
     layout = _Layout(trunk, tuple(views), image_size, len(paintings))
@@ -105,10 +108,10 @@ def load_or_build(trunk, paintings, views, image_size, root, *, log=print, progr
     if os.path.isdir(folder):
         try:
             cached = _load(folder, key)
-            log(f"Using the cached features in {folder}.")
+            logger.info(f"Using the cached features in {folder}.")
             return cached
         except CacheError as error:
-            log(f"The feature cache in {folder} is unusable ({error}); computing it again.")
+            logger.warning(f"The feature cache in {folder} is unusable ({error}); computing it again.")
             shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(root, exist_ok=True)
     _remove_abandoned(root, key)
@@ -123,7 +126,7 @@ def load_or_build(trunk, paintings, views, image_size, root, *, log=print, progr
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    log(f"Cached the features of {len(paintings)} paintings x {len(layout.views)} views in {folder}.")
+    logger.info(f"Cached the features of {len(paintings)} paintings x {len(layout.views)} views in {folder}.")
     return _load(folder, key)
 
 

@@ -1,19 +1,19 @@
-"""The training run, from a prepared run (artnet.training_setup) to the finished model folder.
+"""The training run, from a prepared run (artnet.train.setup) to the finished model folder; `train` reads
+as its outline.
 
-The network is built and cut where training starts (artnet.model.split_at_training); what the frozen
-trunk makes of every view of every painting is computed once (artnet.features); the top is fitted on
+The network is built and cut where training starts (artnet.model.network.split_at_training); what the frozen
+trunk makes of every view of every painting is computed once (artnet.train.features); the top is fitted on
 those cached features epoch by epoch, with a checkpoint and state.json after each, so that a killed run
-resumes after its last finished epoch (artnet.fitting). The epoch with the best validation accuracy is
-evaluated on the test split, with the tests for shortcuts (artnet.shortcuts), copied into the whole
-network, and written as the model folder: assembled in a hidden sibling and renamed into place, so a crash
-never leaves a half-written folder that looks complete.
+resumes after its last finished epoch (artnet.train.fitting). The epoch with the best validation accuracy is
+copied into the whole network, evaluated on the test split with the tests for shortcuts
+(artnet.train.shortcuts), and written as the model folder (artnet.train.writing).
 """
 
 import dataclasses
 import json
+import logging
 import os
-import shutil
-import tempfile
+import sys
 import time
 from dataclasses import dataclass
 
@@ -21,20 +21,22 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from artnet import calibration, evaluation, faithfulness, fitting, model_folder, shortcuts
-from artnet.backbones import IMAGENET, get_backbone
-from artnet.features import default_cache_root, load_or_build
+from artnet.data.images import load_image
+from artnet.data.views import EVALUATION_VIEWS, VIEWS
+from artnet.explain import faithfulness
+from artnet.explain.neighbours import NeighbourIndex, agreement, normalised, thumbnail_jpeg, title_of
 from artnet.files import atomic_path
-from artnet.images import ImageError, load_image
-from artnet.model import apply_freeze_policy, build_model, save_folder, split_at_training
-from artnet.model_card import render_model_card
-from artnet.neighbours import NeighbourIndex, agreement, normalised, thumbnail_jpeg, title_of
-from artnet.options import OptionError, TrainingOptions
+from artnet.model import calibration
+from artnet.model.backbones import IMAGENET, get_backbone
+from artnet.model.network import apply_freeze_policy, build_model, split_at_training
 from artnet.threads import in_order
-from artnet.training_setup import OutputError, RunFolder, checkpoint_name, output_problem, prepare_run, split_counts
-from artnet.views import EVALUATION_VIEWS, VIEWS
+from artnet.train import evaluation, fitting, shortcuts
+from artnet.train.features import default_cache_root, load_or_build
+from artnet.train.options import OptionError
+from artnet.train.setup import RunFolder, checkpoint_name, split_counts
+from artnet.train.writing import FolderContents, write_model_folder
 
-EXAMPLES_PER_MOVEMENT = 2
+logger = logging.getLogger(__name__)
 # Test paintings classified again through the saved network, to check that the cached one computes the same.
 AGREEMENT_SAMPLE = 8
 
@@ -66,11 +68,10 @@ class Split:
         return self.rows, self.labels
 
 
-def train(data_dir, output, options=TrainingOptions(), *, resume=False, log=print, prepared=None, feature_cache=None,
-          dataset=None):
-    """Train, evaluate and write the model folder `output`. Returns a TrainingResult."""
+def train(prepared, output, feature_cache=None):
+    """Train the prepared run (artnet.train.setup), evaluate it and write the model folder `output`.
+    Returns a TrainingResult."""
     started = time.monotonic()
-    prepared = prepared or prepare_run(data_dir, output, options, resume, log, dataset)
     state, options, labels = prepared.state, prepared.options, prepared.state.labels
     run = RunFolder(output)
     # Several GPUs: one replica each, the global batch split between them; elsewhere the default strategy.
@@ -79,64 +80,58 @@ def train(data_dir, output, options=TrainingOptions(), *, resume=False, log=prin
     with strategy.scope():
         model = _build_network(options, labels)
     trunk, top = split_at_training(model)
-    paintings = sorted((p for split in state.split.values() for p in split), key=lambda painting: painting.path)
-    # Every view, whichever train: runs that differ only in their views share one cache.
-    features = load_or_build(trunk, paintings, tuple(VIEWS), options.image_size, feature_cache or default_cache_root(),
-                             log=log)
-    splits = {name: Split.of(split, features, labels) for name, split in state.split.items()}
-    if features.failures:
-        path, reason = next(iter(features.failures.items()))
-        log(f"Skipped {len(features.failures)} paintings that could not be decoded, e.g. {(path, reason)}.")
 
+    features = _cached_features(trunk, state, options, feature_cache)
+    splits = {name: Split.of(split, features, labels) for name, split in state.split.items()}
     resumed_from = state.epochs_done
     with strategy.scope():
-        best_top = _fit(top, features, splits, options, run, state, log=log)
+        best_top = _fit(top, features, splits, options, run, state)
     _copy_weights(best_top, model)
     if options.mixed_precision:
         model = _float32_copy(model, options, labels)
-    contents = _evaluate(model, best_top, features, splits, prepared, log=log)
+
+    contents = _evaluate(model, best_top, features, splits, prepared)
     contents.metrics["training"]["seconds"] = round(time.monotonic() - started, 1)
     write_model_folder(output, contents)
     run.remove()
-    log(f"Wrote the model folder {output} in {time.monotonic() - started:.0f} s. Serve it with: python app.py --model {output}")
+    logger.info(f"Wrote the model folder {output} in {time.monotonic() - started:.0f} s. "
+                f"Serve it with: python app.py --model {output}")
     return TrainingResult(output=os.fspath(output), metrics=contents.metrics, epochs_run=state.epochs_done - resumed_from,
                           resumed_from_epoch=resumed_from)
 
 
-@dataclass
-class FolderContents:
-    """What the model folder is written from."""
-
-    model: object  # the whole trained network
-    metrics: dict
-    state: object  # the RunState
-    test: Split
-    test_probabilities: np.ndarray  # calibrated, whole painting
-    neighbours: tuple  # (embeddings, entries, thumbnails) of the training paintings
-    faithfulness: tuple  # (Measurement, the model inputs it measured) of the maps on test paintings
+def _cached_features(trunk, state, options, feature_cache):
+    """What the frozen trunk makes of every view of every painting, computed once and cached. Every view,
+    whichever train: runs that differ only in their views share one cache."""
+    paintings = sorted((p for split in state.split.values() for p in split), key=lambda painting: painting.path)
+    features = load_or_build(trunk, paintings, tuple(VIEWS), options.image_size, feature_cache or default_cache_root())
+    if features.failures:
+        path, reason = next(iter(features.failures.items()))
+        logger.warning(f"Skipped {len(features.failures)} paintings that could not be decoded, e.g. {(path, reason)}.")
+    return features
 
 
-def _evaluate(model, top, features, splits, prepared, *, log):
+def _evaluate(model, top, features, splits, prepared):
     """The best epoch tested on the test split, with the shortcut tests, calibration and the index of
     training paintings for similar ones."""
     state, options, labels = prepared.state, prepared.options, prepared.state.labels
-    log(f"Evaluating the model of epoch {state.best_epoch} (best validation accuracy {state.best_val_accuracy:.3f}) "
+    logger.info(f"Evaluating the model of epoch {state.best_epoch} (best validation accuracy {state.best_val_accuracy:.3f}) "
         f"on {len(splits['test'].paintings)} test paintings.")
     probabilities = {view: fitting.predict(top, features, splits["test"].rows, view) for view in EVALUATION_VIEWS}
     _check_agreement(model, splits["test"], probabilities["whole"], options.image_size, features)
     metrics = evaluation.test_metrics(splits["test"].paintings, splits["test"].labels, probabilities, labels)
     metrics["calibration"], calibrated = _calibrate(top, features, splits)
-    metrics.update(shortcuts.shortcut_tests(top, features, splits, labels, options, metrics["per_source"], log=log))
+    metrics.update(shortcuts.shortcut_tests(top, features, splits, labels, options, metrics["per_source"]))
     neighbours = _neighbour_index(top, features, splits["train"])
     metrics["neighbours"] = _neighbour_metrics(neighbours, fitting.embeddings(top, features, splits["test"].rows),
                                                splits["test"])
-    metrics["faithfulness"], measured = _faithfulness(model, splits["test"], options, metrics["calibration"], log=log)
+    metrics["faithfulness"], measured = _faithfulness(model, splits["test"], options, metrics["calibration"])
     metrics.update(_run_record(prepared.source, state, options, features))
-    evaluation.log_summary(metrics, log)
+    evaluation.log_summary(metrics)
     return FolderContents(model, metrics, state, splits["test"], calibrated, neighbours, measured)
 
 
-def _faithfulness(model, test, options, calibration_metrics, *, log):
+def _faithfulness(model, test, options, calibration_metrics):
     """Deletion and insertion of every CAM method's maps at every depth, on a sample of the test split."""
     depths = {layer["name"]: layer["depth"] for layer in get_backbone(options.backbone).gradcam_layers}
     sample = faithfulness.stratified_sample(test.paintings, options.faithfulness_paintings, options.seed)
@@ -147,7 +142,7 @@ def _faithfulness(model, test, options, calibration_metrics, *, log):
     best = summary.get("most_faithful")
     if best:
         row = summary["methods"][best["method"]][best["layer"]]
-        log(f"Faithfulness on {summary['paintings']} test paintings ({summary['steps']} steps, "
+        logger.info(f"Faithfulness on {summary['paintings']} test paintings ({summary['steps']} steps, "
             f"{summary['seconds']:.0f} s): most faithful {best['method']} at the {best['depth']} depth, its deletion "
             f"beats a random map on {row['deletion_beats_random']:.0%} of them and its insertion on "
             f"{row['insertion_beats_random']:.0%}.")
@@ -196,23 +191,24 @@ def _build_network(options, labels):
 
 
 
-def _fit(top, features, splits, options, run, state, *, log):
+def _fit(top, features, splits, options, run, state):
     """Fit the top from where the run stands; the top of the best epoch, loaded from its checkpoint."""
     if state.checkpoint is not None:
         top = keras.saving.load_model(run.checkpoint_path(state.checkpoint), safe_mode=True)
         top.run_eagerly = options.run_eagerly
-        log(f"Restored the model of epoch {state.epochs_done} with its optimizer state "
+        logger.info(f"Restored the model of epoch {state.epochs_done} with its optimizer state "
             f"({int(top.optimizer.iterations.numpy())} training steps done).")
     else:
         fitting.compile_top(top, options)
         os.makedirs(run.folder, exist_ok=True)
     if state.epochs_done < options.epochs:
         samples = len(splits["train"].rows) * len(options.views)
-        log(f"Training the top of the network on {samples} cached samples "
+        logger.info(f"Training the top of the network on {samples} cached samples "
             f"({len(splits['train'].rows)} paintings x {len(options.views)} views) for {options.epochs} epochs.")
         fitting.fit_top(top, features, splits["train"].pair, splits["validation"].pair, options,
                         callbacks=[EpochCheckpoint(run, state)], first_epoch=state.epochs_done,
-                        verbose=1 if log is print else 2)
+                        # A progress bar on a terminal; in a log, a line per epoch.
+                        verbose=1 if sys.stdout.isatty() else 2)
     return keras.saving.load_model(run.checkpoint_path(state.best_checkpoint), safe_mode=True)
 
 
@@ -277,65 +273,6 @@ def _run_record(source, state, options, features):
 
 def _is_path(weights):
     return weights is not None and weights != IMAGENET
-
-
-def write_model_folder(output, contents):
-    """Assemble the whole folder in a hidden sibling, then rename it into place. The model's temperature
-    is the one that metrics' calibration found."""
-    model, metrics, state, test = contents.model, contents.metrics, contents.state, contents.test
-    output = os.path.abspath(os.fspath(output)).rstrip(os.sep)
-    parent, name = os.path.split(output)
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".{name}.", suffix=".partial", dir=parent)
-    labels, options = state.labels, state.options
-    try:
-        temperature = metrics["calibration"]["temperature"]
-        # The view the app opens on: the maps that did best in the faithfulness test.
-        most_faithful = metrics["faithfulness"].get("most_faithful")
-        save_folder(model, staging, labels, backbone=options.backbone, head=options.head, temperature=temperature,
-                    **({"most_faithful": most_faithful} if most_faithful else {}))
-        model_folder.write_metrics(staging, metrics)
-        evaluation.plot_training_curves(state.history, model_folder.plot_path(staging, "training_curves.png"))
-        evaluation.plot_confusion_matrix(metrics["test"], labels, model_folder.plot_path(staging, "confusion_matrix.png"))
-        evaluation.plot_most_wrong(test.paintings, test.labels, contents.test_probabilities, labels,
-                                   model_folder.plot_path(staging, "most_wrong.png"))
-        evaluation.plot_reliability(metrics["calibration"], model_folder.plot_path(staging, "reliability.png"))
-        if most_faithful:
-            faithfulness.plot_curves(*contents.faithfulness, metrics["faithfulness"],
-                                     model_folder.plot_path(staging, "deletion.png"), labels)
-        model_folder.write_examples(staging, held_out_examples(test.paintings, labels))
-        model_folder.write_neighbours(staging, *contents.neighbours)
-        model_folder.write_card(staging, render_model_card(staging))
-        # Checked before training too, but hours may have passed. The run folder stays: nothing is lost.
-        problem = output_problem(output)
-        if problem:
-            raise OutputError(f"{problem} Move it away, then run the same command with --resume.")
-        if os.path.exists(output):
-            previous = tempfile.mkdtemp(prefix=f".{name}.", suffix=".previous", dir=parent)
-            os.rename(output, os.path.join(previous, name))
-            os.rename(staging, output)
-            shutil.rmtree(previous)
-        else:
-            os.rename(staging, output)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-def held_out_examples(test_paintings, labels):
-    """(image, true movement, file name) of the first EXAMPLES_PER_MOVEMENT test paintings of each movement."""
-    examples = []
-    for label in labels:
-        chosen = 0
-        for painting in (p for p in test_paintings if p.movement == label):
-            if chosen == EXAMPLES_PER_MOVEMENT:
-                break
-            try:
-                examples.append((load_image(painting.path), label, os.path.basename(painting.path)))
-            except ImageError:
-                continue
-            chosen += 1
-    return examples
 
 
 class EpochCheckpoint(keras.callbacks.Callback):

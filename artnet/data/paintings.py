@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass, field
 
 from artnet.errors import UserError
-from artnet.images import IMAGE_EXTENSIONS
+from artnet.data.images import IMAGE_EXTENSIONS
 from artnet.styles import MOVEMENTS, movement_of
 
 # Painter by Numbers as Kaggle ships it: the full table, or the one for the training images only.

@@ -12,30 +12,23 @@ on the same painting: a random map at the depth's own resolution (upsampled like
 comparison is of maps equally coarse), and a centred Gaussian blob, which is where paintings tend to keep
 their subject. A map that does not beat the random one is noise, whatever it looks like.
 
-`measure` runs the model (TensorFlow); the curves, their areas and the summary are NumPy. The command
-
-    python -m artnet.faithfulness --model SPEC --data DIR [--paintings N] [--steps S]
-
-runs the measurement that train.py runs on a sample of the test split, on more paintings, with a progress bar.
+`measure` runs the model (TensorFlow); the curves, their areas and the summary are NumPy. train.py measures
+a sample of the test split; `python -m artnet.cli.faithfulness` measures more, with a progress bar.
 """
 
-import argparse
-import json
 import math
-import os
-import sys
 import time
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageFilter
 
-from artnet.errors import OneLineErrorParser, UserError
-from artnet.images import ImageError, load_image, square_image, to_array
-from artnet.overlay import upsample_map
+from artnet.errors import UserError
+from artnet.data.images import ImageError, load_image, square_image, to_array
+from artnet.explain.overlay import upsample_map
 
 # The number of steps of each curve: few, so that every method at every depth fits a training run's budget
-# on two CPU cores (train.py logs the time it took); `python -m artnet.faithfulness` measures more.
+# on two CPU cores (train.py logs the time it took); `python -m artnet.cli.faithfulness` measures more.
 DEFAULT_STEPS = 6
 # The blur that removed pixels show, as a fraction of the painting's side: about the size of a brushstroke
 # cluster at the input's resolution, far coarser than any texture the early layers see.
@@ -137,7 +130,7 @@ def measure(model, layers, pixels, *, temperature=1.0, steps=DEFAULT_STEPS, seed
     """Deletion and insertion curves of every CAM method at `layers` of `model` (an ArtNet network), with
     the random and centre baselines, for the top class of each painting of `pixels` (model inputs,
     side x side x 3 in 0..255). Returns a Measurement. `progress(count)` is told of each painting done."""
-    from artnet.gradcam import CAM_METHODS, BaseCAM
+    from artnet.explain.cams import CAM_METHODS, BaseCAM
 
     started = time.monotonic()
     if steps < 2:
@@ -186,11 +179,11 @@ def _probability_function(model, temperature):
     import keras
     import tensorflow as tf
 
-    from artnet.model import LOGITS_LAYER
+    from artnet.model.network import LOGITS_LAYER, calibrated_probabilities
 
     logits = keras.Model(model.inputs, model.get_layer(LOGITS_LAYER).output)
     return tf.function(
-        lambda images: tf.nn.softmax(tf.cast(logits(images, training=False), tf.float32) / temperature),
+        lambda images: calibrated_probabilities(logits(images, training=False), temperature),
         input_signature=[tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)],
     )
 
@@ -291,7 +284,7 @@ def plot_curves(measurement, pixels, summary, path, labels=None, count=4):
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    from artnet.overlay import render_overlay
+    from artnet.explain.overlay import render_overlay
 
     best = summary["most_faithful"]
     keys = measurement.views.keys
@@ -352,88 +345,3 @@ def model_inputs(paintings, side):
         except ImageError:
             unreadable += 1
     return pixels, kept, unreadable
-
-
-def parse_arguments(argv=None):
-    from artnet.model_folder import DEFAULT_MODEL_FOLDER, MODEL_VARIABLE
-
-    parser = OneLineErrorParser(prog="python -m artnet.faithfulness", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=os.environ.get(MODEL_VARIABLE) or None, metavar="SPEC",
-                        help=f"a model folder or user/repo[@revision] (default: ${MODEL_VARIABLE}, else {DEFAULT_MODEL_FOLDER})")
-    parser.add_argument("--data", required=True, metavar="DIR", help="the paintings, one folder per movement")
-    parser.add_argument("--split", choices=("test", "all"), default="test",
-                        help="the test split that the model folder's training made of DIR, or every painting (default: test)")
-    parser.add_argument("--paintings", type=int, default=None, metavar="N",
-                        help="a stratified sample of N paintings (default: all of the split)")
-    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="steps of each curve (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="for the sample and the random maps (default: %(default)s)")
-    parser.add_argument("--json", metavar="OUT", help="also write the summary here")
-    parser.add_argument("--plot", metavar="OUT.png", help="also draw a few paintings' curves here")
-    return parser.parse_args(argv)
-
-
-def main(argv=None):
-    arguments = parse_arguments(argv)
-    try:
-        paintings, model, config = _load(arguments)
-        from tqdm import tqdm
-
-        layers = [layer["name"] for layer in config["gradcam_layers"]]
-        pixels, paintings, unreadable = model_inputs(paintings, int(config["image_size"]))
-        with tqdm(total=len(pixels), unit="painting", file=sys.stderr) as bar:
-            measurement = measure(model, layers, pixels, temperature=float(config.get("temperature", 1.0)),
-                                  steps=arguments.steps, seed=arguments.seed,
-                                  names=[os.path.basename(p.path) for p in paintings], progress=bar.update)
-    except UserError as error:
-        print(f"python -m artnet.faithfulness: {error}", file=sys.stderr)
-        return 2
-    if not measurement.paintings:
-        print("python -m artnet.faithfulness: none of the paintings has anything to explain (all maps are zero).",
-              file=sys.stderr)
-        return 1
-    summary = summarise(measurement, {layer["name"]: layer["depth"] for layer in config["gradcam_layers"]})
-    summary["unreadable"] = unreadable
-    print("\n".join(table_lines(summary)))
-    best = summary["most_faithful"]
-    print(f"\n{summary['paintings']} paintings ({summary['left_out_without_maps']} left out without maps, "
-          f"{unreadable} unreadable), {summary['steps']} steps, {summary['seconds']:.0f} s. "
-          f"Most faithful: {best['method']} at the {best['depth']} depth.")
-    if arguments.json:
-        with open(arguments.json, "w", encoding="utf-8") as file:
-            json.dump(summary, file, indent=2)
-    if arguments.plot:
-        plot_curves(measurement, pixels, summary, arguments.plot, config["labels"])
-    return 0
-
-
-def _load(arguments):
-    """The paintings to measure, and the model with its config."""
-    if arguments.steps < 2:
-        raise UserError(f"--steps must be at least 2, not {arguments.steps}.")
-    if arguments.paintings is not None and arguments.paintings < 1:
-        raise UserError(f"--paintings must be at least 1, not {arguments.paintings}.")
-    from artnet.data import find_paintings, split_paintings
-    from artnet.hub import resolve_model
-    from artnet.model_folder import check_folder, read_metrics
-
-    source = resolve_model(arguments.model)
-    check_folder(source.folder)
-    paintings = find_paintings(arguments.data).paintings
-    if arguments.split == "test":
-        training = (read_metrics(source.folder) or {}).get("training") or {}
-        if not {"seed", "validation_fraction", "test_fraction"} <= set(training):
-            raise UserError("The model folder's metrics.json does not say how its data was split; use --split all.")
-        paintings = split_paintings(paintings, training["validation_fraction"], training["test_fraction"],
-                                    training["seed"])[2]
-    if arguments.paintings is not None:
-        paintings = stratified_sample(paintings, arguments.paintings, arguments.seed)
-    # Imported once the model and the data are known to be there: TensorFlow takes seconds and logs to stderr.
-    from artnet.model import load_folder
-
-    model, config = load_folder(source.folder)
-    return paintings, model, config
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,26 +1,25 @@
 """Publish the Gradio demo as a Hugging Face Space that serves one model at a fixed commit.
 
-    python -m artnet.space --space USER/NAME --model USER/REPO[@REVISION] [--private]
+    python -m artnet.cli.space --space USER/NAME --model USER/REPO[@REVISION] [--private]
 
-It creates the Space (Gradio SDK) if it is missing and uploads app.py, artnet/*.py, requirements.txt and
+It creates the Space (Gradio SDK) if it is missing and uploads app.py, the artnet package, requirements.txt and
 README.md, whose Space header then names the model, in one commit. Before that commit it sets the Space
 variable ARTNET_MODEL to the model's repo at the commit id that REVISION points to now, so the demo never
 changes under its users when the model repo moves on; it prints the Space's URL.
 """
 
-import argparse
 import os
 import re
-import sys
 from pathlib import Path
 
 from huggingface_hub import CommitOperationAdd, HfApi
 
-from artnet import hub
-from artnet.errors import UserError
-from artnet.model_folder import MODEL_VARIABLE
+from artnet.hub.pull import resolve_commit
+from artnet.hub.push import check_can_push, deletions, open_repo, writing
+from artnet.hub.repos import HubError
+from artnet.model.folder import MODEL_VARIABLE
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CODE_FOLDER = "artnet"
 TOP_LEVEL_FILES = ("app.py", "requirements.txt")
 README = "README.md"
@@ -28,7 +27,7 @@ FRONT_MATTER = re.compile(r"\A---\n(?P<header>.*?\n)---\n", re.DOTALL)
 MODELS_LINE = re.compile(r"^models:.*$", re.MULTILINE)
 
 
-class SpaceError(hub.HubError):
+class SpaceError(HubError):
     """The Space cannot be published as asked. The message is one line that says what to do."""
 
 
@@ -44,7 +43,7 @@ def space_readme(readme, model_repo_id):
 def space_files(model_repo_id, root=PROJECT_ROOT):
     """{path in the Space: content} of everything the Space runs."""
     files = {name: (root / name).read_bytes() for name in TOP_LEVEL_FILES}
-    files.update({f"{CODE_FOLDER}/{path.name}": path.read_bytes() for path in sorted((root / CODE_FOLDER).glob("*.py"))})
+    files.update({path.relative_to(root).as_posix(): path.read_bytes() for path in sorted((root / CODE_FOLDER).rglob("*.py"))})
     files[README] = space_readme((root / README).read_text(encoding="utf-8"), model_repo_id).encode("utf-8")
     return files
 
@@ -55,46 +54,25 @@ def publish(space_id, model_spec, private=False, token=None):
     if os.path.isdir(model_spec):
         raise SpaceError(
             f"A Space cannot read {model_spec!r} on this machine: push it first with "
-            "`python -m artnet.hub push FOLDER USER/REPO`, then give --model USER/REPO."
+            "`python -m artnet.cli.hub push FOLDER USER/REPO`, then give --model USER/REPO."
         )
-    token = hub.check_can_push(space_id, token)
-    model_repo_id, commit_id = hub.resolve_commit(model_spec, token)
+    token = check_can_push(space_id, token)
+    model_repo_id, commit_id = resolve_commit(model_spec, token)
     api = HfApi(token=token)
     files = space_files(model_repo_id)
     pinned = f"{model_repo_id}@{commit_id}"
     variable = {"key": MODEL_VARIABLE, "value": pinned, "description": "the model the demo serves, at a fixed commit"}
     retry = "Run the same command again; it updates the Space in place."
-    with hub.writing(f"publishing the Space {space_id}", retry):
+    with writing(f"publishing the Space {space_id}", retry):
         # The variable comes before the code: each commit starts a build, which must already see the model
         # it is to serve. A new Space gets it at creation, an existing one just before the commit.
-        url, existing = hub.open_repo(api, space_id, private, repo_type="space", space_sdk="gradio", space_variables=[variable])
+        url, existing = open_repo(api, space_id, private, repo_type="space", space_sdk="gradio", space_variables=[variable])
         if existing is not None:
             api.add_space_variable(space_id, variable["key"], variable["value"], description=variable["description"])
         operations = [CommitOperationAdd(path, content) for path, content in files.items()]
         # Modules removed from artnet/ since the last publication must not linger in the Space.
-        operations += hub.deletions(existing, files, under=f"{CODE_FOLDER}/")
+        operations += deletions(existing, files, under=f"{CODE_FOLDER}/")
         api.create_commit(space_id, operations, repo_type="space", commit_message=f"ArtNet demo serving {pinned}",
                           parent_commit=existing.sha if existing else None)
         model_private = api.model_info(model_repo_id, revision=commit_id).private
     return url, pinned, model_private
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m artnet.space", description="Publish the ArtNet demo as a Gradio Space.")
-    parser.add_argument("--space", required=True, metavar="USER/NAME", help="the Space repo to create or update")
-    parser.add_argument("--model", required=True, metavar="USER/REPO[@REVISION]", help="the model repo the demo serves")
-    parser.add_argument("--private", action="store_true", help="create the Space private")
-    options = parser.parse_args(argv)
-    try:
-        url, pinned, model_private = publish(options.space, options.model, private=options.private)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(f"The Space serves {pinned}: {url}")
-    if model_private:
-        print(f"{pinned.split('@')[0]} is private: add a secret HF_TOKEN (a read token) in the Space's settings.")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

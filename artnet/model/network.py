@@ -1,4 +1,4 @@
-"""ArtNet's network: a backbone from artnet.backbones with ArtNet's head, the freeze policies applied to it,
+"""ArtNet's network: a backbone from artnet.model.backbones with ArtNet's head, the freeze policies applied to it,
 its split into the frozen trunk and the part that trains, and the model folder's model.keras and config.json.
 
 The model takes RGB pixels in 0..255 and normalises them itself, so no caller can feed it the wrong scale.
@@ -13,11 +13,11 @@ import keras
 import numpy as np
 from keras import ops
 
-from artnet.backbones import DENSENET121, get_backbone
+from artnet.model.backbones import DENSENET121, get_backbone
 from artnet.files import atomic_path
-from artnet.images import PAD_COLOR
-from artnet.model_folder import ModelFolderError, check_folder, model_path, write_config
-from artnet.options import HEADS
+from artnet.data.images import PAD_COLOR
+from artnet.model.folder import ModelFolderError, check_folder, model_path, write_config
+from artnet.model.heads import HEADS
 
 LOGITS_LAYER = "logits"
 PROBABILITIES_LAYER = "probabilities"
@@ -32,7 +32,7 @@ STYLE_WEIGHT_DECAY = 1e-3
 # otherwise give Grad-CAM an infinite gradient.
 VARIANCE_FLOOR = 1e-6
 
-# Cached trunk outputs are float32 (artnet.features); pixels are uint8.
+# Cached trunk outputs are float32 (artnet.train.features); pixels are uint8.
 CACHED_BYTES_PER_VALUE = 4
 MAX_CUT_BYTES_PER_PIXEL = 4
 # Layers that behave differently while training, although they have no weights: never part of a frozen trunk.
@@ -45,7 +45,7 @@ _RANDOM_IN_TRAINING = (
 @keras.saving.register_keras_serializable(package="artnet")
 class ContentMask(keras.layers.Layer):
     """Where the painting is, at the size of a layer's features: the share of each cell that is painting
-    rather than the padding that squares it (pixels of exactly artnet.images.PAD_COLOR), (batch, height,
+    rather than the padding that squares it (pixels of exactly artnet.data.images.PAD_COLOR), (batch, height,
     width, 1). The style statistics are taken over the painting alone, so that the padding, which
     paintings of some collections never have, tells the head nothing."""
 
@@ -101,7 +101,7 @@ class ChannelStatistics(keras.layers.Layer):
 
 
 def build_model(num_classes, image_size=224, backbone_weights="imagenet", backbone=DENSENET121.name, head="reference"):
-    """`backbone` (a name of artnet.backbones) without its top, with its pixel normalisation in front and
+    """`backbone` (a name of artnet.model.backbones) without its top, with its pixel normalisation in front and
     `head` (one of HEADS) on top. `backbone_weights` is "imagenet" (downloaded by Keras), None (random, for
     tests) or the path of a notop weights file of that backbone."""
     spec = get_backbone(backbone)
@@ -138,13 +138,18 @@ def build_model(num_classes, image_size=224, backbone_weights="imagenet", backbo
     return keras.Model(pixels, probabilities, name=f"artnet_{spec.application.lower()}")
 
 
+def calibrated_probabilities(logits, temperature):
+    """softmax(logits / temperature) in float32: the probabilities that every pass shows a user."""
+    return ops.softmax(ops.cast(logits, "float32") / temperature, axis=-1)
+
+
 def is_head_layer(layer):
     return layer.name.startswith((HEAD_PREFIX, STYLE_STATISTICS_PREFIX)) or layer.name in (LOGITS_LAYER, PROBABILITIES_LAYER)
 
 
 def apply_freeze_policy(model, policy, backbone=DENSENET121.name):
     """Set which layers train: the head always, the backbone's layers as `policy` (a freeze policy of the
-    backbone, see artnet.backbones) says."""
+    backbone, see artnet.model.backbones) says."""
     trains = get_backbone(backbone).freeze_policy(policy).trains
     for layer in model.layers:
         layer.trainable = is_head_layer(layer) or trains(layer.name, isinstance(layer, keras.layers.BatchNormalization))
@@ -194,7 +199,7 @@ def split_at_training(model):
 
 
 def save_folder(model, folder, labels, backbone=DENSENET121.name, head="reference", **extra_config):
-    """Write model.keras, then config.json (artnet.model_folder), each atomically."""
+    """Write model.keras, then config.json (artnet.model.folder), each atomically."""
     spec = get_backbone(backbone)
     labels = list(labels)
     if model.output_shape[-1] != len(labels):
@@ -209,7 +214,7 @@ def save_folder(model, folder, labels, backbone=DENSENET121.name, head="referenc
         "labels": labels,
         "image_size": int(model.input_shape[1]),
         "input": "RGB pixels in 0..255; the backbone's ImageNet normalisation happens inside the model",
-        "padding": "pad to square with the ImageNet mean colour, then resize (artnet.images.square_image)",
+        "padding": "pad to square with the ImageNet mean colour, then resize (artnet.data.images.square_image)",
         "gradcam_layers": [dict(layer) for layer in spec.gradcam_layers],
         **extra_config,
     })

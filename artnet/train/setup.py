@@ -3,10 +3,11 @@ split and the state of an interrupted run. train.py checks all of it first, so t
 folder ends at once, in one line, without TensorFlow's slow import and its log output.
 
 A run keeps its working state beside the output folder, in `<output>.run/`: state.json (the options,
-the split, the history and the names of the checkpoints) and the checkpoints that artnet.training writes
+the split, the history and the names of the checkpoints) and the checkpoints that artnet.train.run writes
 after every epoch, each named by its epoch.
 """
 
+import logging
 import collections
 import dataclasses
 import json
@@ -15,11 +16,13 @@ import re
 import shutil
 from dataclasses import dataclass, field
 
-from artnet.data import DataError, Painting, find_paintings, split_paintings
+from artnet.data.paintings import DataError, Painting, find_paintings, split_paintings
 from artnet.errors import UserError
 from artnet.files import write_json_atomically
-from artnet.model_folder import CONFIG_FILE, MODEL_FILE, looks_complete
-from artnet.options import TrainingOptions, option_differences, options_from_saved
+from artnet.model.folder import CONFIG_FILE, MODEL_FILE, looks_complete
+from artnet.train.options import TrainingOptions, option_differences, options_from_saved
+
+logger = logging.getLogger(__name__)
 
 RUN_STATE_FILE = "state.json"
 CHECKPOINT_NAME = re.compile(r"epoch_\d+\.keras")
@@ -104,7 +107,7 @@ class RunFolder:
 class PreparedRun:
     """A run ready to train: its data, and its state (a new one, or an interrupted run's)."""
 
-    source: object  # artnet.data.DataSource
+    source: object  # artnet.data.paintings.DataSource
     state: RunState
     resumed: bool
 
@@ -113,7 +116,7 @@ class PreparedRun:
         return self.state.options
 
 
-def prepare_run(data_dir, output, options, resume=False, log=print, dataset=None):
+def prepare_run(data_dir, output, options, resume=False, dataset=None):
     """Everything that can fail quickly, before any training work: options, data, split, resume state.
     Raises UserError."""
     options.check()
@@ -127,10 +130,10 @@ def prepare_run(data_dir, output, options, resume=False, log=print, dataset=None
         if missing:
             raise DataError(f"{len(missing)} paintings of the interrupted run are gone (e.g. {missing[0]}); start a new run.")
         source = find_paintings(data_dir, dataset)
-        log(f"Resuming the run in {run.folder} after epoch {state.epochs_done} of {state.options.epochs}.")
+        logger.info(f"Resuming the run in {run.folder} after epoch {state.epochs_done} of {state.options.epochs}.")
         differences = option_differences(state.options, options)
         if differences:
-            log(f"Resuming with the interrupted run's options, not the command line's: {differences}.")
+            logger.info(f"Resuming with the interrupted run's options, not the command line's: {differences}.")
     else:
         if run.exists():
             raise OutputError(
@@ -140,7 +143,7 @@ def prepare_run(data_dir, output, options, resume=False, log=print, dataset=None
         source = find_paintings(data_dir, dataset)
         splits = split_paintings(source.paintings, options.validation_fraction, options.test_fraction, options.seed)
         state = RunState(options=options, labels=source.labels, split=dict(zip(SPLITS, splits)))
-    log(describe_data(source, state.split))
+    logger.info(describe_data(source, state.split))
     return PreparedRun(source, state, resumed=resume)
 
 

@@ -8,14 +8,11 @@ deeper layers, six views of every painting, ten epochs on cached features.
 import dataclasses
 from dataclasses import dataclass
 
-from artnet.backbones import IMAGENET, get_backbone
+from artnet.model.backbones import IMAGENET, get_backbone
+from artnet.model.heads import HEADS
 from artnet.errors import UserError
-from artnet.views import VIEWS
+from artnet.data.views import VIEWS
 
-# reference: the original ArtNet's GAP -> Dropout(0.5) -> BatchNormalization -> softmax. style: each
-# channel's mean and standard deviation at the backbone's style depths -> BatchNormalization ->
-# Dropout(0.5) -> Dense ReLU -> Dropout(0.5) -> softmax (artnet.model builds both).
-HEADS = ("style", "reference")
 CLASS_WEIGHTS = ("none", "balanced")
 
 

@@ -1,5 +1,5 @@
 """Where the app works around Gradio (6.31): each workaround a small helper that says which behaviour it
-answers and when it can go. artnet.ui builds the page with them; nothing here knows ArtNet's layout.
+answers and when it can go. artnet.serve.ui builds the page with them; nothing here knows ArtNet's layout.
 """
 
 import contextlib

@@ -1,5 +1,5 @@
 """The Gradio app: ArtNet's page (`layout`), its events and API endpoints (`wire_events`), their handlers,
-and how it is served. Where it works around Gradio, artnet.gradio_workarounds says why.
+and how it is served. Where it works around Gradio, artnet.serve.gradio_workarounds says why.
 
 This module knows Gradio and not TensorFlow. It is given a Classifier-like object (`labels`, `config`,
 `gradcam_layers`, `cam_methods`, `most_faithful`, `classify`, `explain`) and the model folder, whose
@@ -20,11 +20,11 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 from PIL import Image
 
-from artnet.backbones import BACKBONES
+from artnet.model.backbones import BACKBONES
 from artnet.errors import UserError
-from artnet.gradio_workarounds import GALLERY_CSS, quiet_launch, saved_jpeg, share_link_wanted
-from artnet.images import MAX_PIXELS, READABLE_FORMATS
-from artnet.model_folder import EXAMPLES_FOLDER, read_examples, read_metrics
+from artnet.serve.gradio_workarounds import GALLERY_CSS, quiet_launch, saved_jpeg, share_link_wanted
+from artnet.data.images import MAX_PIXELS, READABLE_FORMATS
+from artnet.model.folder import EXAMPLES_FOLDER, read_examples, read_metrics
 from artnet.styles import DESCRIPTIONS
 
 # A high-resolution scan of a painting fits; a JPEG of MAX_PIXELS is usually far smaller.
@@ -61,7 +61,7 @@ class ShownExplanation:
 
 class Handlers:
     """The app's event handlers. Paintings arrive as Gradio file payloads (events run with
-    preprocess=False), so that every file, however broken, reaches `artnet.images.load_image` and its
+    preprocess=False), so that every file, however broken, reaches `artnet.data.images.load_image` and its
     clear error messages."""
 
     def __init__(self, classifier, overlay_folder=None, examples=()):
