@@ -26,8 +26,13 @@ def main(argv=None):
         print(f"app.py: {error}", file=sys.stderr)
         return 2
     try:
-        ui.serve(ui.build_demo(classifier, source), host=options.host, port=options.port, share=options.share,
-                 model_folder=source.folder)
+        ui.serve(
+            ui.build_demo(classifier, source),
+            host=options.host,
+            port=options.port,
+            share=options.share,
+            model_folder=source.folder,
+        )
     except OSError as error:  # the port is taken, or the address is not this machine's
         print(f"app.py: cannot serve: {error}", file=sys.stderr)
         return 1

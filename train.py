@@ -15,15 +15,15 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from artnet.model.backbones import BACKBONES  # noqa: E402
+from artnet.data.views import VIEWS  # noqa: E402
 from artnet.errors import OneLineErrorParser, UserError  # noqa: E402
 from artnet.hub.push import check_can_push, push  # noqa: E402
-from artnet.train.features import default_cache_root  # noqa: E402
+from artnet.model.backbones import BACKBONES  # noqa: E402
 from artnet.model.folder import DEFAULT_MODEL_FOLDER  # noqa: E402
 from artnet.model.heads import HEADS  # noqa: E402
+from artnet.train.features import default_cache_root  # noqa: E402
 from artnet.train.options import CLASS_WEIGHTS, TrainingOptions  # noqa: E402
 from artnet.train.setup import prepare_run  # noqa: E402
-from artnet.data.views import VIEWS  # noqa: E402
 
 DEFAULTS = TrainingOptions()
 
@@ -43,37 +43,84 @@ def parse_arguments(argv=None):
     add("--data", required=True, help="the folder of paintings")
     add("--output", default=DEFAULT_MODEL_FOLDER, help="the model folder to write (default: %(default)s)")
     add("--backbone", default=DEFAULTS.backbone, help=f"{' or '.join(BACKBONES)} (default: %(default)s)")
-    add("--backbone-weights", type=backbone_weights, default=DEFAULTS.backbone_weights, metavar="imagenet|none|PATH",
+    add(
+        "--backbone-weights",
+        type=backbone_weights,
+        default=DEFAULTS.backbone_weights,
+        metavar="imagenet|none|PATH",
         help="initial backbone weights: ImageNet's (downloaded by Keras), random, or a notop weights file of the "
-             "backbone (default: %(default)s)")
-    add("--freeze", default=DEFAULTS.freeze,
+        "backbone (default: %(default)s)",
+    )
+    add(
+        "--freeze",
+        default=DEFAULTS.freeze,
         help="which backbone layers train: head (none), all, or a policy of the backbone: "
-             + "; ".join(f"{b.name}: {', '.join(b.policy_names)}" for b in BACKBONES.values()) + " (default: %(default)s)")
-    add("--head", choices=HEADS, default=DEFAULTS.head,
+        + "; ".join(f"{b.name}: {', '.join(b.policy_names)}" for b in BACKBONES.values())
+        + " (default: %(default)s)",
+    )
+    add(
+        "--head",
+        choices=HEADS,
+        default=DEFAULTS.head,
         help="style: channel statistics of several depths -> Dense -> softmax; reference: the original ArtNet's "
-             "GAP -> Dropout -> BatchNorm -> softmax (default: %(default)s)")
-    add("--views", type=view_list, default=DEFAULTS.views, metavar="VIEW,...",
-        help=f"the views of each training painting, of {', '.join(VIEWS)} (default: {','.join(DEFAULTS.views)})")
+        "GAP -> Dropout -> BatchNorm -> softmax (default: %(default)s)",
+    )
+    add(
+        "--views",
+        type=view_list,
+        default=DEFAULTS.views,
+        metavar="VIEW,...",
+        help=f"the views of each training painting, of {', '.join(VIEWS)} (default: {','.join(DEFAULTS.views)})",
+    )
     add("--image-size", type=int, default=DEFAULTS.image_size, help="input side in pixels (default: %(default)s)")
     add("--epochs", type=int, default=DEFAULTS.epochs, help="(default: %(default)s)")
     add("--batch-size", type=int, default=DEFAULTS.batch_size, help="(default: %(default)s)")
-    add("--learning-rate", type=float, default=DEFAULTS.learning_rate, help="Adam's initial rate (default: %(default)s)")
-    add("--halve-learning-rate-every", type=int, default=DEFAULTS.halve_learning_rate_every, metavar="EPOCHS",
-        help="halve the learning rate every this many epochs (default: %(default)s)")
+    add(
+        "--learning-rate", type=float, default=DEFAULTS.learning_rate, help="Adam's initial rate (default: %(default)s)"
+    )
+    add(
+        "--halve-learning-rate-every",
+        type=int,
+        default=DEFAULTS.halve_learning_rate_every,
+        metavar="EPOCHS",
+        help="halve the learning rate every this many epochs (default: %(default)s)",
+    )
     add("--label-smoothing", type=float, default=DEFAULTS.label_smoothing, help="(default: %(default)s)")
-    add("--class-weights", choices=CLASS_WEIGHTS, default=DEFAULTS.class_weights,
-        help="balanced weighs each movement inversely to its number of paintings (default: %(default)s)")
+    add(
+        "--class-weights",
+        choices=CLASS_WEIGHTS,
+        default=DEFAULTS.class_weights,
+        help="balanced weighs each movement inversely to its number of paintings (default: %(default)s)",
+    )
     add("--validation-fraction", type=float, default=DEFAULTS.validation_fraction, help="(default: %(default)s)")
     add("--test-fraction", type=float, default=DEFAULTS.test_fraction, help="(default: %(default)s)")
-    add("--seed", type=int, default=DEFAULTS.seed, help="for the split, the shuffling and the initial weights (default: %(default)s)")
-    add("--no-cross-collection", dest="cross_collection", action="store_false",
-        help="skip the cross-collection test (it trains once more per fold of left-out collections)")
-    add("--faithfulness-paintings", type=int, default=DEFAULTS.faithfulness_paintings, metavar="N",
-        help="test paintings, stratified by movement, on which the maps' faithfulness is measured (default: %(default)s)")
+    add(
+        "--seed",
+        type=int,
+        default=DEFAULTS.seed,
+        help="for the split, the shuffling and the initial weights (default: %(default)s)",
+    )
+    add(
+        "--no-cross-collection",
+        dest="cross_collection",
+        action="store_false",
+        help="skip the cross-collection test (it trains once more per fold of left-out collections)",
+    )
+    add(
+        "--faithfulness-paintings",
+        type=int,
+        default=DEFAULTS.faithfulness_paintings,
+        metavar="N",
+        help="test paintings, stratified by movement, on which the maps' faithfulness is measured (default: %(default)s)",
+    )
     add("--mixed-precision", action="store_true", help="float16 compute on a GPU")
     add("--run-eagerly", action="store_true", help="skip graph tracing: faster start for tiny runs, slower steps")
-    add("--feature-cache", default=default_cache_root(), metavar="DIR",
-        help="where the backbone's features of each painting are kept for the next run (default: %(default)s)")
+    add(
+        "--feature-cache",
+        default=default_cache_root(),
+        metavar="DIR",
+        help="where the backbone's features of each painting are kept for the next run (default: %(default)s)",
+    )
     add("--dataset", help="what the data is, for the model card (default: from manifest.csv or the folder's name)")
     add("--resume", action="store_true", help="continue an interrupted run from its last finished epoch")
     add("--push-to-hub", metavar="USER/REPO", help="push the model folder to this Hub model repo when done")
@@ -98,19 +145,25 @@ def main(argv=None):
         print("error: --private and --tag only apply with --push-to-hub USER/REPO.", file=sys.stderr)
         return 2
     # Every TrainingOptions field has an option of the same name.
-    options = TrainingOptions(**{field.name: getattr(arguments, field.name) for field in dataclasses.fields(TrainingOptions)})
+    options = TrainingOptions(
+        **{field.name: getattr(arguments, field.name) for field in dataclasses.fields(TrainingOptions)}
+    )
     try:
         if arguments.push_to_hub:
             # First of all: a long run must not end in an authentication error.
             check_can_push(arguments.push_to_hub, tag=arguments.tag)
-        prepared = prepare_run(arguments.data, arguments.output, options, resume=arguments.resume, dataset=arguments.dataset)
+        prepared = prepare_run(
+            arguments.data, arguments.output, options, resume=arguments.resume, dataset=arguments.dataset
+        )
         # TensorFlow is imported only now: every check above answers at once and in one line.
         from artnet.train.run import train
 
         result = train(prepared, arguments.output, arguments.feature_cache)
         if arguments.push_to_hub:
             pushed = push(result.output, arguments.push_to_hub, private=arguments.private, revision_tag=arguments.tag)
-            print(f"Pushed to {pushed.repo_url} at commit {pushed.commit_id}. Serve it with: python app.py --model {pushed.spec}")
+            print(
+                f"Pushed to {pushed.repo_url} at commit {pushed.commit_id}. Serve it with: python app.py --model {pushed.spec}"
+            )
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

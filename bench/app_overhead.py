@@ -14,16 +14,25 @@ import os
 import sys
 import tempfile
 
-from timing import load_average, make_model_folder, percentile, print_table, setup_environment, timings_ms, write_paintings
+from timing import (
+    load_average,
+    make_model_folder,
+    percentile,
+    print_table,
+    setup_environment,
+    timings_ms,
+    write_paintings,
+)
 
 setup_environment()
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
 
 import httpx  # noqa: E402
 from gradio_client import Client, handle_file  # noqa: E402
+from http_api import call  # noqa: E402
 
 from artnet.serve.classifier import Classifier  # noqa: E402
-from http_api import call  # noqa: E402
+
 from live_app import start_app  # noqa: E402
 
 
@@ -45,12 +54,16 @@ def main():
         with start_app(folder, workdir) as app, httpx.Client() as http:
             client = Client(app.url, verbose=False)
             ways = {
-                "classify": (lambda path: classifier.classify(path),
-                             lambda path: call(http, app.url, "classify", path),
-                             lambda path: client.predict(handle_file(path), api_name="/classify")),
-                "explain, 4 depths": (lambda path: explain_and_render(classifier, path),
-                                      lambda path: call(http, app.url, "explain", path, None, 0.5, "jet"),
-                                      lambda path: client.predict(handle_file(path), api_name="/explain")),
+                "classify": (
+                    lambda path: classifier.classify(path),
+                    lambda path: call(http, app.url, "classify", path),
+                    lambda path: client.predict(handle_file(path), api_name="/classify"),
+                ),
+                "explain, 4 depths": (
+                    lambda path: explain_and_render(classifier, path),
+                    lambda path: call(http, app.url, "explain", path, None, 0.5, "jet"),
+                    lambda path: client.predict(handle_file(path), api_name="/explain"),
+                ),
             }
             for calls in ways.values():  # the first calls set up connections and caches
                 for way in calls:
@@ -60,17 +73,37 @@ def main():
                 path = paintings[index % len(paintings)]
                 for name, calls in ways.items():
                     for timings, way in zip(measured[name], calls):
-                        timings.extend(timings_ms(lambda: way(path), 1))
+                        timings.extend(timings_ms(lambda way=way, path=path: way(path), 1))
     rows = []
     for name, (direct_ms, http_ms, client_ms) in measured.items():
         direct = percentile(direct_ms, 0.5)
-        rows.append([name, f"{direct:.0f}",
-                     *(f"{percentile(app_ms, 0.5):.0f}" for app_ms in (http_ms, client_ms)),
-                     *(f"{percentile(app_ms, 0.95):.0f}" for app_ms in (direct_ms, http_ms, client_ms)),
-                     *(f"{percentile(app_ms, 0.5) / direct:.2f}x" for app_ms in (http_ms, client_ms))])
-    print(f"\n{options.requests} interleaved calls each, 1000 x 800 JPEG, DenseNet-121 at 224 x 224; end: {load_average()}\n")
-    print_table(["endpoint", "direct p50 ms", "HTTP API p50 ms", "gradio_client p50 ms", "direct p95 ms",
-                 "HTTP API p95 ms", "gradio_client p95 ms", "HTTP API / direct p50", "gradio_client / direct p50"], rows)
+        rows.append(
+            [
+                name,
+                f"{direct:.0f}",
+                *(f"{percentile(app_ms, 0.5):.0f}" for app_ms in (http_ms, client_ms)),
+                *(f"{percentile(app_ms, 0.95):.0f}" for app_ms in (direct_ms, http_ms, client_ms)),
+                *(f"{percentile(app_ms, 0.5) / direct:.2f}x" for app_ms in (http_ms, client_ms)),
+            ]
+        )
+    print(
+        f"\n{options.requests} interleaved calls each, 1000 x 800 JPEG, DenseNet-121 at 224 x 224; end: {load_average()}\n"
+    )
+    print_table(
+        [
+            "endpoint",
+            "direct p50 ms",
+            "HTTP API p50 ms",
+            "gradio_client p50 ms",
+            "direct p95 ms",
+            "HTTP API p95 ms",
+            "gradio_client p95 ms",
+            "HTTP API / direct p50",
+            "gradio_client / direct p50",
+        ],
+        rows,
+    )
+
 
 if __name__ == "__main__":
     main()

@@ -15,9 +15,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import gradio as gr  # noqa: E402
 
+from artnet.model.folder import ModelSource  # noqa: E402
 from artnet.serve import ui  # noqa: E402
 from artnet.serve.classifier import Classifier, share_cpu_cores  # noqa: E402
-from artnet.model.folder import ModelSource  # noqa: E402
 
 
 def main():
@@ -38,8 +38,17 @@ def main():
     with demo:
         painting = gr.Image(type="filepath", visible=False)
         bars = gr.Label(visible=False)
-        gr.on([], classify_batch, inputs=[painting], outputs=[bars], preprocess=False, batch=True,
-              max_batch_size=options.max_batch_size, concurrency_id=ui.MODEL_GROUP, api_name="classify_batched")
+        gr.on(
+            [],
+            classify_batch,
+            inputs=[painting],
+            outputs=[bars],
+            preprocess=False,
+            batch=True,
+            max_batch_size=options.max_batch_size,
+            concurrency_id=ui.MODEL_GROUP,
+            api_name="classify_batched",
+        )
     ui.serve(demo, host=options.host, port=options.port)
 
 

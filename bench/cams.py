@@ -31,10 +31,10 @@ from tf_keras_vis.layercam import Layercam  # noqa: E402
 from tf_keras_vis.utils.model_modifiers import ReplaceToLinear  # noqa: E402
 from tf_keras_vis.utils.scores import CategoricalScore  # noqa: E402
 
-from artnet.model.backbones import get_backbone  # noqa: E402
 from artnet.explain.cams import CAM_METHODS, BaseCAM  # noqa: E402
-from artnet.model.network import build_model  # noqa: E402
 from artnet.explain.overlay import upsample_map  # noqa: E402
+from artnet.model.backbones import get_backbone  # noqa: E402
+from artnet.model.network import build_model  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WEIGHTS = os.path.join(ROOT, "..", "shared", "weights", "mobilenet_0.75_imagenet_notop.weights.h5")
@@ -76,18 +76,24 @@ def main():
 
         def explain():
             maps = cam(pixels, classes).maps
-            return {method: {name: upsample_map(m[0], (SIZE, SIZE)) for name, m in layers.items()}
-                    for method, layers in maps.items()}
+            return {
+                method: {name: upsample_map(m[0], (SIZE, SIZE)) for name, m in layers.items()}
+                for method, layers in maps.items()
+            }
 
         return explain
 
     score = CategoricalScore([top_class])
-    peers = {"Grad-CAM++": GradcamPlusPlus(model, model_modifier=ReplaceToLinear(), clone=True),
-             "LayerCAM": Layercam(model, model_modifier=ReplaceToLinear(), clone=True)}
+    peers = {
+        "Grad-CAM++": GradcamPlusPlus(model, model_modifier=ReplaceToLinear(), clone=True),
+        "LayerCAM": Layercam(model, model_modifier=ReplaceToLinear(), clone=True),
+    }
 
     def peer(method, layers, **keywords):
-        return lambda: {name: peers[method](score, pixels, penultimate_layer=name, seek_penultimate_conv_layer=False,
-                                            **keywords)[0] for name in layers}
+        return lambda: {
+            name: peers[method](score, pixels, penultimate_layer=name, seek_penultimate_conv_layer=False, **keywords)[0]
+            for name in layers
+        }
 
     final, peer_name = FINAL_LAYER[0], f"tf-keras-vis {tf_keras_vis.__version__}"
 
@@ -99,27 +105,49 @@ def main():
         return final if layers == FINAL_LAYER else "4 layers"
 
     # (row, the row of ArtNet's that a peer row is set against, operation, repeats)
-    ours = [("Grad-CAM", FOUR_LAYERS), ("all 4 methods", FOUR_LAYERS), ("Grad-CAM++", FINAL_LAYER),
-            ("LayerCAM", FINAL_LAYER), ("Grad-CAM++", FOUR_LAYERS), ("LayerCAM", FOUR_LAYERS)]
+    ours = [
+        ("Grad-CAM", FOUR_LAYERS),
+        ("all 4 methods", FOUR_LAYERS),
+        ("Grad-CAM++", FINAL_LAYER),
+        ("LayerCAM", FINAL_LAYER),
+        ("Grad-CAM++", FOUR_LAYERS),
+        ("LayerCAM", FOUR_LAYERS),
+    ]
     cams = [cam(method, layers) for method, layers in ours]
-    rows = [(f"ArtNet {method}, {where(layers)}", None, artnet(explainer), options.repeats)
-            for (method, layers), explainer in zip(ours, cams)]
+    rows = [
+        (f"ArtNet {method}, {where(layers)}", None, artnet(explainer), options.repeats)
+        for (method, layers), explainer in zip(ours, cams)
+    ]
     # tf-keras-vis takes one layer per call: four layers cost four calls.
     peer_classes = {"Grad-CAM++": "GradcamPlusPlus", "LayerCAM": "Layercam"}
-    rows += [(f"{peer_name} {peer_classes[method]}, {where(layers)}", ours.index((method, layers)),
-              peer(method, layers), options.peer_repeats) for method, layers in ours[2:]]
+    rows += [
+        (
+            f"{peer_name} {peer_classes[method]}, {where(layers)}",
+            ours.index((method, layers)),
+            peer(method, layers),
+            options.peer_repeats,
+        )
+        for method, layers in ours[2:]
+    ]
     outputs = [explain() for _, _, explain, _ in rows]  # warm-up calls are not timed
     # ArtNet's rows in turns, then the peer's: a peer's eager call leaves garbage for the next call to pay.
-    times = [ms for group in (rows[:len(ours)], rows[len(ours):])
-             for ms in side_by_side_ms([explain for _, _, explain, _ in group], group[0][3])]
+    times = [
+        ms
+        for group in (rows[: len(ours)], rows[len(ours) :])
+        for ms in side_by_side_ms([explain for _, _, explain, _ in group], group[0][3])
+    ]
     load = load_average()
 
-    print(f"\nCAMs on MobileNet v1 0.75 (style head), 224x224 input, maps upsampled to 224x224, "
-          f"TensorFlow {tf.__version__}, {load}; medians in ms\n")
+    print(
+        f"\nCAMs on MobileNet v1 0.75 (style head), 224x224 input, maps upsampled to 224x224, "
+        f"TensorFlow {tf.__version__}, {load}; medians in ms\n"
+    )
     print_table(
         ["operation", "ms", "vs Grad-CAM, 4 layers", "peer / ArtNet, same method and layers"],
-        [[name, f"{ms:.0f}", f"{ms / times[0]:.2f}x", "" if against is None else f"{ms / times[against]:.1f}x"]
-         for (name, against, _, _), ms in zip(rows, times)],
+        [
+            [name, f"{ms:.0f}", f"{ms / times[0]:.2f}x", "" if against is None else f"{ms / times[against]:.1f}x"]
+            for (name, against, _, _), ms in zip(rows, times)
+        ],
     )
 
     # Agreement at the final layer: upsampled, as timed; at the layer's own 7 x 7 cells; and with
@@ -130,9 +158,11 @@ def main():
         native = cams[artnet_row](pixels, classes).maps[method][final][0]
         peer_native = np.asarray(peer(method, FINAL_LAYER, expand_cam=False)()[final])
         upsampled = outputs[artnet_row][method][final]
-        agreement.append(f"{method} r = {pearson(upsampled, outputs[peer_row][final]):.4f} at 224x224, "
-                         f"{pearson(native, peer_native):.4f} at 7x7, "
-                         f"{pearson(upsampled, upsample_map(peer_native, (SIZE, SIZE))):.4f} upsampled alike")
+        agreement.append(
+            f"{method} r = {pearson(upsampled, outputs[peer_row][final]):.4f} at 224x224, "
+            f"{pearson(native, peer_native):.4f} at 7x7, "
+            f"{pearson(upsampled, upsample_map(peer_native, (SIZE, SIZE))):.4f} upsampled alike"
+        )
     print(f"\nagreement with {peer_name} at {final}, class {top_class}: " + "; ".join(agreement))
 
 

@@ -35,8 +35,8 @@ def main():
     arguments = parser.parse_args()
     print(f"bench/classify.py: {load_average()}")
 
-    from artnet.serve.classifier import Classifier
     from artnet.serve.batch import classify_files, find_files
+    from artnet.serve.classifier import Classifier
 
     files = find_files([arguments.data])
     files = files[:: max(1, len(files) // arguments.paintings)][: arguments.paintings]
@@ -59,10 +59,24 @@ def main():
     network = len(files) / (time.perf_counter() - start)
 
     rows = [
-        [f"`python -m artnet.cli.classify` (threads decode, batches of {BATCH})", f"{cli:.1f}", "1.00×", f"{cli / network:.2f}"],
-        ["one painting at a time (`Classifier.classify`)", f"{one_at_a_time:.1f}", f"{one_at_a_time / cli:.2f}×",
-         f"{one_at_a_time / network:.2f}"],
-        [f"the bare network on decoded batches of {BATCH} (the limit)", f"{network:.1f}", f"{network / cli:.2f}×", "1.00"],
+        [
+            f"`python -m artnet.cli.classify` (threads decode, batches of {BATCH})",
+            f"{cli:.1f}",
+            "1.00×",
+            f"{cli / network:.2f}",
+        ],
+        [
+            "one painting at a time (`Classifier.classify`)",
+            f"{one_at_a_time:.1f}",
+            f"{one_at_a_time / cli:.2f}×",
+            f"{one_at_a_time / network:.2f}",
+        ],
+        [
+            f"the bare network on decoded batches of {BATCH} (the limit)",
+            f"{network:.1f}",
+            f"{network / cli:.2f}×",
+            "1.00",
+        ],
     ]
     print(f"{len(files)} paintings from {arguments.data}, model {arguments.model}")
     print_table(["path", "paintings/s", "vs the CLI", "share of the limit"], rows)

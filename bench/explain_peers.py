@@ -21,6 +21,7 @@ setup_environment()
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tf_keras_vis  # noqa: E402
+from naive import eager_grad_cam  # noqa: E402
 from tf_keras_vis.gradcam import Gradcam  # noqa: E402
 from tf_keras_vis.utils.model_modifiers import ReplaceToLinear  # noqa: E402
 from tf_keras_vis.utils.scores import CategoricalScore  # noqa: E402
@@ -29,7 +30,6 @@ from artnet.explain.cams import GradCAM  # noqa: E402
 from artnet.explain.overlay import upsample_map  # noqa: E402
 from artnet.model.backbones import DENSENET121  # noqa: E402
 from artnet.model.network import build_model  # noqa: E402
-from naive import eager_grad_cam  # noqa: E402
 
 FOUR_LAYERS = tuple(layer["name"] for layer in DENSENET121.gradcam_layers)
 FINAL_LAYER, EARLIEST_LAYER = FOUR_LAYERS[-1:], FOUR_LAYERS[:1]
@@ -61,7 +61,9 @@ def main():
 
     def peer_explain(layers):
         score = CategoricalScore([top_class])
-        return lambda: [peer(score, pixels, penultimate_layer=name, seek_penultimate_conv_layer=False) for name in layers]
+        return lambda: [
+            peer(score, pixels, penultimate_layer=name, seek_penultimate_conv_layer=False) for name in layers
+        ]
 
     def eager(layers):
         return lambda: eager_grad_cam(model, pixels, layers)
@@ -81,14 +83,34 @@ def main():
         results[name] = [median_ms(explain, repeats) for explain in explainers]
 
     ours = results[methods[0][0]]
-    print(f"\nGrad-CAM on DenseNet-121, 224x224 input, maps upsampled to 224x224, {os.cpu_count()} CPU cores, "
-          f"TensorFlow {tf.__version__}; medians in ms\n")
+    print(
+        f"\nGrad-CAM on DenseNet-121, 224x224 input, maps upsampled to 224x224, {os.cpu_count()} CPU cores, "
+        f"TensorFlow {tf.__version__}; medians in ms\n"
+    )
     print_table(
-        ["method", f"{FINAL_LAYER[0]}", f"{EARLIEST_LAYER[0]}", "all 4", "4 / final", "4 / earliest",
-         "ArtNet faster, 1 layer", "ArtNet faster, 4 layers"],
-        [[name, f"{final:.0f}", f"{earliest:.0f}", f"{four:.0f}", f"{four / final:.2f}x", f"{four / earliest:.2f}x",
-          f"{final / ours[0]:.1f}x", f"{four / ours[2]:.1f}x"]
-         for name, (final, earliest, four) in results.items()],
+        [
+            "method",
+            f"{FINAL_LAYER[0]}",
+            f"{EARLIEST_LAYER[0]}",
+            "all 4",
+            "4 / final",
+            "4 / earliest",
+            "ArtNet faster, 1 layer",
+            "ArtNet faster, 4 layers",
+        ],
+        [
+            [
+                name,
+                f"{final:.0f}",
+                f"{earliest:.0f}",
+                f"{four:.0f}",
+                f"{four / final:.2f}x",
+                f"{four / earliest:.2f}x",
+                f"{final / ours[0]:.1f}x",
+                f"{four / ours[2]:.1f}x",
+            ]
+            for name, (final, earliest, four) in results.items()
+        ],
     )
 
 

@@ -26,8 +26,9 @@ def main():
     options = parser.parse_args()
     print(f"Start: {load_average()}")
     with tempfile.TemporaryDirectory() as workdir:
-        handlers = Handlers(Classifier.from_folder(make_model_folder(os.path.join(workdir, "model"))),
-                            os.path.join(workdir, "gradio"))
+        handlers = Handlers(
+            Classifier.from_folder(make_model_folder(os.path.join(workdir, "model"))), os.path.join(workdir, "gradio")
+        )
         painting = {"path": write_paintings(workdir, 1)[0]}
         labels = handlers.labels
         method = handlers.most_faithful["method"]
@@ -50,8 +51,10 @@ def main():
     medians = {name: statistics.median(values) for name, values in measured.items()}
     slowest = medians["new painting (network pass)"]
     print(f"\n1000 x 800 JPEG, DenseNet-121 at 224 x 224, 4 overlays of 768 px per event, {options.repeats} each\n")
-    print_table(["event", "median ms", "vs new painting"],
-                [[name, f"{median:.0f}", f"{median / slowest:.2f}x"] for name, median in medians.items()])
+    print_table(
+        ["event", "median ms", "vs new painting"],
+        [[name, f"{median:.0f}", f"{median / slowest:.2f}x"] for name, median in medians.items()],
+    )
     print(f"\nEnd: {load_average()}")
 
 

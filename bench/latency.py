@@ -19,13 +19,13 @@ setup_environment()
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from naive import eager_grad_cam  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from artnet.serve.classifier import Classifier  # noqa: E402
 from artnet.data.images import load_image, square_image, to_array  # noqa: E402
 from artnet.model.network import build_model, save_folder  # noqa: E402
+from artnet.serve.classifier import Classifier  # noqa: E402
 from artnet.styles import MOVEMENTS  # noqa: E402
-from naive import eager_grad_cam  # noqa: E402
 
 EXPLAINED_LAYERS = ("conv3_block12_concat", "conv4_block24_concat", "relu")
 
@@ -61,21 +61,35 @@ def main():
 
     naive_classify()  # the eager path's first call builds its own state; it is not timed
     measured = [
-        ("classify", median_ms(lambda: classifier.classify(painting), options.repeats),
-         median_ms(naive_classify, options.eager_repeats)),
-        (f"explain, {len(EXPLAINED_LAYERS)} layers",
-         median_ms(lambda: classifier.explain(painting, layers=EXPLAINED_LAYERS), options.repeats),
-         median_ms(naive_explain, options.eager_repeats)),
+        (
+            "classify",
+            median_ms(lambda: classifier.classify(painting), options.repeats),
+            median_ms(naive_classify, options.eager_repeats),
+        ),
+        (
+            f"explain, {len(EXPLAINED_LAYERS)} layers",
+            median_ms(lambda: classifier.explain(painting, layers=EXPLAINED_LAYERS), options.repeats),
+            median_ms(naive_explain, options.eager_repeats),
+        ),
         ("explain + render overlays", median_ms(explain_and_render, options.repeats), None),
     ]
 
-    print(f"\nDenseNet-121 at {options.image_size}x{options.image_size}, 1000x800 input painting, "
-          f"{os.cpu_count()} CPU cores, TensorFlow {tf.__version__}")
+    print(
+        f"\nDenseNet-121 at {options.image_size}x{options.image_size}, 1000x800 input painting, "
+        f"{os.cpu_count()} CPU cores, TensorFlow {tf.__version__}"
+    )
     print(f"Classifier.from_folder (load + compile + warm-up): {load_seconds:.1f} s\n")
     print_table(
         ["operation", "ArtNet ms", "naive eager ms", "speed-up"],
-        [[name, f"{ours:.0f}", "-" if naive is None else f"{naive:.0f}", "-" if naive is None else f"{naive / ours:.1f}x"]
-         for name, ours, naive in measured],
+        [
+            [
+                name,
+                f"{ours:.0f}",
+                "-" if naive is None else f"{naive:.0f}",
+                "-" if naive is None else f"{naive / ours:.1f}x",
+            ]
+            for name, ours, naive in measured
+        ],
     )
 
 

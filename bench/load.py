@@ -37,6 +37,7 @@ import tensorflow as tf  # noqa: E402
 from gradio_client import Client, handle_file  # noqa: E402
 
 from artnet.model.network import load_folder  # noqa: E402
+
 from live_app import start_app  # noqa: E402
 
 USERS = (1, 4, 16)
@@ -99,7 +100,7 @@ def batch_costs(folder):
     for batch in BATCHES:
         pixels = tf.constant(np.random.default_rng(0).uniform(0, 255, (batch, size, size, 3)), tf.float32)
         forward(pixels)
-        costs[batch] = median_ms(lambda: forward(pixels).numpy(), 5) / batch
+        costs[batch] = median_ms(lambda pixels=pixels: forward(pixels).numpy(), 5) / batch
     return costs
 
 
@@ -111,9 +112,16 @@ def load_rows(url, pid, paintings, requests, api_name):
         with PeakMemory(pid) as memory:
             throughput, latencies, errors = run_users(url, paintings, users, requests, api_name)
         baseline = baseline or throughput
-        rows.append([str(users), f"{throughput:.2f}", f"{throughput / baseline:.2f}x",
-                     *(f"{percentile(latencies, share):.0f}" for share in (0.5, 0.95, 0.99)),
-                     str(len(errors)), f"{memory.peak / 2**20:.0f}"])
+        rows.append(
+            [
+                str(users),
+                f"{throughput:.2f}",
+                f"{throughput / baseline:.2f}x",
+                *(f"{percentile(latencies, share):.0f}" for share in (0.5, 0.95, 0.99)),
+                str(len(errors)),
+                f"{memory.peak / 2**20:.0f}",
+            ]
+        )
     return rows
 
 
@@ -140,18 +148,28 @@ def main():
         paintings = write_paintings(workdir, 8)
         costs = batch_costs(folder)
         print("\nThe network alone (compiled forward pass, 224 x 224):\n")
-        print_table(["batch", "ms per image", "vs batch 1"],
-                    [[str(batch), f"{cost:.0f}", f"{costs[1] / cost:.2f}x"] for batch, cost in costs.items()])
+        print_table(
+            ["batch", "ms per image", "vs batch 1"],
+            [[str(batch), f"{cost:.0f}", f"{costs[1] / cost:.2f}x"] for batch, cost in costs.items()],
+        )
 
         rows = []
         with start_app(folder, workdir) as app:
-            rows += [["app.py (no batching)", *row] for row in load_rows(app.url, app.pid, paintings, options.requests, "/classify")]
+            rows += [
+                ["app.py (no batching)", *row]
+                for row in load_rows(app.url, app.pid, paintings, options.requests, "/classify")
+            ]
             samples = leak_check(app.url, app.pid, paintings, options.leak) if options.leak else []
         batched = f"batch=True, max_batch_size={options.max_batch_size}"
         with start_app(folder, workdir, BATCHED_APP, "--max-batch-size", str(options.max_batch_size)) as app:
-            rows += [[batched, *row] for row in load_rows(app.url, app.pid, paintings, options.requests, "/classify_batched")]
+            rows += [
+                [batched, *row] for row in load_rows(app.url, app.pid, paintings, options.requests, "/classify_batched")
+            ]
         print(f"\n{options.requests} classify requests per row, 1000 x 800 JPEGs\n")
-        print_table(["serving", "users", "requests/s", "vs 1 user", "p50 ms", "p95 ms", "p99 ms", "errors", "peak RSS MiB"], rows)
+        print_table(
+            ["serving", "users", "requests/s", "vs 1 user", "p50 ms", "p95 ms", "p99 ms", "errors", "peak RSS MiB"],
+            rows,
+        )
         if samples:
             print(f"\nLeak check: {options.leak} /classify requests from 4 users to app.py, RSS after each fifth\n")
             print_table(["requests", "RSS MiB", "errors"], [[str(n), f"{rss:.0f}", str(e)] for n, rss, e in samples])

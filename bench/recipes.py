@@ -38,15 +38,28 @@ RECIPES = [
 def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=os.path.join(SHARED, "paintings"))
-    parser.add_argument("--weights", default=os.path.join(SHARED, "weights", "mobilenet_0.75_imagenet_notop.weights.h5"))
+    parser.add_argument(
+        "--weights", default=os.path.join(SHARED, "weights", "mobilenet_0.75_imagenet_notop.weights.h5")
+    )
     return parser.parse_args()
 
 
 def train(arguments, options, workspace, name):
     """Seconds and metrics.json of `python train.py` with `options`."""
     output = os.path.join(workspace, name)
-    command = [sys.executable, os.path.join(ROOT, "train.py"), "--data", arguments.data, "--backbone-weights",
-               arguments.weights, "--output", output, "--feature-cache", os.path.join(workspace, "cache"), *options]
+    command = [
+        sys.executable,
+        os.path.join(ROOT, "train.py"),
+        "--data",
+        arguments.data,
+        "--backbone-weights",
+        arguments.weights,
+        "--output",
+        output,
+        "--feature-cache",
+        os.path.join(workspace, "cache"),
+        *options,
+    ]
     start = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     seconds = time.perf_counter() - start
@@ -67,19 +80,33 @@ def main():
     for number, (description, options) in enumerate(RECIPES):
         seconds, metrics = train(arguments, options, workspace, f"recipe-{number}")
         test, tta = metrics["test"], metrics["test_tta"]
-        rows.append([
-            description,
-            f"{test['accuracy']:.1%}",
-            f"{tta['accuracy']:.1%}",
-            f"{test['macro_f1']:.3f}",
-            f"{min(scores['recall'] for scores in test['per_class'].values()):.2f}",
-            f"{metrics['cross_collection']['mean_accuracy']:.1%}",
-            f"{metrics['shape']['changed_any']:.1%}",
-            f"{metrics['collection_predictability']['mean_accuracy']:.1%}",
-            f"{seconds:.0f}",
-        ])
-    print_table(["recipe", "test", "test (TTA)", "macro-F1", "lowest recall", "cross-collection", "shape changes",
-                 "collection probe", "seconds"], rows)
+        rows.append(
+            [
+                description,
+                f"{test['accuracy']:.1%}",
+                f"{tta['accuracy']:.1%}",
+                f"{test['macro_f1']:.3f}",
+                f"{min(scores['recall'] for scores in test['per_class'].values()):.2f}",
+                f"{metrics['cross_collection']['mean_accuracy']:.1%}",
+                f"{metrics['shape']['changed_any']:.1%}",
+                f"{metrics['collection_predictability']['mean_accuracy']:.1%}",
+                f"{seconds:.0f}",
+            ]
+        )
+    print_table(
+        [
+            "recipe",
+            "test",
+            "test (TTA)",
+            "macro-F1",
+            "lowest recall",
+            "cross-collection",
+            "shape changes",
+            "collection probe",
+            "seconds",
+        ],
+        rows,
+    )
 
 
 if __name__ == "__main__":

@@ -59,16 +59,24 @@ def main():
             serving = time.perf_counter()
             Client(app.url, verbose=False).predict(handle_file(painting), api_name="/classify")
             answered = time.perf_counter()
-        result = subprocess.run([sys.executable, "-c", STEPS, folder, str(free_port())], capture_output=True,
-                                text=True, cwd=ROOT, check=True, env={**os.environ, "PYTHONPATH": ROOT})
+        result = subprocess.run(
+            [sys.executable, "-c", STEPS, folder, str(free_port())],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=True,
+            env={**os.environ, "PYTHONPATH": ROOT},
+        )
     marks = json.loads(result.stdout.strip().splitlines()[-1])
     previous, rows = marks.pop("start"), []
     total = marks[list(marks)[-1]] - previous
     for step, moment in marks.items():
         rows.append([step, f"{moment - previous:.1f}", f"{(moment - previous) / total:.0%}"])
         previous = moment
-    print(f"\n`python app.py` until it serves: {serving - started:.1f} s; until the first /classify is answered: "
-          f"{answered - started:.1f} s (the first request itself: {answered - serving:.2f} s)\n")
+    print(
+        f"\n`python app.py` until it serves: {serving - started:.1f} s; until the first /classify is answered: "
+        f"{answered - started:.1f} s (the first request itself: {answered - serving:.2f} s)\n"
+    )
     print("Where the time goes (the same steps, timed in a fresh process):\n")
     print_table(["step", "seconds", "share"], rows + [["total", f"{total:.1f}", "100%"]])
     print(f"\nEnd: {load_average()}")

@@ -19,7 +19,15 @@ import sys
 import tempfile
 import time
 
-from timing import load_average, make_model_folder, percentile, print_table, in_threads, setup_environment, write_paintings
+from timing import (
+    in_threads,
+    load_average,
+    make_model_folder,
+    percentile,
+    print_table,
+    setup_environment,
+    write_paintings,
+)
 
 setup_environment()
 
@@ -42,7 +50,7 @@ def measure(folder, painting, intra, inter, jit_compile, requests):
     for concurrency in CONCURRENCY:
         latencies = []
 
-        def user(index):
+        def user(index, concurrency=concurrency, latencies=latencies):
             for _ in range(index, requests, concurrency):
                 start = time.perf_counter()
                 classifier.explain(painting)
@@ -56,8 +64,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=20, help="explain calls per setting and concurrency")
     parser.add_argument("--rounds", type=int, default=3, help="turns of every setting")
-    parser.add_argument("--worker", nargs=5, metavar=("FOLDER", "PAINTING", "INTRA", "INTER", "XLA"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--worker", nargs=5, metavar=("FOLDER", "PAINTING", "INTRA", "INTER", "XLA"), help=argparse.SUPPRESS
+    )
     options = parser.parse_args()
     if options.worker:
         folder, painting, intra, inter, xla = options.worker
@@ -74,17 +83,40 @@ def main():
             for setting in settings:
                 intra, inter, xla = setting
                 result = subprocess.run(
-                    [sys.executable, __file__, "--requests", str(options.requests),
-                     "--worker", folder, painting, str(intra), str(inter), "1" if xla else "0"],
-                    capture_output=True, text=True, check=True,
+                    [
+                        sys.executable,
+                        __file__,
+                        "--requests",
+                        str(options.requests),
+                        "--worker",
+                        folder,
+                        painting,
+                        str(intra),
+                        str(inter),
+                        "1" if xla else "0",
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
                 )
-                rounds[setting].append({int(k): v for k, v in json.loads(result.stdout.strip().splitlines()[-1]).items()})
-    rows = [(setting, {concurrency: [statistics.median(measured[concurrency][i] for measured in turns) for i in (0, 1)]
-                       for concurrency in CONCURRENCY})
-            for setting, turns in rounds.items()]
+                rounds[setting].append(
+                    {int(k): v for k, v in json.loads(result.stdout.strip().splitlines()[-1]).items()}
+                )
+    rows = [
+        (
+            setting,
+            {
+                concurrency: [statistics.median(measured[concurrency][i] for measured in turns) for i in (0, 1)]
+                for concurrency in CONCURRENCY
+            },
+        )
+        for setting, turns in rounds.items()
+    ]
     baseline = rows[0][1]
-    print(f"\nClassifier.explain (4 depths), 1000 x 800 JPEG, DenseNet-121 at 224 x 224, {os.cpu_count()} cores, "
-          f"{options.requests} requests per cell, medians of {options.rounds} rounds; end: {load_average()}\n")
+    print(
+        f"\nClassifier.explain (4 depths), 1000 x 800 JPEG, DenseNet-121 at 224 x 224, {os.cpu_count()} cores, "
+        f"{options.requests} requests per cell, medians of {options.rounds} rounds; end: {load_average()}\n"
+    )
     headers = ["intra-op", "inter-op", "XLA"]
     for concurrency in CONCURRENCY:
         headers += [f"{concurrency} at a time: req/s", "p50 ms", "vs default"]

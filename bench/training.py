@@ -34,14 +34,26 @@ BATCH = 256
 def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=os.path.join(SHARED, "paintings"))
-    parser.add_argument("--weights", default=os.path.join(SHARED, "weights", "mobilenet_0.75_imagenet_notop.weights.h5"))
+    parser.add_argument(
+        "--weights", default=os.path.join(SHARED, "weights", "mobilenet_0.75_imagenet_notop.weights.h5")
+    )
     return parser.parse_args()
 
 
 def full_run(arguments, output, cache):
     """`python train.py` with its defaults: (seconds, peak resident memory of its process tree in bytes, metrics)."""
-    command = [sys.executable, os.path.join(ROOT, "train.py"), "--data", arguments.data, "--backbone-weights",
-               arguments.weights, "--output", output, "--feature-cache", cache]
+    command = [
+        sys.executable,
+        os.path.join(ROOT, "train.py"),
+        "--data",
+        arguments.data,
+        "--backbone-weights",
+        arguments.weights,
+        "--output",
+        output,
+        "--feature-cache",
+        cache,
+    ]
     start = time.perf_counter()
     process = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     peak = 0
@@ -68,21 +80,24 @@ def main():
 
     import keras
 
-    from artnet.train import fitting
+    from artnet.data.images import load_image
     from artnet.data.paintings import find_paintings, split_paintings
+    from artnet.data.views import VIEWS
+    from artnet.model.network import apply_freeze_policy, build_model, split_at_training
+    from artnet.train import fitting
     from artnet.train.evaluation import classification_metrics
     from artnet.train.features import load_or_build
-    from artnet.data.images import load_image
-    from artnet.model.network import apply_freeze_policy, build_model, split_at_training
     from artnet.train.options import TrainingOptions
     from artnet.train.shortcuts import linear_probe
-    from artnet.data.views import VIEWS
 
     options = TrainingOptions()
     source = find_paintings(arguments.data)
     labels = source.labels
-    model = apply_freeze_policy(build_model(len(labels), 224, arguments.weights, options.backbone, options.head),
-                                options.freeze, options.backbone)
+    model = apply_freeze_policy(
+        build_model(len(labels), 224, arguments.weights, options.backbone, options.head),
+        options.freeze,
+        options.backbone,
+    )
     trunk, top = split_at_training(model)
 
     sample = source.paintings[:: max(1, len(source.paintings) // EXTRACTION_PAINTINGS)][:EXTRACTION_PAINTINGS]
@@ -109,14 +124,25 @@ def main():
     train, _, test = split_paintings(source.paintings, options.validation_fraction, options.test_fraction, options.seed)
     pooled = keras.Model(model.input, keras.layers.GlobalAveragePooling2D()(model.get_layer("conv_pw_13_relu").output))
     probed = train + test
-    pooled_features = np.concatenate([
-        pooled.predict(np.stack([np.asarray(VIEWS["whole"](load_image(p.path), 224), np.float32) for p in probed[start : start + 64]]),
-                       verbose=0)
-        for start in range(0, len(probed), 64)
-    ])
+    pooled_features = np.concatenate(
+        [
+            pooled.predict(
+                np.stack(
+                    [
+                        np.asarray(VIEWS["whole"](load_image(p.path), 224), np.float32)
+                        for p in probed[start : start + 64]
+                    ]
+                ),
+                verbose=0,
+            )
+            for start in range(0, len(probed), 64)
+        ]
+    )
     whole = dict(zip((p.path for p in probed), pooled_features))
     index = {label: number for number, label in enumerate(labels)}
-    predict = linear_probe(np.stack([whole[p.path] for p in train]), np.array([index[p.movement] for p in train]), len(labels))
+    predict = linear_probe(
+        np.stack([whole[p.path] for p in train]), np.array([index[p.movement] for p in train]), len(labels)
+    )
     truth = np.array([index[p.movement] for p in test])
     probe = classification_metrics(truth, np.eye(len(labels))[predict(np.stack([whole[p.path] for p in test]))], labels)
 
@@ -127,17 +153,33 @@ def main():
         [
             ["feature extraction, per 1,000 views (decoding included)", f"{per_thousand_views:.1f} s", ""],
             [f"training step, batch {BATCH}, on cached features", f"{cached_step:.1f} ms", "1.00×"],
-            [f"training step, batch {BATCH}, through the whole network (frozen backbone)", f"{whole_step:.0f} ms",
-             f"{whole_step / cached_step:.0f}×"],
-            ["training step, batch 32, DenseNet-121 reference (seed) policy", f"{reference_step / 1000:.1f} s",
-             f"{reference_step / cached_step:.0f}×"],
+            [
+                f"training step, batch {BATCH}, through the whole network (frozen backbone)",
+                f"{whole_step:.0f} ms",
+                f"{whole_step / cached_step:.0f}×",
+            ],
+            [
+                "training step, batch 32, DenseNet-121 reference (seed) policy",
+                f"{reference_step / 1000:.1f} s",
+                f"{reference_step / cached_step:.0f}×",
+            ],
             ["`python train.py`, features not cached: wall time", f"{cold_seconds:.0f} s", "1.00×"],
-            ["`python train.py`, features cached: wall time", f"{warm_seconds:.0f} s", f"{warm_seconds / cold_seconds:.2f}×"],
+            [
+                "`python train.py`, features cached: wall time",
+                f"{warm_seconds:.0f} s",
+                f"{warm_seconds / cold_seconds:.2f}×",
+            ],
             ["peak memory, not cached / cached", f"{cold_memory / gib:.1f} / {warm_memory / gib:.1f} GiB", ""],
-            ["test accuracy, trained model (whole painting / test-time augmentation)",
-             f"{metrics['test']['accuracy']:.1%} / {metrics['test_tta']['accuracy']:.1%}", ""],
-            ["test accuracy, frozen-features probe on the same split", f"{probe['accuracy']:.1%}",
-             f"{metrics['test']['accuracy'] - probe['accuracy']:+.1%}"],
+            [
+                "test accuracy, trained model (whole painting / test-time augmentation)",
+                f"{metrics['test']['accuracy']:.1%} / {metrics['test_tta']['accuracy']:.1%}",
+                "",
+            ],
+            [
+                "test accuracy, frozen-features probe on the same split",
+                f"{probe['accuracy']:.1%}",
+                f"{metrics['test']['accuracy'] - probe['accuracy']:+.1%}",
+            ],
             ["macro-F1, trained model / probe", f"{metrics['test']['macro_f1']:.3f} / {probe['macro_f1']:.3f}", ""],
         ],
     )

@@ -15,7 +15,8 @@ SHARED = os.path.join(os.path.dirname(ROOT), "shared")
 SHARED_PAINTINGS = os.path.join(SHARED, "paintings")
 MOBILENET_WEIGHTS = os.path.join(SHARED, "weights", "mobilenet_0.75_imagenet_notop.weights.h5")
 requires_shared_paintings = pytest.mark.skipif(
-    not os.path.isdir(SHARED_PAINTINGS), reason=f"no real paintings at {SHARED_PAINTINGS} (../shared beside the checkout)"
+    not os.path.isdir(SHARED_PAINTINGS),
+    reason=f"no real paintings at {SHARED_PAINTINGS} (../shared beside the checkout)",
 )
 requires_shared_weights = pytest.mark.skipif(
     not os.path.isfile(MOBILENET_WEIGHTS), reason=f"no MobileNet ImageNet weights at {MOBILENET_WEIGHTS}"
@@ -50,9 +51,26 @@ def classifier(untrained_model_folder):
 # Small enough for 2 CPU cores (about 2 minutes), large enough that validation accuracy ends well above
 # chance (0.2): 24 paintings per movement at 64 x 64, the reference DenseNet-121 trained from random weights.
 TRAINING_ARGUMENTS = (
-    "--backbone", "densenet121", "--head", "reference", "--image-size", "64", "--epochs", "3", "--batch-size", "16",
-    "--backbone-weights", "none", "--freeze", "all", "--learning-rate", "1e-3", "--halve-learning-rate-every", "100",
-    "--label-smoothing", "0",
+    "--backbone",
+    "densenet121",
+    "--head",
+    "reference",
+    "--image-size",
+    "64",
+    "--epochs",
+    "3",
+    "--batch-size",
+    "16",
+    "--backbone-weights",
+    "none",
+    "--freeze",
+    "all",
+    "--learning-rate",
+    "1e-3",
+    "--halve-learning-rate-every",
+    "100",
+    "--label-smoothing",
+    "0",
 )
 
 
@@ -70,7 +88,9 @@ def run_train_py(*arguments, environment=None):
 
     return subprocess.run(
         [sys.executable, os.path.join(ROOT, "train.py"), *map(str, arguments)],
-        capture_output=True, text=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", **(environment or {})},
     )
 
@@ -103,6 +123,7 @@ def trained_model_folder(training_run):
 # is the Quick start's command.
 REAL_TRAINING_EXTRA_ARGUMENTS = ("--faithfulness-paintings", "25")
 
+
 def quick_start_training_arguments():
     """The arguments of train.py in the README's Quick start command, which the real model is trained with.
     Its paths are relative to the checkout, as run_train_py runs train.py from there."""
@@ -113,7 +134,7 @@ def quick_start_training_arguments():
         command = re.search(r"<!-- quick-start -->\n```bash\n(.*?)```", file.read(), re.DOTALL).group(1)
     step = next(step for step in command.split("&&") if "train.py" in step)
     words = shlex.split(step)
-    return words[[word.endswith("train.py") for word in words].index(True) + 1:]
+    return words[[word.endswith("train.py") for word in words].index(True) + 1 :]
 
 
 @pytest.fixture(scope="session")

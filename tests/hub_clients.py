@@ -27,8 +27,11 @@ class HubClient:
     lfs: bool
 
     def environment(self, token=None, offline=False, **extra):
-        environment = {key: value for key, value in os.environ.items()
-                       if not key.startswith(HUB_VARIABLE_PREFIXES) and key not in APP_VARIABLES}
+        environment = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(HUB_VARIABLE_PREFIXES) and key not in APP_VARIABLES
+        }
         environment.update(
             HF_ENDPOINT=self.endpoint,
             HF_HOME=str(self.home),

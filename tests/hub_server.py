@@ -52,7 +52,11 @@ class HubHTTPError(Exception):
         self.status = status
         self.message = message
         self.body = {"error": message, **(extra_body or {})}
-        self.headers = {"X-Error-Message": message, **({"X-Error-Code": error_code} if error_code else {}), **(extra_headers or {})}
+        self.headers = {
+            "X-Error-Message": message,
+            **({"X-Error-Code": error_code} if error_code else {}),
+            **(extra_headers or {}),
+        }
 
 
 class HangUp(Exception):
@@ -63,12 +67,19 @@ def fine_grained_access(*scoped, global_permissions=()):
     """whoami's auth.accessToken for a fine-grained token, in the Hub's shape. Each of `scoped` is
     (entity type: "user", "org" or "model", entity name, [permissions such as "repo.content.read", "repo.write"])."""
     return {
-        "displayName": "fine-grained test token", "role": "fineGrained", "createdAt": LAST_MODIFIED,
+        "displayName": "fine-grained test token",
+        "role": "fineGrained",
+        "createdAt": LAST_MODIFIED,
         "fineGrained": {
             "canReadGatedRepos": False,
             "global": list(global_permissions),
-            "scoped": [{"entity": {"_id": hashlib.md5(name.encode()).hexdigest()[:24], "type": kind, "name": name},
-                        "permissions": list(permissions)} for kind, name, permissions in scoped],
+            "scoped": [
+                {
+                    "entity": {"_id": hashlib.md5(name.encode()).hexdigest()[:24], "type": kind, "name": name},
+                    "permissions": list(permissions),
+                }
+                for kind, name, permissions in scoped
+            ],
         },
     }
 
@@ -120,8 +131,15 @@ class HubStorage:
         temporary.replace(path)
 
     def create(self, repo_type, repo_id, owner, private, sdk=None, variables=None):
-        repo = {"owner": owner, "private": private, "sdk": sdk, "branches": {}, "tags": {}, "commits": {},
-                "variables": variables or {}}
+        repo = {
+            "owner": owner,
+            "private": private,
+            "sdk": sdk,
+            "branches": {},
+            "tags": {},
+            "commits": {},
+            "variables": variables or {},
+        }
         entry = self.file_entry(INITIAL_GITATTRIBUTES, lfs=False)
         self.add_commit(repo, "main", {".gitattributes": entry}, "initial commit")
         self.save(repo_type, repo_id, repo)
@@ -138,7 +156,9 @@ class HubStorage:
         commit_id = digest.hexdigest()
         repo["commits"][commit_id] = {"parent": parent, "message": message, "files": files}
         if repo["sdk"] is not None:  # a Space: each commit starts a build, which sees the variables of that moment
-            repo["commits"][commit_id]["variables"] = {key: variable["value"] for key, variable in repo["variables"].items()}
+            repo["commits"][commit_id]["variables"] = {
+                key: variable["value"] for key, variable in repo["variables"].items()
+            }
         repo["branches"][branch] = commit_id
         return commit_id
 
@@ -260,7 +280,11 @@ class HubServer:
             ("GET", rf"/api/spaces/{repo}/variables", self.space_variables),
             ("POST", rf"/api/spaces/{repo}/variables", self.set_space_variable),
             ("GET", rf"/api/{kind}/{repo}(?:/revision/(?P<revision>[^/]+))?", self.repo_info),
-            ("HEAD|GET", rf"/(?:(?P<prefix>spaces|datasets)/)?{repo}/resolve/(?P<revision>[^/]+)/(?P<path>.+)", self.resolve),
+            (
+                "HEAD|GET",
+                rf"/(?:(?P<prefix>spaces|datasets)/)?{repo}/resolve/(?P<revision>[^/]+)/(?P<path>.+)",
+                self.resolve,
+            ),
             ("POST", rf"/(?:(?P<prefix>spaces|datasets)/)?{repo}\.git/info/lfs/objects/batch", self.lfs_batch),
             ("PUT", r"/lfs-upload/(?P<upload_id>\w+)", self.lfs_upload),
             ("POST", r"/lfs-verify", self.lfs_verify),
@@ -286,8 +310,17 @@ class HubServer:
     def whoami(self, request):
         if request.user is None:
             raise invalid_token()
-        return 200, {}, {"type": "user", "name": request.user, "fullname": request.user, "orgs": [],
-                         "auth": {"type": "access_token", "accessToken": request.access}}
+        return (
+            200,
+            {},
+            {
+                "type": "user",
+                "name": request.user,
+                "fullname": request.user,
+                "orgs": [],
+                "auth": {"type": "access_token", "accessToken": request.access},
+            },
+        )
 
     def create_repo(self, request):
         if request.user is None:
@@ -297,7 +330,9 @@ class HubServer:
         namespace = payload.get("organization") or request.user
         repo_id = f"{namespace}/{payload['name']}"
         if namespace != request.user:
-            raise HubHTTPError(403, f'You don\'t have the rights to create a {repo_type} under the namespace "{namespace}"')
+            raise HubHTTPError(
+                403, f'You don\'t have the rights to create a {repo_type} under the namespace "{namespace}"'
+            )
         if repo_type == "space" and payload.get("sdk") not in ("gradio", "docker", "static", "streamlit"):
             raise HubHTTPError(400, "A Space needs an sdk")
         url = self.repo_url(repo_type, repo_id)
@@ -305,8 +340,10 @@ class HubServer:
             # huggingface_hub's create_repo(exist_ok=True) reads the URL from this answer.
             raise HubHTTPError(409, f"You already created this {repo_type} repo", extra_body={"url": url})
         private = payload.get("visibility") == "private" or bool(payload.get("private"))
-        variables = {item["key"]: {"value": item["value"], "description": item.get("description"), "updatedAt": LAST_MODIFIED}
-                     for item in payload.get("variables") or []}
+        variables = {
+            item["key"]: {"value": item["value"], "description": item.get("description"), "updatedAt": LAST_MODIFIED}
+            for item in payload.get("variables") or []
+        }
         self.storage.create(repo_type, repo_id, request.user, private, sdk=payload.get("sdk"), variables=variables)
         return 200, {}, {"url": url, "name": repo_id}
 
@@ -325,8 +362,14 @@ class HubServer:
             binary = b"\0" in base64.b64decode(file["sample"])
             mode = "lfs" if self.lfs and (binary or file["size"] >= LFS_THRESHOLD_BYTES) else "regular"
             remote = existing.get(file["path"])
-            answers.append({"path": file["path"], "uploadMode": mode, "shouldIgnore": False,
-                            "oid": remote["oid"] if remote else None})
+            answers.append(
+                {
+                    "path": file["path"],
+                    "uploadMode": mode,
+                    "shouldIgnore": False,
+                    "oid": remote["oid"] if remote else None,
+                }
+            )
         return 200, {}, {"files": answers, "commitOid": head}
 
     def commit(self, request, repo_type, repo_id, revision):
@@ -355,13 +398,23 @@ class HubServer:
                 if files.pop(value["path"], None) is None:
                     raise HubHTTPError(404, "A file with this name doesn't exist", "EntryNotFound")
             elif item["key"] == "deletedFolder":
-                files = {path: entry for path, entry in files.items() if not path.startswith(value["path"].rstrip("/") + "/")}
+                files = {
+                    path: entry for path, entry in files.items() if not path.startswith(value["path"].rstrip("/") + "/")
+                }
             else:
                 raise HubHTTPError(400, f"Unknown commit operation {item['key']!r}")
         commit_id = HubStorage.add_commit(repo, branch, files, message)
         self.storage.save(repo_type, repo_id, repo)
-        return 200, {}, {"success": True, "commitOid": commit_id, "pullRequestUrl": None,
-                         "commitUrl": f"{self.repo_url(repo_type, repo_id)}/commit/{commit_id}"}
+        return (
+            200,
+            {},
+            {
+                "success": True,
+                "commitOid": commit_id,
+                "pullRequestUrl": None,
+                "commitUrl": f"{self.repo_url(repo_type, repo_id)}/commit/{commit_id}",
+            },
+        )
 
     def create_tag(self, request, repo_type, repo_id, revision):
         repo = self.writable_repo(request, repo_type, repo_id)
@@ -377,10 +430,20 @@ class HubServer:
         repo = self.readable_repo(request, repo_type, repo_id)
 
         def listed(kind, refs):
-            return [{"name": name, "ref": f"refs/{kind}/{name}", "targetCommit": commit} for name, commit in refs.items()]
+            return [
+                {"name": name, "ref": f"refs/{kind}/{name}", "targetCommit": commit} for name, commit in refs.items()
+            ]
 
-        return 200, {}, {"branches": listed("heads", repo["branches"]), "tags": listed("tags", repo["tags"]),
-                         "converts": [], "pullRequests": []}
+        return (
+            200,
+            {},
+            {
+                "branches": listed("heads", repo["branches"]),
+                "tags": listed("tags", repo["tags"]),
+                "converts": [],
+                "pullRequests": [],
+            },
+        )
 
     def tree(self, request, repo_type, repo_id, revision, path=None):
         repo = self.readable_repo(request, repo_type, repo_id)
@@ -391,25 +454,38 @@ class HubServer:
         for file_path in sorted(files):
             if not file_path.startswith(base):
                 continue
-            parts = file_path[len(base):].split("/")
+            parts = file_path[len(base) :].split("/")
             for depth in range(1, len(parts) if recursive else min(len(parts), 2)):
                 folders.add(base + "/".join(parts[:depth]))
             if recursive or len(parts) == 1:
                 entries.append(tree_file(file_path, files[file_path]))
         if base and not entries and not folders:
             raise HubHTTPError(404, f"{path} does not exist", "EntryNotFound")
-        entries += [{"type": "directory", "path": folder, "oid": hashlib.sha1(folder.encode()).hexdigest(), "size": 0}
-                    for folder in sorted(folders)]
+        entries += [
+            {"type": "directory", "path": folder, "oid": hashlib.sha1(folder.encode()).hexdigest(), "size": 0}
+            for folder in sorted(folders)
+        ]
         return 200, {}, entries
 
     def repo_info(self, request, repo_type, repo_id, revision=None):
         repo = self.readable_repo(request, repo_type, repo_id)
         commit_id = self.commit_of(repo, revision or "main")
         files = repo["commits"][commit_id]["files"]
-        info = {"id": repo_id, "_id": hashlib.md5(repo_id.encode()).hexdigest()[:24], "author": repo["owner"],
-                "sha": commit_id, "private": repo["private"], "disabled": False, "gated": False,
-                "lastModified": LAST_MODIFIED, "createdAt": LAST_MODIFIED, "tags": [], "likes": 0, "downloads": 0,
-                "siblings": [{"rfilename": path} for path in sorted(files)]}
+        info = {
+            "id": repo_id,
+            "_id": hashlib.md5(repo_id.encode()).hexdigest()[:24],
+            "author": repo["owner"],
+            "sha": commit_id,
+            "private": repo["private"],
+            "disabled": False,
+            "gated": False,
+            "lastModified": LAST_MODIFIED,
+            "createdAt": LAST_MODIFIED,
+            "tags": [],
+            "likes": 0,
+            "downloads": 0,
+            "siblings": [{"rfilename": path} for path in sorted(files)],
+        }
         if repo_type == "space":
             info["sdk"] = repo["sdk"]
         return 200, {}, info
@@ -420,8 +496,12 @@ class HubServer:
         entry = repo["commits"][commit_id]["files"].get(unquote(path))
         if entry is None:
             raise HubHTTPError(404, "Entry not found", "EntryNotFound", {"X-Repo-Commit": commit_id})
-        headers = {"X-Repo-Commit": commit_id, "ETag": f'"{entry["oid"]}"', "Accept-Ranges": "bytes",
-                   "Content-Type": "application/octet-stream"}
+        headers = {
+            "X-Repo-Commit": commit_id,
+            "ETag": f'"{entry["oid"]}"',
+            "Accept-Ranges": "bytes",
+            "Content-Type": "application/octet-stream",
+        }
         if request.method == "HEAD":
             return 200, {**headers, "Content-Length": str(entry["size"])}, None
         content = self.storage.read_blob(entry["sha256"])
@@ -429,7 +509,7 @@ class HubServer:
         if ranged:
             start, end = int(ranged[1]), int(ranged[2] or len(content) - 1)
             headers["Content-Range"] = f"bytes {start}-{end}/{len(content)}"
-            return 206, headers, content[start:end + 1]
+            return 206, headers, content[start : end + 1]
         return 200, headers, content
 
     def lfs_batch(self, request, repo_type, repo_id):
@@ -443,8 +523,10 @@ class HubServer:
             if not self.storage.has_blob(item["oid"]):
                 upload_id = secrets.token_hex(16)
                 self.pending_uploads[upload_id] = (item["oid"], item["size"])
-                answer["actions"] = {"upload": {"href": f"{self.url}/lfs-upload/{upload_id}"},
-                                     "verify": {"href": f"{self.url}/lfs-verify"}}
+                answer["actions"] = {
+                    "upload": {"href": f"{self.url}/lfs-upload/{upload_id}"},
+                    "verify": {"href": f"{self.url}/lfs-verify"},
+                }
             objects.append(answer)
         return 200, {"Content-Type": "application/vnd.git-lfs+json"}, {"transfer": "basic", "objects": objects}
 
@@ -472,8 +554,11 @@ class HubServer:
     def set_space_variable(self, request, repo_id):
         repo = self.writable_repo(request, "space", repo_id)
         payload = json.loads(request.body)
-        repo["variables"][payload["key"]] = {"value": payload["value"], "description": payload.get("description"),
-                                             "updatedAt": LAST_MODIFIED}
+        repo["variables"][payload["key"]] = {
+            "value": payload["value"],
+            "description": payload.get("description"),
+            "updatedAt": LAST_MODIFIED,
+        }
         self.storage.save("space", repo_id, repo)
         return 200, {}, repo["variables"]
 
@@ -486,7 +571,9 @@ def invalid_token():
 def tree_file(path, entry):
     listed = {"type": "file", "path": path, "size": entry["size"], "oid": entry["oid"]}
     if entry["lfs"]:
-        listed["oid"] = git_blob_id(f"version https://git-lfs.github.com/spec/v1\noid sha256:{entry['sha256']}\nsize {entry['size']}\n".encode())
+        listed["oid"] = git_blob_id(
+            f"version https://git-lfs.github.com/spec/v1\noid sha256:{entry['sha256']}\nsize {entry['size']}\n".encode()
+        )
         listed["lfs"] = {"oid": entry["sha256"], "size": entry["size"], "pointerSize": 134}
     return listed
 
@@ -518,9 +605,16 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip() or None
         user = self.hub.tokens.get(token)
-        request = Request(self.command, url.path, parse_qs(url.query), {k.lower(): v for k, v in self.headers.items()},
-                          self.read_body(), user, self.hub.token_access.get(token, WRITE_ACCESS) if user else None,
-                          token is not None and user is None)
+        request = Request(
+            self.command,
+            url.path,
+            parse_qs(url.query),
+            {k.lower(): v for k, v in self.headers.items()},
+            self.read_body(),
+            user,
+            self.hub.token_access.get(token, WRITE_ACCESS) if user else None,
+            token is not None and user is None,
+        )
         try:
             status, headers, body = self.hub.route(request)
         except HangUp:
@@ -544,8 +638,14 @@ class HubRequestHandler(BaseHTTPRequestHandler):
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Serve a local Hugging Face Hub-compatible API for tests.")
     parser.add_argument("--storage", required=True, help="directory for repos and blobs (kept between runs)")
-    parser.add_argument("--token", action="append", default=[], metavar="TOKEN=USER", help="a valid bearer token and its user")
-    parser.add_argument("--lfs", action="store_true", help="ask clients to send binary files through LFS (clients need HF_HUB_DISABLE_XET=1)")
+    parser.add_argument(
+        "--token", action="append", default=[], metavar="TOKEN=USER", help="a valid bearer token and its user"
+    )
+    parser.add_argument(
+        "--lfs",
+        action="store_true",
+        help="ask clients to send binary files through LFS (clients need HF_HUB_DISABLE_XET=1)",
+    )
     parser.add_argument("--port", type=int, default=0)
     options = parser.parse_args(argv)
     tokens = dict(token.split("=", 1) for token in options.token)

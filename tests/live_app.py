@@ -46,8 +46,17 @@ def start_app(model_folder, workdir, script=APP, *options):
         "GRADIO_TEMP_DIR": str(Path(workdir) / "gradio"),
         "PYTHONUNBUFFERED": "1",
     }
-    command = [sys.executable, str(script), "--model", str(model_folder), "--host", "127.0.0.1", "--port", str(port),
-               *options]
+    command = [
+        sys.executable,
+        str(script),
+        "--model",
+        str(model_folder),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *options,
+    ]
     with open(log, "w") as output:
         process = subprocess.Popen(command, cwd=workdir, stdout=output, stderr=subprocess.STDOUT, env=environment)
     app = LiveApp(f"http://127.0.0.1:{port}/", Path(model_folder), log, process.pid)

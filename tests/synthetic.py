@@ -26,7 +26,9 @@ def painting(style, seed=0, size=(96, 80)):
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
     if style not in PALETTES:
         raise ValueError(f"Unknown synthetic style {style!r}; choose one of {STYLES}.")
-    colour_a, colour_b = (np.array(colour) + rng.uniform(-COLOUR_JITTER, COLOUR_JITTER, 3) for colour in PALETTES[style])
+    colour_a, colour_b = (
+        np.array(colour) + rng.uniform(-COLOUR_JITTER, COLOUR_JITTER, 3) for colour in PALETTES[style]
+    )
     if style == "stripes":
         period = rng.uniform(6, 12)
         mask = (np.sin(2 * np.pi * (x + rng.uniform(0, period)) / period) > 0).astype(np.float32)

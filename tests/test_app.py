@@ -49,7 +49,9 @@ def test_classify_returns_a_probability_for_every_movement_of_the_model(client, 
     assert result["label"] == max(answer, key=answer.get)
 
 
-def test_similar_returns_the_closest_training_paintings_where_the_folder_has_their_index(client, live_app, good_painting):
+def test_similar_returns_the_closest_training_paintings_where_the_folder_has_their_index(
+    client, live_app, good_painting
+):
     if not (live_app.folder / "neighbours").is_dir():
         pytest.skip("the served model folder has no index of its training paintings")
     movements = set(json.loads((live_app.folder / "config.json").read_text())["labels"])
@@ -64,9 +66,11 @@ def test_similar_returns_the_closest_training_paintings_where_the_folder_has_the
 def captions(config, method):
     """The overlays' captions for a method: method, depth and layer, and which one is the most faithful."""
     best = config.get("most_faithful") or {}
-    return [f"{method} · {layer['depth']} · {layer['name']}"
-            + (" · most faithful" if (method, layer["name"]) == (best.get("method"), best.get("layer")) else "")
-            for layer in config["gradcam_layers"]]
+    return [
+        f"{method} · {layer['depth']} · {layer['name']}"
+        + (" · most faithful" if (method, layer["name"]) == (best.get("method"), best.get("layer")) else "")
+        for layer in config["gradcam_layers"]
+    ]
 
 
 def test_explain_returns_one_captioned_overlay_per_depth_at_the_paintings_shape(client, config, good_painting):
@@ -109,8 +113,10 @@ def test_clicking_an_example_shows_this_models_answer_for_it(client, live_app, c
     for number, example in enumerate(index):
         answer = client.predict(number, api_name="/load_example")
         painting, true_movement, bars, description, movement, method, opacity, colormap, overlays, closest = answer
-        assert true_movement == example["label"] and Image.open(painting).size == Image.open(
-            live_app.folder / "examples" / example["file"]).size
+        assert (
+            true_movement == example["label"]
+            and Image.open(painting).size == Image.open(live_app.folder / "examples" / example["file"]).size
+        )
         direct = client.predict(handle_file(live_app.folder / "examples" / example["file"]), api_name="/classify")
         assert probabilities(bars) == pytest.approx(probabilities(direct), abs=1e-5)
         assert movement == bars["label"] and f"### {movement}" in description
@@ -171,8 +177,9 @@ def test_wrong_choices_get_messages_that_name_the_choices(client, good_painting)
         client.predict(handle_file(good_painting), None, 1.5, api_name="/explain")
     with pytest.raises(AppError, match="Unknown colormap 'rainbowz'"):
         client.predict(handle_file(good_painting), None, 0.5, "rainbowz", api_name="/explain")
-    with pytest.raises(AppError, match="Unknown method 'ScoreCAM'; choose one of Grad-CAM, Grad-CAM\\+\\+, LayerCAM, "
-                                       "HiResCAM[.]"):
+    with pytest.raises(
+        AppError, match="Unknown method 'ScoreCAM'; choose one of Grad-CAM, Grad-CAM\\+\\+, LayerCAM, HiResCAM[.]"
+    ):
         client.predict(handle_file(good_painting), None, 0.5, "jet", "ScoreCAM", api_name="/explain")
     with pytest.raises(AppError, match="Add a painting first"):
         client.predict(None, api_name="/classify")

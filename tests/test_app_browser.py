@@ -127,7 +127,8 @@ def test_drop_a_painting_then_redraw_the_overlays_without_the_network(browser, l
     best = json.loads((live_app.folder / "config.json").read_text())["most_faithful"]
     assert visit.page.is_checked(f"#method input[value='{best['method']}']")
     assert visit.page.get_attribute(OVERLAY_PREVIEW, "alt") == (
-        f"{best['method']} · {best['depth']} · {best['layer']} · most faithful")
+        f"{best['method']} · {best['depth']} · {best['layer']} · most faithful"
+    )
     assert all(caption.startswith(f"{best['method']} · ") for caption in visit.overlay_captions())
     visit.screenshot(screenshots / "1_dropped_painting.png")
 

@@ -73,7 +73,11 @@ def test_an_incomplete_model_folder_is_refused_before_tensorflow_starts(tmp_path
     )
     # TensorFlow logs to stderr as it starts (unless told not to): one line means it never started.
     environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
-    result = subprocess.run([sys.executable, str(APP), "--model", str(folder)], env=environment,
-                            capture_output=True, text=True, timeout=180)
+    result = subprocess.run(
+        [sys.executable, str(APP), "--model", str(folder)], env=environment, capture_output=True, text=True, timeout=180
+    )
     assert result.returncode == 2
-    assert result.stderr == f"app.py: The model folder '{folder}' has no model.keras; it is incomplete. Copy or download it again.\n"
+    assert (
+        result.stderr
+        == f"app.py: The model folder '{folder}' has no model.keras; it is incomplete. Copy or download it again.\n"
+    )

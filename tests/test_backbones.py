@@ -7,9 +7,10 @@ import keras
 import numpy as np
 import pytest
 
-from artnet.model.backbones import BACKBONES, BackboneError, get_backbone
 from artnet.data.images import PAD_COLOR
+from artnet.model.backbones import BACKBONES, BackboneError, get_backbone
 from artnet.model.network import ChannelStatistics, ContentMask, apply_freeze_policy, build_model, split_at_training
+
 from conftest import MOBILENET_WEIGHTS, requires_shared_weights
 
 pytestmark = pytest.mark.slow
@@ -46,7 +47,9 @@ def test_the_shared_mobilenet_weights_give_the_flat_model_the_features_of_keras_
 
 
 def test_an_unknown_backbone_lists_the_choices():
-    with pytest.raises(BackboneError, match="--backbone 'resnet50' is not known; choose one of densenet121, mobilenet_0.75"):
+    with pytest.raises(
+        BackboneError, match="--backbone 'resnet50' is not known; choose one of densenet121, mobilenet_0.75"
+    ):
         get_backbone("resnet50")
 
 
@@ -54,8 +57,10 @@ def test_a_weights_file_that_does_not_fit_the_backbone_is_refused_naming_what_it
     wrong = tmp_path / "other.weights.h5"
     with h5py.File(wrong, "w") as file:
         file["layers/conv2d/vars/0"] = np.zeros((3, 3, 3, 32), np.float32)
-    message = ("--backbone-weights {} does not fit --backbone mobilenet_0.75: it holds 1 tensors, 864 parameters; "
-               "mobilenet_0.75 needs a Keras MobileNet v1 (width 0.75) notop weights file (135 tensors, 1,832,976 parameters")
+    message = (
+        "--backbone-weights {} does not fit --backbone mobilenet_0.75: it holds 1 tensors, 864 parameters; "
+        "mobilenet_0.75 needs a Keras MobileNet v1 (width 0.75) notop weights file (135 tensors, 1,832,976 parameters"
+    )
     with pytest.raises(BackboneError, match=message.format(wrong).replace("(", r"\(").replace(")", r"\)")):
         get_backbone("mobilenet_0.75").check_weights(str(wrong))
     (tmp_path / "notes.txt").write_text("not weights")
@@ -78,7 +83,12 @@ def test_style_statistics_are_taken_over_the_painting_not_its_padding():
     "name, head, policy, cut",
     [
         ("mobilenet_0.75", "style", "head", ["style_statistics"]),
-        ("mobilenet_0.75", "style", "block13", ["conv_pw_12_relu", "style_statistics_mask_6", *[f"style_statistics_{i}" for i in range(6)]]),
+        (
+            "mobilenet_0.75",
+            "style",
+            "block13",
+            ["conv_pw_12_relu", "style_statistics_mask_6", *[f"style_statistics_{i}" for i in range(6)]],
+        ),
         ("densenet121", "reference", "conv5", ["pool4_pool"]),
         ("densenet121", "reference", "head", ["head_pool"]),
         ("densenet121", "reference", "seed", None),
@@ -86,7 +96,9 @@ def test_style_statistics_are_taken_over_the_painting_not_its_padding():
     ],
 )
 def test_the_network_is_cut_where_training_starts_and_the_two_parts_compute_the_whole(name, head, policy, cut):
-    model = apply_freeze_policy(build_model(5, image_size=64, backbone_weights=None, backbone=name, head=head), policy, name)
+    model = apply_freeze_policy(
+        build_model(5, image_size=64, backbone_weights=None, backbone=name, head=head), policy, name
+    )
     trunk, top = split_at_training(model)
     pixels = np.random.default_rng(5).uniform(0, 255, (2, 64, 64, 3)).astype(np.float32)
     if cut is None:
@@ -94,22 +106,31 @@ def test_the_network_is_cut_where_training_starts_and_the_two_parts_compute_the_
         assert trunk is None and top is model
         return
     assert sorted(tensor.name.split("/")[0] for tensor in trunk.outputs) == sorted(
-        model.get_layer(layer).output.name.split("/")[0] for layer in cut)
+        model.get_layer(layer).output.name.split("/")[0] for layer in cut
+    )
     assert not trunk.trainable_weights or policy == "all"
     assert np.allclose(top(trunk(pixels)), model(pixels), atol=1e-5)
 
 
 def test_a_style_model_saves_loads_safely_and_explains_with_or_without_xla(tmp_path):
-    from artnet.serve.classifier import Classifier
     from artnet.model.network import save_folder
+    from artnet.serve.classifier import Classifier
+
     from synthetic import painting
 
     keras.utils.set_random_seed(0)
     model = build_model(5, image_size=64, backbone_weights=None, backbone="mobilenet_0.75", head="style")
-    save_folder(model, tmp_path, ["Cubism", "Impressionism", "Expressionism", "Realism", "Abstract"], backbone="mobilenet_0.75",
-                head="style")
+    save_folder(
+        model,
+        tmp_path,
+        ["Cubism", "Impressionism", "Expressionism", "Realism", "Abstract"],
+        backbone="mobilenet_0.75",
+        head="style",
+    )
     image = painting("blobs", size=(90, 60))
     answers = [Classifier.from_folder(tmp_path, jit_compile=jit).explain(image) for jit in (False, True)]
     for answer in answers:
-        assert set(answer.maps["Grad-CAM++"]) == {layer["name"] for layer in get_backbone("mobilenet_0.75").gradcam_layers}
+        assert set(answer.maps["Grad-CAM++"]) == {
+            layer["name"] for layer in get_backbone("mobilenet_0.75").gradcam_layers
+        }
     assert answers[0].probabilities == pytest.approx(answers[1].probabilities, abs=1e-5)

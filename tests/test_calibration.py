@@ -47,6 +47,7 @@ def test_the_classifier_divides_the_logits_by_the_folders_temperature(untrained_
     import keras
 
     from artnet.serve.classifier import Classifier
+
     from synthetic import painting
 
     folder = tmp_path / "calibrated"
@@ -60,6 +61,10 @@ def test_the_classifier_divides_the_logits_by_the_folders_temperature(untrained_
     pixels = calibrated.model_input(image)[np.newaxis]
     logits = keras.Model(calibrated.model.input, calibrated.model.get_layer("logits").output)(pixels).numpy()[0]
     expected = softmax(logits, 3.0)
-    for answer in (calibrated.classify(image), calibrated.explain(image).probabilities, calibrated.classify_many([image])[0]):
+    for answer in (
+        calibrated.classify(image),
+        calibrated.explain(image).probabilities,
+        calibrated.classify_many([image])[0],
+    ):
         assert list(answer.values()) == pytest.approx(list(expected), abs=1e-5)
     assert list(plain.classify(image).values()) == pytest.approx(list(softmax(logits)), abs=1e-5)

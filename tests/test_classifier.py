@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from artnet.serve.classifier import Classifier
-from artnet.explain.overlay import DISPLAY_SIDE
-from artnet.explain.cams import BaseCAM
 from artnet.data.images import ImageError
+from artnet.explain.cams import BaseCAM
+from artnet.explain.overlay import DISPLAY_SIDE
+from artnet.serve.classifier import Classifier
 from artnet.styles import MOVEMENTS
+
 from conftest import ROOT
 from synthetic import STYLES, painting
 
@@ -102,8 +103,10 @@ def test_any_movement_can_be_explained(classifier):
     # An untrained network has no positive evidence at all for some movements at some depths (all-zero
     # maps, about half the time at the final layer), so no single pair of maps has to differ; but the maps,
     # over all depths, must depend on the movement asked for.
-    stacks = {name: np.concatenate([m.ravel() for maps in explanation.maps.values() for m in maps.values()])
-              for name, explanation in explanations.items()}
+    stacks = {
+        name: np.concatenate([m.ravel() for maps in explanation.maps.values() for m in maps.values()])
+        for name, explanation in explanations.items()
+    }
     assert any(not np.allclose(stacks[a], stacks[b]) for a, b in itertools.combinations(MOVEMENTS, 2))
 
 
@@ -113,7 +116,9 @@ def test_a_subset_of_layers_and_a_layer_outside_the_defaults(classifier):
     extra = classifier.explain(image, layers=["conv5_block16_concat", "relu"])
     assert list(extra.maps["LayerCAM"]) == ["conv5_block16_concat", "relu"]
     for method in classifier.cam_methods:
-        np.testing.assert_allclose(extra.maps[method]["relu"], classifier.explain(image).maps[method]["relu"], atol=1e-5)
+        np.testing.assert_allclose(
+            extra.maps[method]["relu"], classifier.explain(image).maps[method]["relu"], atol=1e-5
+        )
 
 
 def test_unknown_names_are_refused_with_the_choices(classifier):
@@ -123,7 +128,9 @@ def test_unknown_names_are_refused_with_the_choices(classifier):
         classifier.explain(painting("blobs"), layers=["conv9"])
     with pytest.raises(ValueError, match="No map for layer"):
         classifier.explain(painting("blobs"), layers=["relu"]).overlay("conv2_block6_concat")
-    with pytest.raises(ValueError, match="Unknown method 'ScoreCAM'; choose one of Grad-CAM, Grad-CAM\\+\\+, LayerCAM, HiResCAM"):
+    with pytest.raises(
+        ValueError, match="Unknown method 'ScoreCAM'; choose one of Grad-CAM, Grad-CAM\\+\\+, LayerCAM, HiResCAM"
+    ):
         classifier.explain(painting("blobs")).overlay("relu", method="ScoreCAM")
 
 
@@ -141,8 +148,12 @@ def test_rerendering_an_overlay_does_not_run_the_network(classifier, monkeypatch
     monkeypatch.setattr(BaseCAM, "__call__", lambda self, *a, **k: calls.append(1) or original_call(self, *a, **k))
     monkeypatch.setattr(classifier, "_predict", lambda *a: calls.append(1))
     for method in explanation.methods:
-        renders = [explanation.overlay(layer, opacity, colormap, method)
-                   for layer in explanation.maps[method] for opacity in (0.2, 0.8) for colormap in ("jet", "inferno")]
+        renders = [
+            explanation.overlay(layer, opacity, colormap, method)
+            for layer in explanation.maps[method]
+            for opacity in (0.2, 0.8)
+            for colormap in ("jet", "inferno")
+        ]
         assert len({np.asarray(render).tobytes() for render in renders}) == len(renders)
     assert calls == []
 
@@ -194,17 +205,37 @@ def test_concurrent_passes_share_the_cores_instead_of_each_taking_all_of_them():
         "print(json.dumps([len(os.sched_getaffinity(0)), tf.config.threading.get_intra_op_parallelism_threads(),"
         " tf.config.threading.get_inter_op_parallelism_threads()]))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": ROOT})
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": ROOT},
+    )
     cores, intra_op, inter_op = json.loads(result.stdout.strip().splitlines()[-1])
     assert (intra_op, inter_op) == (max(1, cores // 2), 2)
 
 
 def test_the_serving_path_loads_no_training_code():
     modules = subprocess.run(
-        [sys.executable, "-c", "import sys, artnet.serve.classifier, artnet.serve.ui; print(' '.join(sorted(sys.modules)))"],
-        capture_output=True, text=True, check=True, cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        [
+            sys.executable,
+            "-c",
+            "import sys, artnet.serve.classifier, artnet.serve.ui; print(' '.join(sorted(sys.modules)))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     ).stdout.split()
-    training = {"artnet.train.run", "artnet.train.setup", "artnet.data.paintings", "artnet.train.evaluation", "artnet.train.features",
-                "artnet.train.fitting", "artnet.train.shortcuts"}
+    training = {
+        "artnet.train.run",
+        "artnet.train.setup",
+        "artnet.data.paintings",
+        "artnet.train.evaluation",
+        "artnet.train.features",
+        "artnet.train.fitting",
+        "artnet.train.shortcuts",
+    }
     assert "artnet.serve.classifier" in modules and not training & set(modules)

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from artnet.serve.batch import find_files, in_shard
+
 from conftest import ROOT, SHARED_PAINTINGS
 from synthetic import STYLES, painting
 
@@ -28,9 +29,14 @@ BAD_FILES = {
 
 
 def classify(*arguments, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "artnet.cli.classify", *map(str, arguments)], capture_output=True,
-                          text=True, cwd=cwd, timeout=300,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ROOT})
+    return subprocess.run(
+        [sys.executable, "-m", "artnet.cli.classify", *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ROOT},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +84,9 @@ def test_a_nested_folder_with_bad_files_gets_a_row_each_and_exit_code_1(collecti
             assert row["error"] == "" and row["movement"] in labels
             assert sum(float(row[label]) for label in labels) == pytest.approx(1.0, abs=1e-4)
             assert float(row["probability"]) == max(float(row[label]) for label in labels)
-    assert f"Classified {len(rows) - len(BAD_FILES)} of {len(rows)} files; {len(BAD_FILES)} could not be" in result.stderr
+    assert (
+        f"Classified {len(rows) - len(BAD_FILES)} of {len(rows)} files; {len(BAD_FILES)} could not be" in result.stderr
+    )
 
 
 def test_good_paintings_alone_exit_0_and_without_csv_print_a_table(collection, untrained_model_folder):

@@ -7,6 +7,7 @@ import pytest
 
 from artnet.data.paintings import DataError, find_paintings, split_paintings
 from artnet.styles import MOVEMENTS
+
 from datasets import UNMAPPED_STYLE, write_class_folders, write_painter_by_numbers
 from synthetic import painting
 
@@ -92,7 +93,8 @@ def test_a_manifest_beside_the_class_folders_names_each_paintings_collection(tmp
     data = write_class_folders(tmp_path / "data", per_style=2)
     rows = ["file,movement,source_repo"] + [
         f"{folder}/{name},x,{'alice/gallery' if index % 2 else 'bob/museum'}"
-        for folder in ("Cubism", "Abstract Art") for index, name in enumerate(sorted(os.listdir(data / folder)))
+        for folder in ("Cubism", "Abstract Art")
+        for index, name in enumerate(sorted(os.listdir(data / folder)))
     ]
     (data / "manifest.csv").write_text("\n".join(rows) + "\n")
     source = find_paintings(data)
@@ -110,5 +112,7 @@ def test_a_manifest_beside_the_class_folders_names_each_paintings_collection(tmp
 
 
 def test_painter_by_numbers_is_named_as_such_and_a_plain_folder_by_its_name(tmp_path):
-    assert find_paintings(write_painter_by_numbers(tmp_path / "pbn", per_style=3)).name == "Painter by Numbers (WikiArt)"
+    assert (
+        find_paintings(write_painter_by_numbers(tmp_path / "pbn", per_style=3)).name == "Painter by Numbers (WikiArt)"
+    )
     assert find_paintings(write_class_folders(tmp_path / "mine", per_style=3)).name == "mine: 16 paintings"

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from artnet.explain import faithfulness
-from artnet.explain.faithfulness import CENTRE, RANDOM, Measurement, Views, area, summarise
 from artnet.explain.cams import CAM_METHODS
+from artnet.explain.faithfulness import CENTRE, RANDOM, Measurement, Views, area, summarise
 
 from conftest import ROOT
 
@@ -53,20 +53,20 @@ def patch_painting(seed, top=4, left=20):
     rng = np.random.default_rng(seed)
     pixels = np.full((SIDE, SIDE, 3), rng.integers(60, 190), np.uint8)
     checkers = (np.indices((8, 8)).sum(axis=0) % 2 * 255).astype(np.uint8)
-    pixels[top:top + 8, left:left + 8] = checkers[..., None]
+    pixels[top : top + 8, left : left + 8] = checkers[..., None]
     return pixels
 
 
 def patch_map(top=4, left=20, grid=8):
     saliency = np.zeros((grid, grid), np.float32)
     scale = grid / SIDE
-    saliency[int(top * scale):int((top + 8) * scale), int(left * scale):int((left + 8) * scale)] = 1.0
+    saliency[int(top * scale) : int((top + 8) * scale), int(left * scale) : int((left + 8) * scale)] = 1.0
     return saliency
 
 
 def detail_in_the_patch(images, class_index, top=4, left=20):
     """A stand-in for a model: the probability is the contrast left in the patch, so only the patch matters."""
-    patch = images[:, top:top + 8, left:left + 8].astype(np.float32)
+    patch = images[:, top : top + 8, left : left + 8].astype(np.float32)
     return patch.std(axis=(1, 2, 3)) / 127.5
 
 
@@ -98,8 +98,17 @@ def measurement_of(maps_of_method, paintings=6, seed=0):
         deletions.append(deletion)
         insertions.append(insertion)
     names = [f"patch {index}" for index in range(paintings)]
-    return Measurement(views, np.array(deletions), np.array(insertions), np.zeros(paintings, np.int64), names,
-                       list(range(paintings)), [{}] * paintings, left_out=1, seconds=1.0)
+    return Measurement(
+        views,
+        np.array(deletions),
+        np.array(insertions),
+        np.zeros(paintings, np.int64),
+        names,
+        list(range(paintings)),
+        [{}] * paintings,
+        left_out=1,
+        seconds=1.0,
+    )
 
 
 def test_the_summary_says_which_maps_beat_the_baselines_and_picks_the_most_faithful():
@@ -157,12 +166,19 @@ def patch_model():
 
 @pytest.mark.slow
 def test_on_a_trained_model_every_method_finds_the_evidence_and_a_flat_painting_is_left_out(patch_model):
-    paintings = [patch_painting(1000 + index, *np.random.default_rng(index).integers(0, SIDE - 8, 2))
-                 for index in range(10)]
+    paintings = [
+        patch_painting(1000 + index, *np.random.default_rng(index).integers(0, SIDE - 8, 2)) for index in range(10)
+    ]
     flat = np.full((SIDE, SIDE, 3), 128, np.uint8)
     progress = []
-    measurement = faithfulness.measure(patch_model, ["features"], [*paintings, flat], steps=6,
-                                       names=[f"p{i}" for i in range(11)], progress=progress.append)
+    measurement = faithfulness.measure(
+        patch_model,
+        ["features"],
+        [*paintings, flat],
+        steps=6,
+        names=[f"p{i}" for i in range(11)],
+        progress=progress.append,
+    )
     assert len(progress) == 11 and measurement.left_out == 1 and "p10" not in measurement.paintings
     assert measurement.deletion.shape == (10, len(CAM_METHODS) + 2, 7)
     summary = summarise(measurement, {"features": "final"})
@@ -173,9 +189,14 @@ def test_on_a_trained_model_every_method_finds_the_evidence_and_a_flat_painting_
 
 
 def run_command(*arguments):
-    return subprocess.run([sys.executable, "-m", "artnet.cli.faithfulness", *map(str, arguments)], capture_output=True,
-                          text=True, cwd=ROOT, timeout=600, env={"TF_CPP_MIN_LOG_LEVEL": "2", "PATH": "/usr/bin:/bin",
-                                                                  "HF_HUB_OFFLINE": "1"})
+    return subprocess.run(
+        [sys.executable, "-m", "artnet.cli.faithfulness", *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+        env={"TF_CPP_MIN_LOG_LEVEL": "2", "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"},
+    )
 
 
 @pytest.mark.slow
@@ -183,8 +204,20 @@ def test_the_command_measures_a_model_folder_on_the_test_split_of_its_data(train
     folder, _ = training_run
     out = tmp_path / "faithfulness.json"
     plot = tmp_path / "curves.png"
-    result = run_command("--model", folder, "--data", folder.parent / "paintings", "--paintings", "5", "--steps", "3",
-                         "--json", out, "--plot", plot)
+    result = run_command(
+        "--model",
+        folder,
+        "--data",
+        folder.parent / "paintings",
+        "--paintings",
+        "5",
+        "--steps",
+        "3",
+        "--json",
+        out,
+        "--plot",
+        plot,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "5/5" in result.stderr  # the progress bar
     summary = json.loads(out.read_text())
@@ -196,10 +229,13 @@ def test_the_command_measures_a_model_folder_on_the_test_split_of_its_data(train
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("arguments, message", [
-    (["--steps", "1"], "--steps must be at least 2"),
-    (["--paintings", "0"], "--paintings must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--steps", "1"], "--steps must be at least 2"),
+        (["--paintings", "0"], "--paintings must be at least 1"),
+    ],
+)
 def test_the_command_refuses_bad_options_in_one_line(training_run, arguments, message):
     folder, _ = training_run
     result = run_command("--model", folder, "--data", folder.parent / "paintings", *arguments)

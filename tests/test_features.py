@@ -8,10 +8,11 @@ import keras
 import numpy as np
 import pytest
 
-from artnet.train import features as feature_cache
 from artnet.data.paintings import Painting, find_paintings
-from artnet.train.features import load_or_build
 from artnet.model.network import apply_freeze_policy, build_model, split_at_training
+from artnet.train import features as feature_cache
+from artnet.train.features import load_or_build
+
 from datasets import write_class_folders
 from synthetic import painting
 
@@ -100,7 +101,9 @@ def test_other_weights_or_views_make_a_new_cache(trunk, paintings, tmp_path):
     assert load_or_build(trunk, paintings, VIEWS[:1], SIZE, tmp_path / "cache", progress=False).folder != first.folder
 
 
-def test_a_run_killed_while_computing_leaves_nothing_that_a_later_run_takes_for_complete(trunk, paintings, tmp_path, monkeypatch):
+def test_a_run_killed_while_computing_leaves_nothing_that_a_later_run_takes_for_complete(
+    trunk, paintings, tmp_path, monkeypatch
+):
     root = tmp_path / "cache"
     calls = []
     original = feature_cache.load_image
@@ -137,7 +140,10 @@ def test_a_corrupt_cache_is_computed_again_with_one_line_that_says_so(trunk, pai
         file.seek(-16, os.SEEK_END)
         file.write(b"\xff" * 16)
     second, lines = build(trunk, paintings, tmp_path / "cache")
-    assert lines[0] == f"The feature cache in {first.folder} is unusable (features_0.npy does not match its digest); computing it again."
+    assert (
+        lines[0]
+        == f"The feature cache in {first.folder} is unusable (features_0.npy does not match its digest); computing it again."
+    )
     assert np.array_equal(values(second), expected)
     os.truncate(path, 1000)
     third, lines = build(trunk, paintings, tmp_path / "cache")
@@ -159,8 +165,9 @@ def test_without_a_trunk_each_row_holds_its_own_paintings_views_in_order(tmp_pat
         path = tmp_path / f"{index}.png"
         Image.new("RGB", (90 + index, 70), (20 * index, 255 - 20 * index, 7 * index)).save(path)
         paintings.append(Painting(str(path), "Cubism"))
-    cached = load_or_build(None, paintings, ("whole", "flipped", "squashed", "centre"), 16, tmp_path / "cache",
-                           progress=False)
+    cached = load_or_build(
+        None, paintings, ("whole", "flipped", "squashed", "centre"), 16, tmp_path / "cache", progress=False
+    )
     pixels = cached.arrays[0]
     assert pixels.dtype == np.uint8 and pixels.shape == (12, 4, 16, 16, 3)
     for index in range(12):

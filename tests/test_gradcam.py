@@ -15,7 +15,9 @@ def two_layer_model(seed=1):
     inputs = keras.Input((6, 6, 2))
     # Random biases keep pre-activations off ReLU's kink at exactly 0, where finite differences disagree
     # with any autodiff.
-    features = keras.layers.Conv2D(4, 3, padding="same", activation="relu", bias_initializer="random_normal", name="features")(inputs)
+    features = keras.layers.Conv2D(
+        4, 3, padding="same", activation="relu", bias_initializer="random_normal", name="features"
+    )(inputs)
     mixed = keras.layers.Conv2D(3, 1, activation="relu", bias_initializer="random_normal", name="mixer")(features)
     pooled = keras.layers.GlobalAveragePooling2D()(mixed)
     logits = keras.layers.Dense(3, name="logits")(pooled)
@@ -79,8 +81,9 @@ def test_every_method_matches_its_formula_on_finite_difference_gradients(class_i
     assert list(result.maps) == ["Grad-CAM", "Grad-CAM++", "LayerCAM", "HiResCAM"]
     activations, gradients = finite_difference_gradients(model, image, class_index)
     for method, maps in result.maps.items():
-        np.testing.assert_allclose(maps["features"][0], reference_map(method, activations, gradients), atol=1e-3,
-                                   err_msg=method)
+        np.testing.assert_allclose(
+            maps["features"][0], reference_map(method, activations, gradients), atol=1e-3, err_msg=method
+        )
 
 
 def test_the_methods_give_different_maps_where_gradients_vary_across_the_map():
@@ -160,11 +163,15 @@ def field_with_patch(top, left, seed=7):
 @pytest.mark.parametrize("top, left", [(3, 4), (22, 20), (5, 24), (24, 2)])
 @pytest.mark.parametrize("method", CAM_METHODS)
 def test_the_map_peaks_on_the_bright_patch_and_moves_with_it(patch_finder, top, left, method):
-    maps = CAM_METHODS[method](patch_finder, ["features"])(field_with_patch(top, left)[None], [1]).maps[method]["features"][0]
+    maps = CAM_METHODS[method](patch_finder, ["features"])(field_with_patch(top, left)[None], [1]).maps[method][
+        "features"
+    ][0]
     peak_row, peak_column = np.unravel_index(np.argmax(maps), maps.shape)
     assert top - 1 <= peak_row <= top + 6 and left - 1 <= peak_column <= left + 6
     inside = maps[top : top + 6, left : left + 6].mean()
-    outside = np.delete(maps.ravel(), np.ravel_multi_index(np.mgrid[top : top + 6, left : left + 6].reshape(2, -1), maps.shape)).mean()
+    outside = np.delete(
+        maps.ravel(), np.ravel_multi_index(np.mgrid[top : top + 6, left : left + 6].reshape(2, -1), maps.shape)
+    ).mean()
     assert inside > 5 * outside
 
 
@@ -183,7 +190,9 @@ def test_a_batch_gives_the_same_maps_as_single_images(patch_finder):
     batched = cam(np.stack(images))
     for index, image in enumerate(images):
         single = cam(image[None])
-        np.testing.assert_allclose(batched.maps["Grad-CAM"]["features"][index], single.maps["Grad-CAM"]["features"][0], atol=1e-5)
+        np.testing.assert_allclose(
+            batched.maps["Grad-CAM"]["features"][index], single.maps["Grad-CAM"]["features"][0], atol=1e-5
+        )
         assert batched.class_indices[index] == single.class_indices[0]
 
 
@@ -234,7 +243,9 @@ def test_overlay_blends_the_colormap_at_the_chosen_opacity():
     image = Image.new("RGB", (4, 3), (100, 150, 200))
     heat = np.ones((3, 4), np.float32)
     assert np.array_equal(np.asarray(render_overlay(image, heat, opacity=0.0)), np.asarray(image))
-    assert np.array_equal(np.asarray(render_overlay(image, heat, opacity=1.0)), np.broadcast_to(colormap_lut("jet")[255], (3, 4, 3)))
+    assert np.array_equal(
+        np.asarray(render_overlay(image, heat, opacity=1.0)), np.broadcast_to(colormap_lut("jet")[255], (3, 4, 3))
+    )
     half = np.asarray(render_overlay(image, heat, opacity=0.5, colormap="gray")).astype(int)
     assert np.abs(half[0, 0] - (np.array([100, 150, 200]) + 255) / 2).max() <= 1
 

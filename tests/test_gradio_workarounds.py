@@ -7,6 +7,7 @@ import numpy as np
 from PIL import Image
 
 from artnet.serve import gradio_workarounds as workarounds
+
 from synthetic import painting
 
 
@@ -20,7 +21,10 @@ def test_an_overlay_is_saved_whole_once_per_content_and_looks_new_when_handed_ou
     other = workarounds.saved_jpeg(painting("stripes", size=(64, 48)), tmp_path)
     assert other != first
     # Nothing half-written is left beside them.
-    assert sorted(name for folder in os.listdir(tmp_path) for name in os.listdir(tmp_path / folder)) == ["overlay.jpeg"] * 2
+    assert (
+        sorted(name for folder in os.listdir(tmp_path) for name in os.listdir(tmp_path / folder))
+        == ["overlay.jpeg"] * 2
+    )
 
 
 def test_a_share_link_is_asked_for_by_option_or_variable_and_never_on_a_space(monkeypatch):

@@ -19,8 +19,13 @@ def model_folder_without_network(folder):
     loading, and fast. plots/ is pushed but never pulled."""
     folder.mkdir()
     (folder / "model.keras").write_bytes(b"PK\x03\x04\0" + os.urandom(40_000))
-    config = {"format_version": 1, "labels": ["Cubism", "Abstract"], "image_size": 64, "backbone": "densenet121",
-              "gradcam_layers": [{"name": "relu", "depth": "final"}]}
+    config = {
+        "format_version": 1,
+        "labels": ["Cubism", "Abstract"],
+        "image_size": 64,
+        "backbone": "densenet121",
+        "gradcam_layers": [{"name": "relu", "depth": "final"}],
+    }
     (folder / "config.json").write_text(json.dumps(config))
     (folder / "examples").mkdir()
     painting("blobs", seed=1, size=(64, 48)).save(folder / "examples" / "blobs.jpg")
@@ -77,10 +82,16 @@ def add_tokens_of_every_kind(server):
     """Tokens of alice beside conftest's write tokens: a read token and fine-grained ones."""
     server.add_token("read-token", "alice", {"displayName": "read", "role": "read"})
     server.add_token("fine-read-token", "alice", fine_grained_access(("user", "alice", ["repo.content.read"])))
-    server.add_token("fine-org-token", "alice", fine_grained_access(("org", "artists", ["repo.content.read", "repo.write"])))
-    server.add_token("fine-write-token", "alice", fine_grained_access(("user", "alice", ["repo.content.read", "repo.write"])))
+    server.add_token(
+        "fine-org-token", "alice", fine_grained_access(("org", "artists", ["repo.content.read", "repo.write"]))
+    )
+    server.add_token(
+        "fine-write-token", "alice", fine_grained_access(("user", "alice", ["repo.content.read", "repo.write"]))
+    )
     server.add_token("fine-global-token", "alice", fine_grained_access(global_permissions=["repo.write"]))
-    server.add_token("fine-repo-token", "alice", fine_grained_access(("model", "alice/artnet", ["repo.content.read", "repo.write"])))
+    server.add_token(
+        "fine-repo-token", "alice", fine_grained_access(("model", "alice/artnet", ["repo.content.read", "repo.write"]))
+    )
 
 
 def test_push_then_pull_by_tag_and_by_commit_gives_the_same_files(hub, small_folder, tmp_path):
@@ -93,8 +104,11 @@ def test_push_then_pull_by_tag_and_by_commit_gives_the_same_files(hub, small_fol
     by_commit = pull(dataclasses.replace(client, home=tmp_path / "another_cache"), f"alice/artnet@{commit}")
     for folder in (by_tag, by_commit):
         assert os.path.basename(folder) == commit
-        pulled = sorted(os.path.relpath(os.path.join(root, name), folder).replace(os.sep, "/")
-                        for root, _, names in os.walk(folder) for name in names)
+        pulled = sorted(
+            os.path.relpath(os.path.join(root, name), folder).replace(os.sep, "/")
+            for root, _, names in os.walk(folder)
+            for name in names
+        )
         assert pulled == sorted(PULLED)  # the app's files; plots/ stays on the Hub
         for name in set(PULLED) - {"README.md"}:  # the card is rendered afresh for the repo
             assert open(os.path.join(folder, name), "rb").read() == (small_folder / name).read_bytes(), name
@@ -129,7 +143,16 @@ def test_a_push_removes_what_the_folder_no_longer_has_in_the_same_commit(hub, sm
     repo = server.storage.load("model", "alice/artnet")
     assert repo["commits"][second]["parent"] == first  # one commit: the additions and the deletions together
     assert sorted(head_files(server, "alice/artnet")) == sorted(
-        [".gitattributes", "README.md", "config.json", "model.keras", "examples/index.json", "examples/blobs.jpg", "plots/curves.png"])
+        [
+            ".gitattributes",
+            "README.md",
+            "config.json",
+            "model.keras",
+            "examples/index.json",
+            "examples/blobs.jpg",
+            "plots/curves.png",
+        ]
+    )
     latest, tagged = pull(client, "alice/artnet"), pull(client, "alice/artnet@v1")
     assert not os.path.exists(os.path.join(latest, "metrics.json"))
     assert not os.path.exists(os.path.join(latest, "examples", "stripes.jpg"))
@@ -140,19 +163,27 @@ def test_a_push_removes_what_the_folder_no_longer_has_in_the_same_commit(hub, sm
 def test_a_second_push_asking_for_private_says_that_the_public_repo_stays_public(start_hub, small_folder):
     server, client = start_hub()
     push(client, small_folder, "alice/artnet")
-    result = client.run(["-m", "artnet.cli.hub", "push", small_folder, "alice/artnet", "--private"], token="write-token")
+    result = client.run(
+        ["-m", "artnet.cli.hub", "push", small_folder, "alice/artnet", "--private"], token="write-token"
+    )
     assert result.returncode == 0, result.stderr
-    assert result.stderr.splitlines()[0] == ("note: alice/artnet already exists and stays public: --private only applies "
-                                             f"to a new repo. Change its visibility at {server.url}/alice/artnet/settings.")
+    assert result.stderr.splitlines()[0] == (
+        "note: alice/artnet already exists and stays public: --private only applies "
+        f"to a new repo. Change its visibility at {server.url}/alice/artnet/settings."
+    )
     assert server.storage.load("model", "alice/artnet")["private"] is False
 
 
 def test_an_incomplete_metrics_json_gives_a_card_of_what_it_has(start_hub, small_folder):
     server, client = start_hub()
-    (small_folder / "metrics.json").write_text(json.dumps({"test": {"accuracy": 0.5}, "counts": {"layout": "one folder per class"}}))
+    (small_folder / "metrics.json").write_text(
+        json.dumps({"test": {"accuracy": 0.5}, "counts": {"layout": "one folder per class"}})
+    )
     push(client, small_folder, "alice/artnet")
     metadata, body = card_metadata(pushed_card(server))
-    assert {"type": "accuracy", "value": 0.5, "name": "Test accuracy (whole painting)"} in metadata["model-index"][0]["results"][0]["metrics"]
+    assert {"type": "accuracy", "value": 0.5, "name": "Test accuracy (whole painting)"} in metadata["model-index"][0][
+        "results"
+    ][0]["metrics"]
     assert "| whole painting | n/a | 50.00 % | n/a |" in body
     assert "| Cubism | n/a | n/a | n/a |" in body and "Source: one folder per class." in body
 
@@ -171,8 +202,10 @@ def test_a_connection_dropped_during_a_push_is_one_line(start_hub, small_folder)
     server, client = start_hub()
     server.hang_up_on.add("commit")
     result = client.run(["-m", "artnet.cli.hub", "push", small_folder, "alice/artnet"], token="write-token")
-    assert one_line_error(result) == (f"error: Lost the connection to the Hub while pushing to alice/artnet. The model "
-                                      f"folder {small_folder} is intact; push it again with `python -m artnet.cli.hub push`.\n")
+    assert one_line_error(result) == (
+        f"error: Lost the connection to the Hub while pushing to alice/artnet. The model "
+        f"folder {small_folder} is intact; push it again with `python -m artnet.cli.hub push`.\n"
+    )
 
 
 def test_a_pulled_model_loads_offline_from_the_cache_once_the_server_is_gone(start_hub, small_folder):
@@ -194,11 +227,31 @@ def test_a_pulled_model_loads_offline_from_the_cache_once_the_server_is_gone(sta
 @pytest.mark.parametrize(
     "spec, token, message",
     [
-        ("alice/nothing", "write-token", "There is no model repo alice/nothing on the Hub, or it is private and your token cannot read it."),
-        ("alice/artnet@v9", "write-token", "The model repo alice/artnet has no revision 'v9': use a branch, tag or commit id it has."),
-        ("alice/secret", None, "There is no model repo alice/secret on the Hub, or it is private and no token is set: set HF_TOKEN."),
-        ("alice/secret", "other-token", "There is no model repo alice/secret on the Hub, or it is private and your token cannot read it."),
-        ("alice/artnet", "expired-token", "The Hub refused the Hugging Face token (invalid or expired) while reading alice/artnet."),
+        (
+            "alice/nothing",
+            "write-token",
+            "There is no model repo alice/nothing on the Hub, or it is private and your token cannot read it.",
+        ),
+        (
+            "alice/artnet@v9",
+            "write-token",
+            "The model repo alice/artnet has no revision 'v9': use a branch, tag or commit id it has.",
+        ),
+        (
+            "alice/secret",
+            None,
+            "There is no model repo alice/secret on the Hub, or it is private and no token is set: set HF_TOKEN.",
+        ),
+        (
+            "alice/secret",
+            "other-token",
+            "There is no model repo alice/secret on the Hub, or it is private and your token cannot read it.",
+        ),
+        (
+            "alice/artnet",
+            "expired-token",
+            "The Hub refused the Hugging Face token (invalid or expired) while reading alice/artnet.",
+        ),
         ("alice/no-model", None, "alice/no-model is incomplete: it has no model.keras."),
         ("alice/no-config", None, "alice/no-config is not an ArtNet model repo: it has no valid config.json."),
     ],
@@ -219,11 +272,14 @@ def test_a_mistyped_local_folder_is_reported_as_a_missing_folder(start_hub, tmp_
     _, client = start_hub()
     (tmp_path / "models" / "artnet").mkdir(parents=True)
     result = client.run(["-m", "artnet.cli.hub", "pull", "models/artnt"], token="write-token", cwd=tmp_path)
-    assert one_line_error(result) == ("error: There is no model folder at 'models/artnt', and no model repo "
-                                      "models/artnt on the Hub that you can read. Check the path.\n")
+    assert one_line_error(result) == (
+        "error: There is no model folder at 'models/artnt', and no model repo "
+        "models/artnt on the Hub that you can read. Check the path.\n"
+    )
     offline = client.run(["-m", "artnet.cli.hub", "pull", "models/artnt"], offline=True, cwd=tmp_path)
-    assert one_line_error(offline).startswith("error: There is no model folder at 'models/artnt'. As a Hub repo: "
-                                              "Cannot reach the Hub")
+    assert one_line_error(offline).startswith(
+        "error: There is no model folder at 'models/artnt'. As a Hub repo: Cannot reach the Hub"
+    )
 
 
 def test_with_the_network_down_and_nothing_cached_pulling_says_so(start_hub):
@@ -250,18 +306,28 @@ def test_app_py_with_a_missing_hub_model_explains_in_one_line(start_hub):
         ("alice/artnet", "other-token", "The token belongs to bob, who cannot write to alice/. Push to bob/artnet"),
         ("alice/tagged", "write-token", "alice/tagged already has a tag 'v1'. Choose another --tag"),
         ("alice/artnet", "read-token", "The Hugging Face token is read-only. Create a token with write access"),
-        ("alice/artnet", "fine-read-token", "The fine-grained Hugging Face token may not write to the repos of alice/. "
-                                            "Give it write access to them at https://huggingface.co/settings/tokens"),
+        (
+            "alice/artnet",
+            "fine-read-token",
+            "The fine-grained Hugging Face token may not write to the repos of alice/. "
+            "Give it write access to them at https://huggingface.co/settings/tokens",
+        ),
         ("alice/artnet", "fine-org-token", "The fine-grained Hugging Face token may not write to the repos of alice/."),
-        ("alice/artnet", "fine-repo-token", "The fine-grained Hugging Face token may write to alice/artnet alone, which "
-                                            "does not exist yet. Create it on the Hub first"),
+        (
+            "alice/artnet",
+            "fine-repo-token",
+            "The fine-grained Hugging Face token may write to alice/artnet alone, which "
+            "does not exist yet. Create it on the Hub first",
+        ),
     ],
 )
 def test_each_refused_push_is_one_line_and_pushes_nothing(repo, token, message, start_hub, small_folder):
     server, client = start_hub()
     add_tokens_of_every_kind(server)
     tagged = server.add_repo("alice/tagged", "alice", {})
-    server.storage.save("model", "alice/tagged", {**server.storage.load("model", "alice/tagged"), "tags": {"v1": tagged}})
+    server.storage.save(
+        "model", "alice/tagged", {**server.storage.load("model", "alice/tagged"), "tags": {"v1": tagged}}
+    )
     before = {name: server.storage.load("model", name) for name in ("alice/artnet", "alice/tagged")}
     result = client.run(["-m", "artnet.cli.hub", "push", small_folder, repo, "--tag", "v1"], token=token)
     assert one_line_error(result).startswith(f"error: {message}")
@@ -302,12 +368,17 @@ def test_train_py_with_a_wrong_token_stops_before_any_training(start_hub, tmp_pa
         for seed in range(6):
             painting(style, seed=seed).save(data / movement / f"{seed}.jpg")
     output = tmp_path / "model"
-    result = client.run(["train.py", "--data", data, "--output", output, "--push-to-hub", "alice/artnet", "--epochs", "1"],
-                        token="bad", timeout=60)
+    result = client.run(
+        ["train.py", "--data", data, "--output", output, "--push-to-hub", "alice/artnet", "--epochs", "1"],
+        token="bad",
+        timeout=60,
+    )
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert errors == ["error: The Hub refused the Hugging Face token (invalid or expired). Create a token with write "
-                      "access at https://huggingface.co/settings/tokens and set HF_TOKEN to it (or run `hf auth login`)."]
+    assert errors == [
+        "error: The Hub refused the Hugging Face token (invalid or expired). Create a token with write "
+        "access at https://huggingface.co/settings/tokens and set HF_TOKEN to it (or run `hf auth login`)."
+    ]
     assert result.stderr.splitlines() == errors
     assert "Epoch" not in result.stdout + result.stderr and not output.exists()
 
@@ -346,7 +417,9 @@ def test_the_pulled_model_predicts_exactly_like_the_pushed_one_also_offline(star
 def test_publish_a_space_pinned_to_the_models_commit(start_hub, untrained_model_folder, tmp_path):
     server, client = start_hub()
     commit, _ = push(client, untrained_model_folder, "alice/artnet", "--tag", "v1")
-    result = client.run(["-m", "artnet.cli.space", "--space", "alice/artnet-demo", "--model", "alice/artnet@v1"], token="write-token")
+    result = client.run(
+        ["-m", "artnet.cli.space", "--space", "alice/artnet-demo", "--model", "alice/artnet@v1"], token="write-token"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"The Space serves alice/artnet@{commit}: {server.url}/spaces/alice/artnet-demo\n"
     assert "write-token" not in result.stdout + result.stderr
@@ -355,18 +428,32 @@ def test_publish_a_space_pinned_to_the_models_commit(start_hub, untrained_model_
     assert space["sdk"] == "gradio" and space["private"] is False
     files = space["commits"][space["branches"]["main"]]["files"]
     project = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    code = [os.path.relpath(os.path.join(folder, name), project) for folder, _, names in os.walk(os.path.join(project, "artnet"))
-            for name in names if name.endswith(".py")]
+    code = [
+        os.path.relpath(os.path.join(folder, name), project)
+        for folder, _, names in os.walk(os.path.join(project, "artnet"))
+        for name in names
+        if name.endswith(".py")
+    ]
     assert sorted(files) == sorted([".gitattributes", "README.md", "app.py", "requirements.txt", *code])
     # The uploaded tree alone, as the Space builds it, imports the app and serves the model.
     space_tree = tmp_path / "space"
     for path, entry in files.items():
         (space_tree / path).parent.mkdir(parents=True, exist_ok=True)
         (space_tree / path).write_bytes(server.storage.read_blob(entry["sha256"]))
-    served = client.run(["-c", "import app; classifier, source = app.load_classifier(app.parse_options([]).model); print(source.commit, *classifier.labels)"],
-                        cwd=space_tree, ARTNET_MODEL=f"alice/artnet@{commit}", PYTHONPATH="")
+    served = client.run(
+        [
+            "-c",
+            "import app; classifier, source = app.load_classifier(app.parse_options([]).model); print(source.commit, *classifier.labels)",
+        ],
+        cwd=space_tree,
+        ARTNET_MODEL=f"alice/artnet@{commit}",
+        PYTHONPATH="",
+    )
     assert served.returncode == 0, served.stderr[-3000:]
-    assert served.stdout.split() == [commit, *json.loads((untrained_model_folder / "config.json").read_text())["labels"]]
+    assert served.stdout.split() == [
+        commit,
+        *json.loads((untrained_model_folder / "config.json").read_text())["labels"],
+    ]
     assert server.storage.read_blob(files["app.py"]["sha256"]) == open(os.path.join(project, "app.py"), "rb").read()
     readme = server.storage.read_blob(files["README.md"]["sha256"]).decode()
     original = open(os.path.join(project, "README.md")).read()
@@ -377,13 +464,18 @@ def test_publish_a_space_pinned_to_the_models_commit(start_hub, untrained_model_
     assert space["commits"][space["branches"]["main"]]["variables"] == {"ARTNET_MODEL": f"alice/artnet@{commit}"}
 
 
-def test_publishing_again_sets_the_new_model_before_the_new_code_and_keeps_the_spaces_visibility(start_hub, small_folder):
+def test_publishing_again_sets_the_new_model_before_the_new_code_and_keeps_the_spaces_visibility(
+    start_hub, small_folder
+):
     server, client = start_hub()
     first, _ = push(client, small_folder, "alice/artnet", "--tag", "v1")
     publish = ["-m", "artnet.cli.space", "--space", "alice/demo", "--model"]
     assert client.run([*publish, "alice/artnet@v1"], token="write-token").returncode == 0
     space = server.storage.load("space", "alice/demo")
-    stale = {**head_files(server, "alice/demo", "space"), "artnet/removed.py": server.storage.file_entry(b"", lfs=False)}
+    stale = {
+        **head_files(server, "alice/demo", "space"),
+        "artnet/removed.py": server.storage.file_entry(b"", lfs=False),
+    }
     HubStorage.add_commit(space, "main", stale, "a module that artnet/ no longer has")
     server.storage.save("space", "alice/demo", space)
     (small_folder / "model.keras").write_bytes(b"PK\x03\x04\0 retrained")
@@ -391,21 +483,30 @@ def test_publishing_again_sets_the_new_model_before_the_new_code_and_keeps_the_s
 
     result = client.run([*publish, "alice/artnet@v2", "--private"], token="write-token")
     assert result.returncode == 0, result.stderr
-    assert result.stderr == ("note: alice/demo already exists and stays public: --private only applies to a new repo. "
-                             f"Change its visibility at {server.url}/spaces/alice/demo/settings.\n")
+    assert result.stderr == (
+        "note: alice/demo already exists and stays public: --private only applies to a new repo. "
+        f"Change its visibility at {server.url}/spaces/alice/demo/settings.\n"
+    )
     space = server.storage.load("space", "alice/demo")
     assert space["private"] is False and first != second
     assert space["commits"][space["branches"]["main"]]["variables"] == {"ARTNET_MODEL": f"alice/artnet@{second}"}
     assert "artnet/removed.py" not in head_files(server, "alice/demo", "space")
 
 
-def test_a_space_for_the_models_main_branch_is_pinned_to_its_commit_and_says_a_private_model_needs_a_secret(start_hub, small_folder):
+def test_a_space_for_the_models_main_branch_is_pinned_to_its_commit_and_says_a_private_model_needs_a_secret(
+    start_hub, small_folder
+):
     server, client = start_hub()
     commit, _ = push(client, small_folder, "alice/artnet", "--private")
-    result = client.run(["-m", "artnet.cli.space", "--space", "alice/demo", "--model", "alice/artnet"], token="write-token")
+    result = client.run(
+        ["-m", "artnet.cli.space", "--space", "alice/demo", "--model", "alice/artnet"], token="write-token"
+    )
     assert result.returncode == 0, result.stderr
     assert server.storage.load("space", "alice/demo")["variables"]["ARTNET_MODEL"]["value"] == f"alice/artnet@{commit}"
-    assert result.stdout.splitlines()[1] == "alice/artnet is private: add a secret HF_TOKEN (a read token) in the Space's settings."
+    assert (
+        result.stdout.splitlines()[1]
+        == "alice/artnet is private: add a secret HF_TOKEN (a read token) in the Space's settings."
+    )
 
 
 @pytest.mark.parametrize(

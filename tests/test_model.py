@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from artnet.model.backbones import DENSENET_SEED_CONVS, BackboneError
-from artnet.model.network import apply_freeze_policy, build_model, load_folder, save_folder
 from artnet.model.folder import FORMAT_VERSION, ModelFolderError
+from artnet.model.network import apply_freeze_policy, build_model, load_folder, save_folder
 from artnet.styles import MOVEMENTS
 
 pytestmark = pytest.mark.slow
@@ -48,7 +48,7 @@ def trainable_names(model):
 
 def test_seed_policy_trains_three_convolutions_every_batchnorm_and_the_head(small_model):
     apply_freeze_policy(small_model, "seed")
-    batchnorms = {l.name for l in small_model.layers if isinstance(l, keras.layers.BatchNormalization)}
+    batchnorms = {layer.name for layer in small_model.layers if isinstance(layer, keras.layers.BatchNormalization)}
     head = {"head_pool", "head_dropout", "head_bn", "logits", "probabilities"}
     assert trainable_names(small_model) == set(DENSENET_SEED_CONVS) | batchnorms | head
     assert len(batchnorms) == 122
@@ -59,7 +59,13 @@ def test_conv5_policy_trains_block_five_and_the_head(small_model):
     apply_freeze_policy(small_model, "conv5")
     names = trainable_names(small_model)
     assert {n for n in names if not n.startswith("conv5_")} == {
-        "bn", "relu", "head_pool", "head_dropout", "head_bn", "logits", "probabilities"
+        "bn",
+        "relu",
+        "head_pool",
+        "head_dropout",
+        "head_bn",
+        "logits",
+        "probabilities",
     }
     assert "conv5_block1_1_conv" in names and "conv4_block24_2_conv" not in names
     assert not small_model.get_layer("conv4_block24_0_bn").trainable
@@ -71,7 +77,9 @@ def test_all_policy_trains_everything(small_model):
 
 
 def test_an_unknown_policy_is_refused_with_the_backbones_choices(small_model):
-    with pytest.raises(BackboneError, match="--freeze most is not a policy of densenet121; choose one of head, seed, conv5, all"):
+    with pytest.raises(
+        BackboneError, match="--freeze most is not a policy of densenet121; choose one of head, seed, conv5, all"
+    ):
         apply_freeze_policy(small_model, "most")
 
 
@@ -91,11 +99,15 @@ def test_a_weights_file_can_stand_in_for_imagenet(tmp_path):
     path = tmp_path / "densenet121_notop.weights.h5"
     donor.save_weights(path)
     model = build_model(5, image_size=32, backbone_weights=path)
-    assert np.array_equal(model.get_layer("conv1_conv").get_weights()[0], donor.get_layer("conv1_conv").get_weights()[0])
+    assert np.array_equal(
+        model.get_layer("conv1_conv").get_weights()[0], donor.get_layer("conv1_conv").get_weights()[0]
+    )
 
 
 def test_a_missing_weights_file_names_the_alternatives(tmp_path):
-    with pytest.raises(BackboneError, match="is not a file; use imagenet, none or the path of a Keras DenseNet-121 notop"):
+    with pytest.raises(
+        BackboneError, match="is not a file; use imagenet, none or the path of a Keras DenseNet-121 notop"
+    ):
         build_model(5, image_size=32, backbone_weights=tmp_path / "nothing.h5")
 
 
@@ -106,8 +118,11 @@ def test_imagenet_weights_without_network_name_the_alternatives(monkeypatch):
         raise Exception("URL fetch failure: [Errno -3] Temporary failure in name resolution")
 
     monkeypatch.setattr(file_utils, "get_file", no_network)
-    with pytest.raises(BackboneError, match="Could not download the ImageNet weights of densenet121 .* pass --backbone-weights PATH, "
-                                            "or train from random weights with --backbone-weights none"):
+    with pytest.raises(
+        BackboneError,
+        match="Could not download the ImageNet weights of densenet121 .* pass --backbone-weights PATH, "
+        "or train from random weights with --backbone-weights none",
+    ):
         build_model(5, image_size=32, backbone_weights="imagenet")
 
 
@@ -179,9 +194,9 @@ def test_a_model_with_a_lambda_layer_is_refused_by_safe_mode(tmp_path):
     outputs = keras.layers.Lambda(lambda x: x * 2)(inputs)
     unsafe = keras.Model(inputs, keras.layers.Dense(5)(outputs))
     keras.saving.save_model(unsafe, tmp_path / "model.keras")
-    (tmp_path / "config.json").write_text(json.dumps(
-        {"format_version": 1, "labels": list(MOVEMENTS), "image_size": 4, "gradcam_layers": []}
-    ))
+    (tmp_path / "config.json").write_text(
+        json.dumps({"format_version": 1, "labels": list(MOVEMENTS), "image_size": 4, "gradcam_layers": []})
+    )
     with pytest.raises(ModelFolderError, match="could not be loaded"):
         load_folder(tmp_path)
 

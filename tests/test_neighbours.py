@@ -9,15 +9,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from artnet.model import folder as model_folder
 from artnet.explain.neighbours import NeighbourIndex, agreement, normalised, thumbnail_jpeg, title_of
+from artnet.model import folder as model_folder
+
 from synthetic import painting
 
 
 def index_of(embeddings, movements):
     thumbnails = [thumbnail_jpeg(painting("blobs", seed=number, size=(120, 80))) for number in range(len(movements))]
-    entries = [{"movement": movement, "title": f"painting {number}", "source": "gallery"}
-               for number, movement in enumerate(movements)]
+    entries = [
+        {"movement": movement, "title": f"painting {number}", "source": "gallery"}
+        for number, movement in enumerate(movements)
+    ]
     return NeighbourIndex(embeddings, entries, thumbnails.__getitem__), entries, thumbnails
 
 
@@ -30,7 +33,9 @@ def test_the_nearest_paintings_are_the_most_cosine_similar_most_similar_first():
     expected = np.argsort(-(normalised(embeddings) @ normalised(query[None])[0]))[:8]
     assert [m.title for m in matches] == [f"painting {row}" for row in expected]
     assert [m.similarity for m in matches] == sorted((m.similarity for m in matches), reverse=True)
-    assert matches[0].similarity == pytest.approx(float(normalised(embeddings)[expected[0]] @ normalised(query[None])[0]))
+    assert matches[0].similarity == pytest.approx(
+        float(normalised(embeddings)[expected[0]] @ normalised(query[None])[0])
+    )
     assert Image.open(io.BytesIO(matches[0].thumbnail)).size == (96, 64)
 
 
@@ -41,7 +46,9 @@ def test_agreement_counts_the_paintings_whose_nearest_has_their_movement():
 
 
 def test_titles_come_from_wikiart_style_file_names():
-    assert title_of("Cubism/BathVisArtData__albert-gleizes_femme-cubiste-1921.jpg") == "Albert Gleizes: Femme cubiste 1921"
+    assert (
+        title_of("Cubism/BathVisArtData__albert-gleizes_femme-cubiste-1921.jpg") == "Albert Gleizes: Femme cubiste 1921"
+    )
     assert title_of("photos/my_holiday.png") == "My: Holiday"
     assert title_of("1917.jpg") == "1917"
 

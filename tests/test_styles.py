@@ -32,7 +32,8 @@ def test_painter_by_numbers_styles_merge_into_their_movement(style, movement):
 
 
 @pytest.mark.parametrize(
-    "written", ["Post_Impressionism", "post-impressionism", "POST IMPRESSIONISM", "  Post  Impressionism ", "postimpressionism"]
+    "written",
+    ["Post_Impressionism", "post-impressionism", "POST IMPRESSIONISM", "  Post  Impressionism ", "postimpressionism"],
 )
 def test_style_names_match_regardless_of_case_spaces_hyphens_and_underscores(written):
     assert movement_of(written) == "Impressionism"

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from artnet.styles import MOVEMENTS
+
 from conftest import EARLIER_MODEL_FILE, ROOT, TRAINING_ARGUMENTS, run_train_py
 from datasets import MOVEMENT_OF_STYLE, write_class_folders, write_painter_by_numbers
 from synthetic import STYLES, painting
@@ -43,8 +44,17 @@ def test_the_model_folder_is_complete_and_serves_in_the_classifier(trained_model
     from artnet.serve.classifier import Classifier
 
     folder = trained_model_folder
-    for name in ("model.keras", "config.json", "metrics.json", "README.md", "plots/training_curves.png",
-                 "plots/confusion_matrix.png", "plots/most_wrong.png", "plots/deletion.png", "examples/index.json"):
+    for name in (
+        "model.keras",
+        "config.json",
+        "metrics.json",
+        "README.md",
+        "plots/training_curves.png",
+        "plots/confusion_matrix.png",
+        "plots/most_wrong.png",
+        "plots/deletion.png",
+        "examples/index.json",
+    ):
         assert (folder / name).is_file() and (folder / name).stat().st_size > 0, name
     assert not [name for name in os.listdir(folder.parent) if name.startswith(".") or name.endswith(".run")]
     index = json.loads((folder / "examples" / "index.json").read_text())
@@ -57,7 +67,8 @@ def test_the_model_folder_is_complete_and_serves_in_the_classifier(trained_model
     faithfulness = json.loads((folder / "metrics.json").read_text())["faithfulness"]
     layers = [layer["name"] for layer in json.loads((folder / "config.json").read_text())["gradcam_layers"]]
     assert {method: list(rows) for method, rows in faithfulness["methods"].items()} == {
-        method: layers for method in ("Grad-CAM", "Grad-CAM++", "LayerCAM", "HiResCAM")}
+        method: layers for method in ("Grad-CAM", "Grad-CAM++", "LayerCAM", "HiResCAM")
+    }
     assert faithfulness["paintings"] + faithfulness["left_out_without_maps"] > 0
     best = faithfulness["most_faithful"]
     assert "| method | depth | deletion ↓ |" in card and f"| {best['method']} ★ |" in card
@@ -95,16 +106,27 @@ def test_retraining_replaces_the_earlier_model_folder(trained_model_folder):
         (["--data", "{tmp}/scarce", "--backbone-weights", "ImageNet"], "error: Impressionism has only 2 painting(s)"),
         (["--data", "{tmp}/scarce", "--backbone-weights", "NONE"], "error: Impressionism has only 2 painting(s)"),
         # argparse's own errors: one line too, not the usage block.
-        (["--data", "{tmp}/scarce", "--epochs", "abc"],
-         "train.py: error: argument --epochs: invalid int value: 'abc' (see --help)"),
-        (["--data", "{tmp}/scarce", "--freeze", "most"],
-         "error: --freeze most is not a policy of mobilenet_0.75; choose one of head, block13, block12, all."),
-        (["--data", "{tmp}/scarce", "--backbone", "resnet50"],
-         "error: --backbone 'resnet50' is not known; choose one of densenet121, mobilenet_0.75."),
-        (["--data", "{tmp}/scarce", "--views", "whole,zoomed"], "error: --views takes a comma-separated list of whole, "),
+        (
+            ["--data", "{tmp}/scarce", "--epochs", "abc"],
+            "train.py: error: argument --epochs: invalid int value: 'abc' (see --help)",
+        ),
+        (
+            ["--data", "{tmp}/scarce", "--freeze", "most"],
+            "error: --freeze most is not a policy of mobilenet_0.75; choose one of head, block13, block12, all.",
+        ),
+        (
+            ["--data", "{tmp}/scarce", "--backbone", "resnet50"],
+            "error: --backbone 'resnet50' is not known; choose one of densenet121, mobilenet_0.75.",
+        ),
+        (
+            ["--data", "{tmp}/scarce", "--views", "whole,zoomed"],
+            "error: --views takes a comma-separated list of whole, ",
+        ),
         (["--data", "{tmp}/scarce", "--head", "wide"], "train.py: error: argument --head: invalid choice: 'wide'"),
-        (["--data", "{tmp}/scarce", "--backbone", "densenet121", "--backbone-weights", "{tmp}/other.weights.h5"],
-         "error: --backbone-weights {tmp}/other.weights.h5 does not fit --backbone densenet121: it holds 1 tensors"),
+        (
+            ["--data", "{tmp}/scarce", "--backbone", "densenet121", "--backbone-weights", "{tmp}/other.weights.h5"],
+            "error: --backbone-weights {tmp}/other.weights.h5 does not fit --backbone densenet121: it holds 1 tensors",
+        ),
         (["--epochs", "3"], "train.py: error: the following arguments are required: --data (see --help)"),
     ],
 )
@@ -148,10 +170,14 @@ def test_an_output_that_would_destroy_other_files_is_refused_at_once(output, mes
 def test_imagenet_weights_out_of_reach_name_the_other_choices(tmp_path):
     write_class_folders(tmp_path / "data", per_style=3)
     # No proxy listens on port 9: the download fails at once, as on a machine without network.
-    environment = {"https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
-                   "KERAS_HOME": str(tmp_path / "keras")}
-    result = run_train_py("--data", tmp_path / "data", "--output", tmp_path / "model", "--image-size", "32",
-                          environment=environment)
+    environment = {
+        "https_proxy": "http://127.0.0.1:9",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "KERAS_HOME": str(tmp_path / "keras"),
+    }
+    result = run_train_py(
+        "--data", tmp_path / "data", "--output", tmp_path / "model", "--image-size", "32", environment=environment
+    )
     assert result.returncode == 2, result.stderr[-2000:]
     assert "--backbone-weights none" in result.stderr and "PATH" in result.stderr
     assert "Traceback" not in result.stderr
@@ -162,12 +188,27 @@ def test_a_killed_run_resumes_from_its_last_finished_epoch_with_the_same_schedul
     data = write_painter_by_numbers(tmp_path / "pbn", per_style=16)
     output = tmp_path / "model"
     # One view a painting: this test follows epochs and the schedule, not accuracy.
-    arguments = ["--data", data, "--output", output, *TRAINING_ARGUMENTS, "--halve-learning-rate-every", "1",
-                 "--run-eagerly", "--views", "whole"]
+    arguments = [
+        "--data",
+        data,
+        "--output",
+        output,
+        *TRAINING_ARGUMENTS,
+        "--halve-learning-rate-every",
+        "1",
+        "--run-eagerly",
+        "--views",
+        "whole",
+    ]
     state_path = tmp_path / "model.run" / "state.json"
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
-    run = subprocess.Popen([sys.executable, os.path.join(ROOT, "train.py"), *map(str, arguments)], cwd=ROOT,
-                           env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run = subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, "train.py"), *map(str, arguments)],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 400
         while not (state_path.is_file() and json.loads(state_path.read_text())["epochs_done"] >= 1):
@@ -184,21 +225,27 @@ def test_a_killed_run_resumes_from_its_last_finished_epoch_with_the_same_schedul
     # Forgetting --resume must not throw the finished epoch away.
     result = run_train_py(*arguments)
     assert result.returncode == 2
-    assert f"error: An interrupted run of {output} is in {tmp_path / 'model.run'}: continue it with --resume" in result.stderr
+    assert (
+        f"error: An interrupted run of {output} is in {tmp_path / 'model.run'}: continue it with --resume"
+        in result.stderr
+    )
     assert json.loads(state_path.read_text()) == killed_state
 
     # A different option on the command line: the interrupted run's value is kept, and the run says so.
     result = run_train_py(*arguments, "--label-smoothing", "0.1", "--resume")
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"Resuming the run in {tmp_path / 'model.run'} after epoch 1 of 3." in result.stdout
-    assert ("Resuming with the interrupted run's options, not the command line's: --label-smoothing 0.0 (not 0.1)."
-            in result.stdout)
+    assert (
+        "Resuming with the interrupted run's options, not the command line's: --label-smoothing 0.0 (not 0.1)."
+        in result.stdout
+    )
     # The features that the killed run computed are used again, not computed anew.
     assert "Using the cached features in" in result.stdout and "Cached the features" not in result.stdout
     assert "Data: Painter by Numbers (all_data_info.csv)" in result.stdout
     # The trained model and its optimizer are restored, not built afresh (which would have taken 0 steps).
-    restored = re.search(r"Restored the model of epoch 1 with its optimizer state \((\d+) training steps done\)",
-                         result.stdout)
+    restored = re.search(
+        r"Restored the model of epoch 1 with its optimizer state \((\d+) training steps done\)", result.stdout
+    )
     assert restored and int(restored.group(1)) > 0
     assert "Epoch 2/3" in result.stdout and "Epoch 1/3" not in result.stdout
     metrics = json.loads((output / "metrics.json").read_text())

@@ -18,13 +18,14 @@ import pytest
 from huggingface_hub import constants as hub_constants
 from PIL import Image
 
-from artnet.model import folder as model_folder
-from artnet.explain import overlay
-from artnet.serve import ui
-from artnet.errors import UserError
 from artnet.data.images import load_image
-from artnet.model.folder import ModelSource
+from artnet.errors import UserError
+from artnet.explain import overlay
 from artnet.explain.neighbours import NeighbourIndex, thumbnail_jpeg
+from artnet.model import folder as model_folder
+from artnet.model.folder import ModelSource
+from artnet.serve import ui
+
 from live_app import free_port
 from synthetic import painting
 
@@ -44,10 +45,14 @@ MOST_FAITHFUL = {"method": "LayerCAM", "layer": "relu", "depth": "final"}
 def stand_in_maps(class_name):
     """Maps of the layers' own small sizes that differ by method, by layer and by class, as real ones do."""
     ramp = np.linspace(0, 1, 16, dtype=np.float32)
-    return {method: {layer["name"]: np.outer(ramp, ramp[::-1] if number % 2 else ramp)
-                     ** (1 + LABELS.index(class_name) + 3 * METHODS.index(method))
-                     for number, layer in enumerate(LAYERS)}
-            for method in METHODS}
+    return {
+        method: {
+            layer["name"]: np.outer(ramp, ramp[::-1] if number % 2 else ramp)
+            ** (1 + LABELS.index(class_name) + 3 * METHODS.index(method))
+            for number, layer in enumerate(LAYERS)
+        }
+        for method in METHODS
+    }
 
 
 class StandInClassifier:
@@ -114,7 +119,9 @@ def test_a_new_painting_gets_bars_description_top_class_and_overlays_from_one_pa
     # Opened on the most faithful depth, which its caption names.
     assert selected == 1
     assert [caption for _, caption in overlays] == [
-        "LayerCAM · early · conv2_block6_concat", "LayerCAM · final · relu · most faithful"]
+        "LayerCAM · early · conv2_block6_concat",
+        "LayerCAM · final · relu · most faithful",
+    ]
     assert all(Image.open(path).size == (40, 30) for path, _ in overlays)
     assert classifier.passes == [("explain", None)]
     assert shown.painting == upload["path"]
@@ -129,8 +136,10 @@ class StandInWithNeighbours(StandInClassifier):
     def __init__(self):
         super().__init__()
         thumbnails = [thumbnail_jpeg(painting(style, size=(60, 40))) for style in ("stripes", "blobs", "noise")]
-        entries = [{"movement": movement, "title": title, "source": None}
-                   for movement, title in (("Cubism", "Houses"), ("Impressionism", "Harbour"), ("Realism", "Field"))]
+        entries = [
+            {"movement": movement, "title": title, "source": None}
+            for movement, title in (("Cubism", "Houses"), ("Impressionism", "Harbour"), ("Realism", "Field"))
+        ]
         self.neighbours = NeighbourIndex(np.eye(3), entries, thumbnails.__getitem__)
 
     def explain(self, image, class_name=None):
@@ -150,7 +159,10 @@ def test_the_closest_training_paintings_come_from_the_pass_that_explains(tmp_pat
     handlers = ui.Handlers(classifier, str(tmp_path / "gradio_cache"))
     *_, similar = handlers.analyse(upload, None, 0.5, "jet")
     assert [caption for _, caption in similar] == [
-        "Impressionism · 0.95 · Harbour", "Realism · 0.29 · Field", "Cubism · 0.10 · Houses"]
+        "Impressionism · 0.95 · Harbour",
+        "Realism · 0.29 · Field",
+        "Cubism · 0.10 · Houses",
+    ]
     assert all(Image.open(path).size == (60, 40) for path, _ in similar)
     assert classifier.passes == [("explain", None)]
     # The API's endpoint gives the same gallery.
@@ -163,14 +175,17 @@ def test_method_opacity_and_colormap_redraw_from_the_state_without_the_network(h
     recoloured, shown = handlers.redraw(upload, "Impressionism", "LayerCAM", 0.9, "inferno", shown)
     other_method, shown = handlers.redraw(upload, "Impressionism", "Grad-CAM", 0.9, "inferno", shown)
     assert classifier.passes == [("explain", None)]
-    first, second, third, fourth = (pixels(overlays) for overlays in (opened(gallery)[0], stronger, recoloured,
-                                                                     other_method))
+    first, second, third, fourth = (
+        pixels(overlays) for overlays in (opened(gallery)[0], stronger, recoloured, other_method)
+    )
     assert not np.array_equal(first[0], second[0]) and not np.array_equal(second[0], third[0])
     assert not np.array_equal(third[0], fourth[0])
     # A redraw leaves the gallery where the user has it: open or closed, on whichever depth.
     assert isinstance(other_method, list)
-    assert [caption for _, caption in other_method] == ["Grad-CAM · early · conv2_block6_concat",
-                                                        "Grad-CAM · final · relu"]
+    assert [caption for _, caption in other_method] == [
+        "Grad-CAM · early · conv2_block6_concat",
+        "Grad-CAM · final · relu",
+    ]
 
 
 def test_another_movement_costs_one_pass_then_redraws_from_the_state(handlers, classifier, upload):
@@ -195,17 +210,27 @@ def test_the_state_of_another_painting_is_never_drawn(handlers, classifier, uplo
 
 def test_examples_are_explained_at_start_up_and_a_click_only_draws(classifier, tmp_path):
     files = ["a.png", "b.png"]
-    folder = write_folder(tmp_path / "model", index=[{"file": "a.png", "label": "Impressionism"},
-                                                     {"file": "b.png", "label": "Realism"}], files=files)
+    folder = write_folder(
+        tmp_path / "model",
+        index=[{"file": "a.png", "label": "Impressionism"}, {"file": "b.png", "label": "Realism"}],
+        files=files,
+    )
     handlers = ui.Handlers(classifier, str(tmp_path / "gradio_cache"), examples=model_folder.read_examples(folder))
     assert classifier.passes == [("explain", None)] * 2
     # The gallery's captions show the true movement and the model's answer, a wrong one too.
     assert [caption for _, caption in handlers.example_gallery()] == [
-        "✓ true Impressionism · model: Impressionism 70%", "✗ true Realism · model: Impressionism 70%"]
+        "✓ true Impressionism · model: Impressionism 70%",
+        "✗ true Realism · model: Impressionism 70%",
+    ]
     answer = handlers.load_example(1)
     painting, true_movement, bars, description, movement, method, opacity, colormap, overlays, shown, _ = answer
     assert painting == str(folder / "examples" / "b.png") and true_movement == "Realism"
-    assert (movement, method, opacity, colormap) == ("Impressionism", "LayerCAM", ui.DEFAULT_OPACITY, ui.DEFAULT_COLORMAP)
+    assert (movement, method, opacity, colormap) == (
+        "Impressionism",
+        "LayerCAM",
+        ui.DEFAULT_OPACITY,
+        ui.DEFAULT_COLORMAP,
+    )
     assert bars == PROBABILITIES and len(overlays) == len(LAYERS) and shown.painting == painting
     # A click on the example opens the overlays on the most faithful depth; the API gets the plain list.
     clicked = handlers.select_example(gr.SelectData(None, {"index": 1, "value": None}))
@@ -217,7 +242,9 @@ def test_examples_are_explained_at_start_up_and_a_click_only_draws(classifier, t
 
 def test_the_api_explains_with_the_most_faithful_method_unless_told_another(handlers, upload):
     assert [caption for _, caption in handlers.explain(upload)][1] == "LayerCAM · final · relu · most faithful"
-    assert [caption for _, caption in handlers.explain(upload, None, 0.5, "jet", "Grad-CAM")][1] == "Grad-CAM · final · relu"
+    assert [caption for _, caption in handlers.explain(upload, None, 0.5, "jet", "Grad-CAM")][
+        1
+    ] == "Grad-CAM · final · relu"
 
 
 def test_overlays_are_jpeg_files_written_whole_under_their_content_hash(handlers, upload, tmp_path):
@@ -275,8 +302,10 @@ def test_missing_or_expired_paintings_and_wrong_choices_say_what_to_do(handlers,
         (lambda: handlers.explain(upload, "Baroque"), "Unknown class 'Baroque'; choose one of"),
         (lambda: handlers.explain(upload, None, 1.5), "Opacity must be between 0 and 1"),
         (lambda: handlers.explain(upload, None, 0.5, "rainbowz"), "Unknown colormap 'rainbowz'"),
-        (lambda: handlers.explain(upload, None, 0.5, "jet", "ScoreCAM"),
-         "Unknown method 'ScoreCAM'; choose one of Grad-CAM, LayerCAM[.]"),
+        (
+            lambda: handlers.explain(upload, None, 0.5, "jet", "ScoreCAM"),
+            "Unknown method 'ScoreCAM'; choose one of Grad-CAM, LayerCAM[.]",
+        ),
     ]
     for call, message in cases:
         with pytest.raises(gr.Error, match=message):
@@ -369,7 +398,6 @@ def test_share_without_network_says_so_in_one_line_and_keeps_serving(tmp_path):
         process.wait(timeout=20)
 
 
-
 def test_examples_of_a_model_folder_outside_the_working_and_temporary_folders_are_served(tmp_path, monkeypatch):
     """As a model pulled from the Hub is, in the Hub's cache: a click on an example must not be refused."""
     import shutil
@@ -383,8 +411,9 @@ def test_examples_of_a_model_folder_outside_the_working_and_temporary_folders_ar
     try:
         folder = write_folder(Path(outside), index=[{"file": "a.png", "label": "Realism"}], files=["a.png"])
         demo = ui.build_demo(StandInClassifier(), ModelSource(str(folder)))
-        _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_port=free_port(),
-                                **ui.launch_options(str(folder)))
+        _, url, _ = demo.launch(
+            prevent_thread_lock=True, quiet=True, server_port=free_port(), **ui.launch_options(str(folder))
+        )
         try:
             painting, true_movement, *_ = Client(url, verbose=False).predict(0, api_name="/load_example")
         finally:

@@ -5,6 +5,7 @@ from PIL import Image
 
 from artnet.data.images import PAD_COLOR, square_image
 from artnet.data.views import EVALUATION_VIEWS, SHAPE_VIEWS, VIEWS, centre, degraded, flipped, squashed, whole
+
 from synthetic import painting
 
 
@@ -15,7 +16,11 @@ def wide(size=(200, 100)):
 def test_every_view_is_a_square_of_the_asked_size():
     for name, view in VIEWS.items():
         assert view(wide(), 64).size == (64, 64), name
-    assert set(EVALUATION_VIEWS) <= set(VIEWS) and set(SHAPE_VIEWS) <= set(EVALUATION_VIEWS) and "whole" in EVALUATION_VIEWS
+    assert (
+        set(EVALUATION_VIEWS) <= set(VIEWS)
+        and set(SHAPE_VIEWS) <= set(EVALUATION_VIEWS)
+        and "whole" in EVALUATION_VIEWS
+    )
 
 
 def test_the_whole_view_is_the_apps_padded_painting_and_the_others_show_no_padding():

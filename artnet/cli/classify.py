@@ -18,22 +18,40 @@ import sys
 from artnet.cli.options import add_model_option, load_classifier
 from artnet.errors import OneLineErrorParser, UserError
 from artnet.serve.batch import (
-    ERROR, MOVEMENT, PATH, PROBABILITY, CsvRows, TableRows, UsageError, classify_files, find_files, finished_rows, in_shard,
+    ERROR,
+    MOVEMENT,
+    PATH,
+    PROBABILITY,
+    CsvRows,
+    TableRows,
+    UsageError,
+    classify_files,
+    find_files,
+    finished_rows,
+    in_shard,
 )
 
 DEFAULT_BATCH = 32
 
 
 def parse_arguments(argv=None):
-    parser = OneLineErrorParser(prog="python -m artnet.cli.classify", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineErrorParser(
+        prog="python -m artnet.cli.classify", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="paintings, and folders searched recursively")
     add_model_option(parser)
     parser.add_argument("--csv", metavar="OUT", help="write one row per file here (default: a short table on stdout)")
-    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help="paintings per network pass (default: %(default)s)")
+    parser.add_argument(
+        "--batch-size", type=int, default=DEFAULT_BATCH, help="paintings per network pass (default: %(default)s)"
+    )
     parser.add_argument("--resume", action="store_true", help="skip the files that --csv OUT already has rows for")
-    parser.add_argument("--shard", type=shard, default=(0, 1), metavar="I/N",
-                        help="classify only the I-th of N shares of the files, I from 0 to N-1 (default: all of them)")
+    parser.add_argument(
+        "--shard",
+        type=shard,
+        default=(0, 1),
+        metavar="I/N",
+        help="classify only the I-th of N shares of the files, I from 0 to N-1 (default: all of them)",
+    )
     return parser.parse_args(argv)
 
 
@@ -76,8 +94,11 @@ def main(argv=None):
         output.close()
     failures += sum(1 for row in kept if row[ERROR])
     total = len(kept) + len(todo)
-    print(f"Classified {total - failures} of {total} files" + (f"; {failures} could not be (see the error column)." if failures else "."),
-          file=sys.stderr)
+    print(
+        f"Classified {total - failures} of {total} files"
+        + (f"; {failures} could not be (see the error column)." if failures else "."),
+        file=sys.stderr,
+    )
     return 1 if failures else 0
 
 

@@ -14,19 +14,39 @@ import sys
 from artnet.cli.options import add_model_option, checked_model
 from artnet.data.paintings import find_paintings, split_paintings
 from artnet.errors import OneLineErrorParser, UserError
-from artnet.explain.faithfulness import DEFAULT_STEPS, measure, model_inputs, plot_curves, stratified_sample, summarise, table_lines
+from artnet.explain.faithfulness import (
+    DEFAULT_STEPS,
+    measure,
+    model_inputs,
+    plot_curves,
+    stratified_sample,
+    summarise,
+    table_lines,
+)
 from artnet.model.folder import read_metrics
 
 
 def parse_arguments(argv=None):
-    parser = OneLineErrorParser(prog="python -m artnet.cli.faithfulness", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineErrorParser(
+        prog="python -m artnet.cli.faithfulness",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_model_option(parser)
     parser.add_argument("--data", required=True, metavar="DIR", help="the paintings, one folder per movement")
-    parser.add_argument("--split", choices=("test", "all"), default="test",
-                        help="the test split that the model folder's training made of DIR, or every painting (default: test)")
-    parser.add_argument("--paintings", type=int, default=None, metavar="N",
-                        help="a stratified sample of N paintings (default: all of the split)")
+    parser.add_argument(
+        "--split",
+        choices=("test", "all"),
+        default="test",
+        help="the test split that the model folder's training made of DIR, or every painting (default: test)",
+    )
+    parser.add_argument(
+        "--paintings",
+        type=int,
+        default=None,
+        metavar="N",
+        help="a stratified sample of N paintings (default: all of the split)",
+    )
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="steps of each curve (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="for the sample and the random maps (default: %(default)s)")
     parser.add_argument("--json", metavar="OUT", help="also write the summary here")
@@ -43,23 +63,34 @@ def main(argv=None):
         layers = [layer["name"] for layer in config["gradcam_layers"]]
         pixels, paintings, unreadable = model_inputs(paintings, int(config["image_size"]))
         with tqdm(total=len(pixels), unit="painting", file=sys.stderr) as bar:
-            measurement = measure(model, layers, pixels, temperature=float(config.get("temperature", 1.0)),
-                                  steps=arguments.steps, seed=arguments.seed,
-                                  names=[os.path.basename(p.path) for p in paintings], progress=bar.update)
+            measurement = measure(
+                model,
+                layers,
+                pixels,
+                temperature=float(config.get("temperature", 1.0)),
+                steps=arguments.steps,
+                seed=arguments.seed,
+                names=[os.path.basename(p.path) for p in paintings],
+                progress=bar.update,
+            )
     except UserError as error:
         print(f"python -m artnet.cli.faithfulness: {error}", file=sys.stderr)
         return 2
     if not measurement.paintings:
-        print("python -m artnet.cli.faithfulness: none of the paintings has anything to explain (all maps are zero).",
-              file=sys.stderr)
+        print(
+            "python -m artnet.cli.faithfulness: none of the paintings has anything to explain (all maps are zero).",
+            file=sys.stderr,
+        )
         return 1
     summary = summarise(measurement, {layer["name"]: layer["depth"] for layer in config["gradcam_layers"]})
     summary["unreadable"] = unreadable
     print("\n".join(table_lines(summary)))
     best = summary["most_faithful"]
-    print(f"\n{summary['paintings']} paintings ({summary['left_out_without_maps']} left out without maps, "
-          f"{unreadable} unreadable), {summary['steps']} steps, {summary['seconds']:.0f} s. "
-          f"Most faithful: {best['method']} at the {best['depth']} depth.")
+    print(
+        f"\n{summary['paintings']} paintings ({summary['left_out_without_maps']} left out without maps, "
+        f"{unreadable} unreadable), {summary['steps']} steps, {summary['seconds']:.0f} s. "
+        f"Most faithful: {best['method']} at the {best['depth']} depth."
+    )
     if arguments.json:
         with open(arguments.json, "w", encoding="utf-8") as file:
             json.dump(summary, file, indent=2)
@@ -80,8 +111,9 @@ def _load(arguments):
         training = (read_metrics(source.folder) or {}).get("training") or {}
         if not {"seed", "validation_fraction", "test_fraction"} <= set(training):
             raise UserError("The model folder's metrics.json does not say how its data was split; use --split all.")
-        paintings = split_paintings(paintings, training["validation_fraction"], training["test_fraction"],
-                                    training["seed"])[2]
+        paintings = split_paintings(
+            paintings, training["validation_fraction"], training["test_fraction"], training["seed"]
+        )[2]
     if arguments.paintings is not None:
         paintings = stratified_sample(paintings, arguments.paintings, arguments.seed)
     # Imported once the model and the data are known to be there: TensorFlow takes seconds and logs to stderr.

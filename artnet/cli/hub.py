@@ -1,7 +1,7 @@
 """Push a model folder to a Hub model repo, or pull one into the cache:
 
-    python -m artnet.cli.hub push FOLDER USER/REPO [--private] [--tag NAME]
-    python -m artnet.cli.hub pull USER/REPO[@REVISION]
+python -m artnet.cli.hub push FOLDER USER/REPO [--private] [--tag NAME]
+python -m artnet.cli.hub pull USER/REPO[@REVISION]
 """
 
 import argparse
@@ -13,7 +13,9 @@ from artnet.hub.repos import HubError
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m artnet.cli.hub", description="Push or pull an ArtNet model folder.")
+    parser = argparse.ArgumentParser(
+        prog="python -m artnet.cli.hub", description="Push or pull an ArtNet model folder."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     push_parser = commands.add_parser("push", help="upload a model folder to a Hub model repo")
     push_parser.add_argument("folder")
@@ -26,8 +28,11 @@ def main(argv=None):
     try:
         if options.command == "push":
             result = push(options.folder, options.repo, private=options.private, revision_tag=options.tag)
-            print(f"Pushed {options.folder} to {result.repo_url} at commit {result.commit_id}"
-                  + (f" (tag {result.tag})" if result.tag else "") + f". Serve it with: python app.py --model {result.spec}")
+            print(
+                f"Pushed {options.folder} to {result.repo_url} at commit {result.commit_id}"
+                + (f" (tag {result.tag})" if result.tag else "")
+                + f". Serve it with: python app.py --model {result.spec}"
+            )
         else:
             source = pull(options.spec)
             print(source.folder)

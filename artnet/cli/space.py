@@ -1,6 +1,6 @@
 """Publish the ArtNet demo as a Gradio Space that serves one model at a fixed commit:
 
-    python -m artnet.cli.space --space USER/NAME --model USER/REPO[@REVISION] [--private]
+python -m artnet.cli.space --space USER/NAME --model USER/REPO[@REVISION] [--private]
 """
 
 import argparse
@@ -11,7 +11,9 @@ from artnet.hub.space import publish
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m artnet.cli.space", description="Publish the ArtNet demo as a Gradio Space.")
+    parser = argparse.ArgumentParser(
+        prog="python -m artnet.cli.space", description="Publish the ArtNet demo as a Gradio Space."
+    )
     parser.add_argument("--space", required=True, metavar="USER/NAME", help="the Space repo to create or update")
     parser.add_argument("--model", required=True, metavar="USER/REPO[@REVISION]", help="the model repo the demo serves")
     parser.add_argument("--private", action="store_true", help="create the Space private")

@@ -59,9 +59,7 @@ def _open(source):
         if not os.path.isfile(source):
             raise ImageError(f"There is no image file at {os.fspath(source)!r}. Check the path.")
         if os.path.getsize(source) == 0:
-            raise ImageError(
-                f"The file {os.path.basename(source)!r} is empty. Choose a {READABLE_FORMATS} image."
-            )
+            raise ImageError(f"The file {os.path.basename(source)!r} is empty. Choose a {READABLE_FORMATS} image.")
     try:
         with warnings.catch_warnings():
             # Our own pixel limit, checked next, is stricter than Pillow's warning threshold.
@@ -113,9 +111,7 @@ def _to_rgb(image):
             values = values * 255.0
         image = Image.fromarray(np.clip(values, 0, 255).round().astype(np.uint8))
 
-    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-        image.mode == "P" and "transparency" in image.info
-    )
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode == "P" and "transparency" in image.info)
     if has_alpha:
         # A transparent background is shown as white, as a browser would show it.
         rgba = image.convert("RGBA")

@@ -10,8 +10,8 @@ import os
 import random
 from dataclasses import dataclass, field
 
-from artnet.errors import UserError
 from artnet.data.images import IMAGE_EXTENSIONS
+from artnet.errors import UserError
 from artnet.styles import MOVEMENTS, movement_of
 
 # Painter by Numbers as Kaggle ships it: the full table, or the one for the training images only.

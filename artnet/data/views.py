@@ -34,7 +34,9 @@ def centre(image, side):
     width, height = image.size
     crop = min(width, height)
     left, top = (width - crop) // 2, (height - crop) // 2
-    return image.crop((left, top, left + crop, top + crop)).resize((side, side), Image.Resampling.BILINEAR, reducing_gap=3.0)
+    return image.crop((left, top, left + crop, top + crop)).resize(
+        (side, side), Image.Resampling.BILINEAR, reducing_gap=3.0
+    )
 
 
 def _degraded(image):

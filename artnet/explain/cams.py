@@ -85,10 +85,14 @@ class BaseCAM:
         images = np.asarray(images, dtype=np.float32)
         if class_indices is None:
             class_indices = np.full(len(images), -1, dtype=np.int32)
-        maps, probabilities, explained, embeddings = self._compiled_pass(images, np.asarray(class_indices, dtype=np.int32))
+        maps, probabilities, explained, embeddings = self._compiled_pass(
+            images, np.asarray(class_indices, dtype=np.int32)
+        )
         return CamResult(
-            maps={method.name: {name: cam.numpy() for name, cam in zip(self.layer_names, method_maps)}
-                  for method, method_maps in zip(self.methods, maps)},
+            maps={
+                method.name: {name: cam.numpy() for name, cam in zip(self.layer_names, method_maps)}
+                for method, method_maps in zip(self.methods, maps)
+            },
             probabilities=probabilities.numpy(),
             class_indices=explained.numpy(),
             embeddings=embeddings.numpy(),

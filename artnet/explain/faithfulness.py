@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFilter
 
-from artnet.errors import UserError
 from artnet.data.images import ImageError, load_image, square_image, to_array
+from artnet.errors import UserError
 from artnet.explain.overlay import upsample_map
 
 # The number of steps of each curve: few, so that every method at every depth fits a training run's budget
@@ -48,8 +48,11 @@ class Views:
 
     @property
     def keys(self):
-        return ([(method, layer) for method in self.methods for layer in self.layers]
-                + [(RANDOM, layer) for layer in self.layers] + [(CENTRE, None)])
+        return (
+            [(method, layer) for method in self.methods for layer in self.layers]
+            + [(RANDOM, layer) for layer in self.layers]
+            + [(CENTRE, None)]
+        )
 
 
 @dataclass
@@ -143,13 +146,13 @@ def measure(model, layers, pixels, *, temperature=1.0, steps=DEFAULT_STEPS, seed
     centre = centre_map(side)
 
     def probability_of(images, class_index):
-        rows = [predict(images[start:start + BATCH].astype(np.float32)) for start in range(0, len(images), BATCH)]
+        rows = [predict(images[start : start + BATCH].astype(np.float32)) for start in range(0, len(images), BATCH)]
         return np.concatenate(rows)[:, class_index]
 
     deletions, insertions, classes, kept, rows, kept_maps, left_out = [], [], [], [], [], [], 0
     measured = len(views.methods) * len(views.layers)
     for start in range(0, len(pixels), CAM_BATCH):
-        batch = np.stack(pixels[start:start + CAM_BATCH]).astype(np.float32)
+        batch = np.stack(pixels[start : start + CAM_BATCH]).astype(np.float32)
         result = cam(batch)
         for row, painting in enumerate(batch):
             maps = {key: result.maps[key[0]][key[1]][row] for key in views.keys[:measured]}
@@ -158,8 +161,9 @@ def measure(model, layers, pixels, *, temperature=1.0, steps=DEFAULT_STEPS, seed
             else:
                 baselines = [random_map(maps[views.methods[0], layer].shape, rng) for layer in views.layers] + [centre]
                 class_index = int(result.class_indices[row])
-                deletion, insertion = curves_of_painting(painting.astype(np.uint8), [*maps.values(), *baselines],
-                                                         class_index, probability_of, steps, rng)
+                deletion, insertion = curves_of_painting(
+                    painting.astype(np.uint8), [*maps.values(), *baselines], class_index, probability_of, steps, rng
+                )
                 deletions.append(deletion)
                 insertions.append(insertion)
                 classes.append(class_index)
@@ -169,9 +173,17 @@ def measure(model, layers, pixels, *, temperature=1.0, steps=DEFAULT_STEPS, seed
             if progress:
                 progress(1)
     empty = np.zeros((0, len(views.keys), steps + 1))
-    return Measurement(views, np.array(deletions) if deletions else empty, np.array(insertions) if insertions else empty,
-                       np.array(classes, dtype=np.int64), kept, rows, kept_maps, left_out,
-                       round(time.monotonic() - started, 1))
+    return Measurement(
+        views,
+        np.array(deletions) if deletions else empty,
+        np.array(insertions) if insertions else empty,
+        np.array(classes, dtype=np.int64),
+        kept,
+        rows,
+        kept_maps,
+        left_out,
+        round(time.monotonic() - started, 1),
+    )
 
 
 def _probability_function(model, temperature):
@@ -201,7 +213,7 @@ def summarise(measurement, depths):
         return round(float(np.mean(values)), 4) if len(values) else None
 
     methods = {}
-    for method, layer in keys[:len(views.methods) * len(views.layers)]:
+    for method, layer in keys[: len(views.methods) * len(views.layers)]:
         here, random = column[method, layer], column[RANDOM, layer]
         methods.setdefault(method, {})[layer] = {
             "depth": depths.get(layer, layer),
@@ -219,8 +231,13 @@ def summarise(measurement, depths):
         "removed_pixels_show": f"a Gaussian blur of the painting (sigma {BLUR_FRACTION:.3f} of its side)",
         "seconds": measurement.seconds,
         "methods": methods,
-        "random": {layer: {"deletion": share(deletion[:, column[RANDOM, layer]]),
-                           "insertion": share(insertion[:, column[RANDOM, layer]])} for layer in views.layers},
+        "random": {
+            layer: {
+                "deletion": share(deletion[:, column[RANDOM, layer]]),
+                "insertion": share(insertion[:, column[RANDOM, layer]]),
+            }
+            for layer in views.layers
+        },
         "centre": {"deletion": share(deletion[:, centre]), "insertion": share(insertion[:, centre])},
     }
     if len(measurement.paintings):
@@ -231,21 +248,25 @@ def summarise(measurement, depths):
 def most_faithful(methods):
     """The (method, layer) that beats the random map most reliably: the higher of its two shares (deletion
     and insertion) at the lower; ties go to the larger gap between insertion and deletion areas."""
+
     def score(item):
         (_, _), row = item
         return min(row["deletion_beats_random"], row["insertion_beats_random"]), row["insertion"] - row["deletion"]
 
-    (method, layer), row = max((((method, layer), row) for method, layers in methods.items()
-                                for layer, row in layers.items()), key=score)
+    (method, layer), row = max(
+        (((method, layer), row) for method, layers in methods.items() for layer, row in layers.items()), key=score
+    )
     return {"method": method, "layer": layer, "depth": row["depth"]}
 
 
 def table_lines(summary):
     """The summary as a Markdown table: one row per method and depth, and the baselines. A value missing
     from the summary (an incomplete metrics.json) shows as n/a."""
-    lines = ["| method | depth | deletion ↓ | insertion ↑ | deletion beats random | insertion beats random "
-             "| beats the centre blob (del. / ins.) |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| method | depth | deletion ↓ | insertion ↑ | deletion beats random | insertion beats random "
+        "| beats the centre blob (del. / ins.) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     best = summary.get("most_faithful") or {}
     depths = {}
     for method, layers in (summary.get("methods") or {}).items():
@@ -253,13 +274,17 @@ def table_lines(summary):
             depths[layer] = row.get("depth", layer)
             star = " ★" if (method, layer) == (best.get("method"), best.get("layer")) else ""
             noise = "" if _beats_random(row) else " (noise)"
-            lines.append(f"| {method}{star} | {depths[layer]}{noise} | {_value(row, 'deletion', '.3f')} "
-                         f"| {_value(row, 'insertion', '.3f')} | {_value(row, 'deletion_beats_random', '.0%')} "
-                         f"| {_value(row, 'insertion_beats_random', '.0%')} | {_value(row, 'deletion_beats_centre', '.0%')}"
-                         f" / {_value(row, 'insertion_beats_centre', '.0%')} |")
+            lines.append(
+                f"| {method}{star} | {depths[layer]}{noise} | {_value(row, 'deletion', '.3f')} "
+                f"| {_value(row, 'insertion', '.3f')} | {_value(row, 'deletion_beats_random', '.0%')} "
+                f"| {_value(row, 'insertion_beats_random', '.0%')} | {_value(row, 'deletion_beats_centre', '.0%')}"
+                f" / {_value(row, 'insertion_beats_centre', '.0%')} |"
+            )
     for layer, row in (summary.get("random") or {}).items():
-        lines.append(f"| {RANDOM} | {depths.get(layer, layer)} | {_value(row, 'deletion', '.3f')} "
-                     f"| {_value(row, 'insertion', '.3f')} | | | |")
+        lines.append(
+            f"| {RANDOM} | {depths.get(layer, layer)} | {_value(row, 'deletion', '.3f')} "
+            f"| {_value(row, 'insertion', '.3f')} | | | |"
+        )
     centre = summary.get("centre") or {}
     lines.append(f"| {CENTRE} | | {_value(centre, 'deletion', '.3f')} | {_value(centre, 'insertion', '.3f')} | | | |")
     return lines
@@ -288,24 +313,36 @@ def plot_curves(measurement, pixels, summary, path, labels=None, count=4):
 
     best = summary["most_faithful"]
     keys = measurement.views.keys
-    here, random, centre = (keys.index(key) for key in ((best["method"], best["layer"]), (RANDOM, best["layer"]),
-                                                        (CENTRE, None)))
+    here, random, centre = (
+        keys.index(key) for key in ((best["method"], best["layer"]), (RANDOM, best["layer"]), (CENTRE, None))
+    )
     shown = _spread(len(measurement.paintings), count)
     fractions = np.linspace(0, 1, measurement.deletion.shape[-1])
-    figure, axes = pyplot.subplots(len(shown), 3, figsize=(11, 3.2 * len(shown)), squeeze=False, constrained_layout=True)
+    figure, axes = pyplot.subplots(
+        len(shown), 3, figsize=(11, 3.2 * len(shown)), squeeze=False, constrained_layout=True
+    )
     for (picture, deletion_axis, insertion_axis), row in zip(axes, shown):
         painting = pixels[measurement.rows[row]]
         side = painting.shape[0]
-        picture.imshow(render_overlay(painting, upsample_map(measurement.maps[row][best["method"], best["layer"]],
-                                                            (side, side)), 0.45))
+        picture.imshow(
+            render_overlay(
+                painting, upsample_map(measurement.maps[row][best["method"], best["layer"]], (side, side)), 0.45
+            )
+        )
         explained = int(measurement.class_indices[row])
-        picture.set_title(f"{labels[explained] if labels else explained} · {str(measurement.paintings[row])[:34]}",
-                          fontsize=8)
+        picture.set_title(
+            f"{labels[explained] if labels else explained} · {str(measurement.paintings[row])[:34]}", fontsize=8
+        )
         picture.axis("off")
-        for axis, curves, name in ((deletion_axis, measurement.deletion, "deletion"),
-                                   (insertion_axis, measurement.insertion, "insertion")):
-            for column, label, style in ((here, f"{best['method']} · {best['depth']}", "-"),
-                                         (random, f"{RANDOM} · {best['depth']}", "--"), (centre, CENTRE, ":")):
+        for axis, curves, name in (
+            (deletion_axis, measurement.deletion, "deletion"),
+            (insertion_axis, measurement.insertion, "insertion"),
+        ):
+            for column, label, style in (
+                (here, f"{best['method']} · {best['depth']}", "-"),
+                (random, f"{RANDOM} · {best['depth']}", "--"),
+                (centre, CENTRE, ":"),
+            ):
                 curve = curves[row, column]
                 axis.plot(fractions, curve, style, label=f"{label} (area {area(curve):.2f})")
             axis.set_ylim(0, 1)
@@ -330,8 +367,11 @@ def stratified_sample(paintings, count, seed=0):
         by_movement.setdefault(painting.movement, []).append(painting)
     rng = np.random.default_rng(seed)
     each = math.ceil(count / max(1, len(by_movement)))
-    chosen = [painting for group in by_movement.values()
-              for painting in (group[i] for i in sorted(rng.permutation(len(group))[:each]))]
+    chosen = [
+        painting
+        for group in by_movement.values()
+        for painting in (group[i] for i in sorted(rng.permutation(len(group))[:each]))
+    ]
     return chosen[:count]
 
 

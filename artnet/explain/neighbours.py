@@ -66,8 +66,13 @@ class NeighbourIndex:
         """The k training paintings closest to one embedding, most similar first."""
         rows, similarities = self.nearest(np.asarray(embedding)[np.newaxis], k)
         return [
-            Match(self.entries[row]["movement"], self.entries[row].get("title", ""), self.entries[row].get("source"),
-                  float(similarity), self._thumbnail(int(row)))
+            Match(
+                self.entries[row]["movement"],
+                self.entries[row].get("title", ""),
+                self.entries[row].get("source"),
+                float(similarity),
+                self._thumbnail(int(row)),
+            )
             for row, similarity in zip(rows[0], similarities[0])
         ]
 

@@ -12,8 +12,8 @@ import numpy as np
 from matplotlib import colormaps
 from PIL import Image
 
-from artnet.errors import UserError
 from artnet.data.images import content_box, fit_within, square_image
+from artnet.errors import UserError
 
 # Explanations are rendered at most this wide: sharper than any browser shows them.
 DISPLAY_SIDE = 768
@@ -72,9 +72,13 @@ def explanation(painting, maps, probabilities, class_name, embedding=None):
     return Explanation(
         image=shown,
         content_box=box,
-        maps={method: {layer: np.zeros_like(cam, dtype=np.float32) if flat else np.asarray(cam, np.float32)
-                       for layer, cam in layer_maps.items()}
-              for method, layer_maps in maps.items()},
+        maps={
+            method: {
+                layer: np.zeros_like(cam, dtype=np.float32) if flat else np.asarray(cam, np.float32)
+                for layer, cam in layer_maps.items()
+            }
+            for method, layer_maps in maps.items()
+        },
         probabilities=probabilities,
         class_name=class_name,
         embedding=embedding,

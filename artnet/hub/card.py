@@ -9,8 +9,8 @@ from pathlib import PureWindowsPath
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from artnet.model.backbones import BACKBONES
 from artnet.explain.faithfulness import table_lines
+from artnet.model.backbones import BACKBONES
 from artnet.model.folder import read_config, read_metrics
 
 PAINTER_BY_NUMBERS = "painter-by-numbers"
@@ -144,8 +144,11 @@ def render_model_card(model_folder, repo_id=None):
     title = config.get("backbone_title") or (backbone.title if backbone else config.get("backbone", "model"))
     cross = _mapping(metrics.get("cross_collection"))
     faithful = _mapping(metrics.get("faithfulness"))
-    left_out = {(entry.get("movement"), entry.get("source")): entry.get("accuracy")
-                for entry in cross.get("collections", []) if isinstance(entry, dict)}
+    left_out = {
+        (entry.get("movement"), entry.get("source")): entry.get("accuracy")
+        for entry in cross.get("collections", [])
+        if isinstance(entry, dict)
+    }
     return ModelCard.from_template(
         _card_data(config, metrics, backbone, repo_id),
         template_str=TEMPLATE,
@@ -160,7 +163,9 @@ def render_model_card(model_folder, repo_id=None):
         confusion=test.get("confusion_matrix") if isinstance(test.get("confusion_matrix"), list) else None,
         per_source=_mapping(metrics.get("per_source")),
         cross=cross,
-        cross_accuracy=lambda movement, source: _percent(left_out[movement, source]) if (movement, source) in left_out else "",
+        cross_accuracy=lambda movement, source: (
+            _percent(left_out[movement, source]) if (movement, source) in left_out else ""
+        ),
         shape=_mapping(metrics.get("shape")),
         calibration=_mapping(metrics.get("calibration")),
         probe=_mapping(metrics.get("collection_predictability")),
@@ -204,7 +209,19 @@ def _card_data(config, metrics, backbone, repo_id):
     return ModelCardData(
         library_name="keras",
         pipeline_tag="image-classification",
-        tags=["keras", "tensorflow", "image-classification", "art", "painting", name, "grad-cam", "grad-cam-plus-plus", "layercam", "hirescam", "artnet"],
+        tags=[
+            "keras",
+            "tensorflow",
+            "image-classification",
+            "art",
+            "painting",
+            name,
+            "grad-cam",
+            "grad-cam-plus-plus",
+            "layercam",
+            "hirescam",
+            "artnet",
+        ],
         datasets=[PAINTER_BY_NUMBERS] if painter_by_numbers else None,
         metrics=["accuracy", "f1"],
         base_model=backbone.hub_base_model if backbone and imagenet else None,
@@ -216,7 +233,9 @@ def _card_data(config, metrics, backbone, repo_id):
 def _published_training(training):
     """The training settings as the card shows them: a weights file by its name, not by where it lies on
     the machine that trained."""
-    published = {key: ", ".join(map(str, value)) if isinstance(value, list) else value for key, value in training.items()}
+    published = {
+        key: ", ".join(map(str, value)) if isinstance(value, list) else value for key, value in training.items()
+    }
     weights = training.get("backbone_weights")
     if isinstance(weights, str) and weights.lower() not in ("imagenet", "none"):
         # PureWindowsPath splits on both / and \, wherever the model was trained.

@@ -18,7 +18,13 @@ from huggingface_hub.errors import (
 from artnet.errors import UserError
 from artnet.hub.repos import NETWORK_ERRORS, HubError, parse_spec, resolve_token, server_message, shown, status
 from artnet.model.folder import (
-    CONFIG_FILE, DEFAULT_MODEL_FOLDER, MODEL_FILE, MODEL_VARIABLE, SERVED_FILES, ModelFolderError, ModelSource,
+    CONFIG_FILE,
+    DEFAULT_MODEL_FOLDER,
+    MODEL_FILE,
+    MODEL_VARIABLE,
+    SERVED_FILES,
+    ModelFolderError,
+    ModelSource,
     check_folder,
 )
 
@@ -39,13 +45,19 @@ def pull(spec, token=None):
     # With a folder `models/` here, `models/artnt` is more likely a mistyped path than a Hub repo.
     mistyped_path = spec if os.path.isdir(spec.split("/")[0]) else None
     with reading(repo_id, revision, token, mistyped_path):
-        folder = snapshot_download(repo_id, revision=revision, allow_patterns=list(SERVED_FILES), token=resolve_token(token))
+        folder = snapshot_download(
+            repo_id, revision=revision, allow_patterns=list(SERVED_FILES), token=resolve_token(token)
+        )
     try:
         check_folder(folder)
     except ModelFolderError as error:
         if error.file == MODEL_FILE:
-            raise HubError(f"{shown_spec} is incomplete: it has no {MODEL_FILE}. Push the whole folder written by train.py.") from None
-        raise HubError(f"{shown_spec} is not an ArtNet model repo: it has no valid {CONFIG_FILE}. Push a folder written by train.py.") from None
+            raise HubError(
+                f"{shown_spec} is incomplete: it has no {MODEL_FILE}. Push the whole folder written by train.py."
+            ) from None
+        raise HubError(
+            f"{shown_spec} is not an ArtNet model repo: it has no valid {CONFIG_FILE}. Push a folder written by train.py."
+        ) from None
     # A snapshot folder is named after the commit it holds.
     return ModelSource(folder=folder, repo_id=repo_id, revision=revision or "main", commit=os.path.basename(folder))
 
@@ -67,7 +79,9 @@ def reading(repo_id, revision=None, token=None, mistyped_path=None):
     try:
         yield
     except RevisionNotFoundError:
-        raise HubError(f"The model repo {repo_id} has no revision {revision!r}: use a branch, tag or commit id it has.") from None
+        raise HubError(
+            f"The model repo {repo_id} has no revision {revision!r}: use a branch, tag or commit id it has."
+        ) from None
     except GatedRepoError:
         raise HubError(f"{repo_id} is gated: accept its conditions on the Hub, then set HF_TOKEN.") from None
     except RepositoryNotFoundError:
@@ -91,7 +105,9 @@ def reading(repo_id, revision=None, token=None, mistyped_path=None):
             "Connect once to download it, or give a local model folder."
         ) from None
     except NETWORK_ERRORS:
-        raise HubError(f"{path_first}Cannot reach the Hub at {constants.ENDPOINT} to read {shown_spec}. Check the network.") from None
+        raise HubError(
+            f"{path_first}Cannot reach the Hub at {constants.ENDPOINT} to read {shown_spec}. Check the network."
+        ) from None
     except HfHubHTTPError as error:
         if status(error) == 401:
             raise HubError(

@@ -14,7 +14,13 @@ from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
 from artnet.hub.card import render_model_card
 from artnet.hub.repos import (
-    NETWORK_ERRORS, TOKEN_HELP, HubError, parse_spec, resolve_token, server_message, status,
+    NETWORK_ERRORS,
+    TOKEN_HELP,
+    HubError,
+    parse_spec,
+    resolve_token,
+    server_message,
+    status,
 )
 from artnet.model.folder import CARD_FILE, MODEL_FILE, ModelFolderError, check_folder
 
@@ -116,10 +122,16 @@ def push(model_folder, repo_id, token=None, private=False, revision_tag=None, co
         config = check_folder(model_folder)
     except ModelFolderError as error:
         if error.file == MODEL_FILE:
-            raise HubError(f"{model_folder} has no {MODEL_FILE}: it is incomplete. Train it again before pushing.") from None
+            raise HubError(
+                f"{model_folder} has no {MODEL_FILE}: it is incomplete. Train it again before pushing."
+            ) from None
         raise HubError(str(error)) from None
 
-    files = {relative: os.path.join(model_folder, relative) for relative in _folder_files(model_folder) if relative != CARD_FILE}
+    files = {
+        relative: os.path.join(model_folder, relative)
+        for relative in _folder_files(model_folder)
+        if relative != CARD_FILE
+    }
     # Rendered before anything reaches the Hub, so that a card that cannot be written leaves no empty repo.
     files[CARD_FILE] = render_model_card(model_folder, repo_id=repo_id).encode("utf-8")
 
@@ -133,7 +145,8 @@ def push(model_folder, repo_id, token=None, private=False, revision_tag=None, co
         commit = api.create_commit(
             repo_id,
             operations,
-            commit_message=commit_message or f"ArtNet {config.get('backbone', 'model')}: {len(config['labels'])} movements",
+            commit_message=commit_message
+            or f"ArtNet {config.get('backbone', 'model')}: {len(config['labels'])} movements",
             parent_commit=existing.sha if existing else None,
         )
         if revision_tag:
@@ -153,8 +166,11 @@ def open_repo(api, repo_id, private, repo_type=None, **create_options):
         existing = None
     url = str(api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True, **create_options))
     if existing is not None and private and not existing.private:
-        print(f"note: {repo_id} already exists and stays public: --private only applies to a new repo. "
-              f"Change its visibility at {url}/settings.", file=sys.stderr)
+        print(
+            f"note: {repo_id} already exists and stays public: --private only applies to a new repo. "
+            f"Change its visibility at {url}/settings.",
+            file=sys.stderr,
+        )
     return url, existing
 
 
@@ -162,8 +178,11 @@ def deletions(existing, kept, under=""):
     """A CommitOperationDelete for each file under `under` of `existing` (a repo's info, None for a new
     repo) that is not in `kept`, but .gitattributes."""
     files = [sibling.rfilename for sibling in existing.siblings or []] if existing else []
-    return [CommitOperationDelete(path) for path in files
-            if path.startswith(under) and path not in kept and path != GITATTRIBUTES]
+    return [
+        CommitOperationDelete(path)
+        for path in files
+        if path.startswith(under) and path not in kept and path != GITATTRIBUTES
+    ]
 
 
 @contextlib.contextmanager

@@ -37,13 +37,15 @@ def space_readme(readme, model_repo_id):
     if header is None or not MODELS_LINE.search(header["header"]):
         raise SpaceError(f"{README} has no Space header with a `models:` line; restore it from git before publishing.")
     new_header = MODELS_LINE.sub(f"models:\n  - {model_repo_id}", header["header"], count=1)
-    return f"---\n{new_header}---\n" + readme[header.end():]
+    return f"---\n{new_header}---\n" + readme[header.end() :]
 
 
 def space_files(model_repo_id, root=PROJECT_ROOT):
     """{path in the Space: content} of everything the Space runs."""
     files = {name: (root / name).read_bytes() for name in TOP_LEVEL_FILES}
-    files.update({path.relative_to(root).as_posix(): path.read_bytes() for path in sorted((root / CODE_FOLDER).rglob("*.py"))})
+    files.update(
+        {path.relative_to(root).as_posix(): path.read_bytes() for path in sorted((root / CODE_FOLDER).rglob("*.py"))}
+    )
     files[README] = space_readme((root / README).read_text(encoding="utf-8"), model_repo_id).encode("utf-8")
     return files
 
@@ -66,13 +68,20 @@ def publish(space_id, model_spec, private=False, token=None):
     with writing(f"publishing the Space {space_id}", retry):
         # The variable comes before the code: each commit starts a build, which must already see the model
         # it is to serve. A new Space gets it at creation, an existing one just before the commit.
-        url, existing = open_repo(api, space_id, private, repo_type="space", space_sdk="gradio", space_variables=[variable])
+        url, existing = open_repo(
+            api, space_id, private, repo_type="space", space_sdk="gradio", space_variables=[variable]
+        )
         if existing is not None:
             api.add_space_variable(space_id, variable["key"], variable["value"], description=variable["description"])
         operations = [CommitOperationAdd(path, content) for path, content in files.items()]
         # Modules removed from artnet/ since the last publication must not linger in the Space.
         operations += deletions(existing, files, under=f"{CODE_FOLDER}/")
-        api.create_commit(space_id, operations, repo_type="space", commit_message=f"ArtNet demo serving {pinned}",
-                          parent_commit=existing.sha if existing else None)
+        api.create_commit(
+            space_id,
+            operations,
+            repo_type="space",
+            commit_message=f"ArtNet demo serving {pinned}",
+            parent_commit=existing.sha if existing else None,
+        )
         model_private = api.model_info(model_repo_id, revision=commit_id).private
     return url, pinned, model_private

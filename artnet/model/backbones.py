@@ -7,8 +7,8 @@ Importing this module does not import TensorFlow: train.py checks --backbone, --
 """
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from artnet.errors import UserError
 
@@ -69,20 +69,30 @@ class Backbone:
         for policy in self.freeze_policies:
             if policy.name == name:
                 return policy
-        raise BackboneError(f"--freeze {name} is not a policy of {self.name}; choose one of {', '.join(self.policy_names)}.")
+        raise BackboneError(
+            f"--freeze {name} is not a policy of {self.name}; choose one of {', '.join(self.policy_names)}."
+        )
 
     def check_weights(self, weights):
         """Raise BackboneError unless `weights` ("imagenet", None or a file's path) can initialise this
         backbone. A file is checked by its tensors' count and sizes, without TensorFlow."""
         if weights in (IMAGENET, None):
             return
-        expected = (f"a Keras {self.title} notop weights file ({self.weight_tensors} tensors, "
-                    f"{self.weight_parameters:,} parameters, such as {self.imagenet_file})")
+        expected = (
+            f"a Keras {self.title} notop weights file ({self.weight_tensors} tensors, "
+            f"{self.weight_parameters:,} parameters, such as {self.imagenet_file})"
+        )
         if not os.path.isfile(weights):
-            raise BackboneError(f"--backbone-weights {weights!r} is not a file; use imagenet, none or the path of {expected}.")
+            raise BackboneError(
+                f"--backbone-weights {weights!r} is not a file; use imagenet, none or the path of {expected}."
+            )
         tensors, parameters = _count_weights(weights)
         if (tensors, parameters) != (self.weight_tensors, self.weight_parameters):
-            found = "is not a Keras weights file" if tensors is None else f"holds {tensors} tensors, {parameters:,} parameters"
+            found = (
+                "is not a Keras weights file"
+                if tensors is None
+                else f"holds {tensors} tensors, {parameters:,} parameters"
+            )
             raise BackboneError(
                 f"--backbone-weights {weights} does not fit --backbone {self.name}: it {found}; {self.name} needs {expected}."
             )
@@ -199,7 +209,11 @@ MOBILENET_075 = Backbone(
     freeze_policies=(
         FROZEN,
         _blocks("block13", "the last depthwise-separable block", ("conv_dw_13", "conv_pw_13")),
-        _blocks("block12", "the last two depthwise-separable blocks", ("conv_dw_12", "conv_pw_12", "conv_dw_13", "conv_pw_13")),
+        _blocks(
+            "block12",
+            "the last two depthwise-separable blocks",
+            ("conv_dw_12", "conv_pw_12", "conv_dw_13", "conv_pw_13"),
+        ),
         EVERYTHING,
     ),
     imagenet_file="mobilenet_7_5_224_tf_no_top.h5",

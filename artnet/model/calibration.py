@@ -37,7 +37,9 @@ def fit_temperature(logits, labels):
     ratio = (np.sqrt(5) - 1) / 2
     for _ in range(40):
         left, right = high - ratio * (high - low), low + ratio * (high - low)
-        if negative_log_likelihood(logits, labels, np.exp(left)) < negative_log_likelihood(logits, labels, np.exp(right)):
+        if negative_log_likelihood(logits, labels, np.exp(left)) < negative_log_likelihood(
+            logits, labels, np.exp(right)
+        ):
             high = right
         else:
             low = left
@@ -51,9 +53,11 @@ def reliability(probabilities, labels, bins=ECE_BINS):
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
     return [
-        (int(np.sum(which == number)),
-         float(confidence[which == number].mean()) if np.any(which == number) else 0.0,
-         float(right[which == number].mean()) if np.any(which == number) else 0.0)
+        (
+            int(np.sum(which == number)),
+            float(confidence[which == number].mean()) if np.any(which == number) else 0.0,
+            float(right[which == number].mean()) if np.any(which == number) else 0.0,
+        )
         for number in range(bins)
     ]
 
@@ -63,7 +67,12 @@ def expected_calibration_error(probabilities, labels, bins=ECE_BINS):
     total = len(labels)
     if total == 0:
         return 0.0
-    return float(sum(count / total * abs(confidence - accuracy) for count, confidence, accuracy in reliability(probabilities, labels, bins)))
+    return float(
+        sum(
+            count / total * abs(confidence - accuracy)
+            for count, confidence, accuracy in reliability(probabilities, labels, bins)
+        )
+    )
 
 
 def calibration_metrics(temperature, test_logits, test_labels):

@@ -97,17 +97,21 @@ def read_config(folder):
     except FileNotFoundError:
         raise ModelFolderError(
             f"The model folder {folder!r} has no {CONFIG_FILE}; it is incomplete or still being written. "
-            "Train or download it again.", CONFIG_FILE
+            "Train or download it again.",
+            CONFIG_FILE,
         ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ModelFolderError(f"{path!r} is not valid JSON ({error}). Train or download the folder again.", CONFIG_FILE) from None
+        raise ModelFolderError(
+            f"{path!r} is not valid JSON ({error}). Train or download the folder again.", CONFIG_FILE
+        ) from None
     version = config.get("format_version") if isinstance(config, dict) else None
     if not isinstance(version, int):
         raise ModelFolderError(f"{path!r} has no format_version; it was not written by ArtNet.", CONFIG_FILE)
     if version > FORMAT_VERSION:
         raise ModelFolderError(
             f"The model folder {folder!r} uses format version {version}, newer than this ArtNet "
-            f"understands ({FORMAT_VERSION}). Update ArtNet (git pull; pip install -r requirements.txt).", CONFIG_FILE
+            f"understands ({FORMAT_VERSION}). Update ArtNet (git pull; pip install -r requirements.txt).",
+            CONFIG_FILE,
         )
     missing = [key for key in REQUIRED_CONFIG_KEYS if key not in config]
     if missing:
@@ -125,7 +129,9 @@ def check_folder(folder):
     Checked without TensorFlow, so that a wrong folder is reported at once. Raises ModelFolderError."""
     folder = os.fspath(folder)
     if not os.path.isdir(folder):
-        raise ModelFolderError(f"There is no model folder at {folder!r}. Train one with train.py or pull one from the Hub.")
+        raise ModelFolderError(
+            f"There is no model folder at {folder!r}. Train one with train.py or pull one from the Hub."
+        )
     config = read_config(folder)
     if not os.path.isfile(model_path(folder)):
         raise ModelFolderError(

@@ -13,9 +13,9 @@ import keras
 import numpy as np
 from keras import ops
 
-from artnet.model.backbones import DENSENET121, get_backbone
-from artnet.files import atomic_path
 from artnet.data.images import PAD_COLOR
+from artnet.files import atomic_path
+from artnet.model.backbones import DENSENET121, get_backbone
 from artnet.model.folder import ModelFolderError, check_folder, model_path, write_config
 from artnet.model.heads import HEADS
 
@@ -37,7 +37,10 @@ CACHED_BYTES_PER_VALUE = 4
 MAX_CUT_BYTES_PER_PIXEL = 4
 # Layers that behave differently while training, although they have no weights: never part of a frozen trunk.
 _RANDOM_IN_TRAINING = (
-    keras.layers.Dropout, keras.layers.SpatialDropout2D, keras.layers.GaussianNoise, keras.layers.GaussianDropout,
+    keras.layers.Dropout,
+    keras.layers.SpatialDropout2D,
+    keras.layers.GaussianNoise,
+    keras.layers.GaussianDropout,
     keras.layers.AlphaDropout,
 )
 
@@ -130,7 +133,9 @@ def build_model(num_classes, image_size=224, backbone_weights="imagenet", backbo
         x = keras.layers.BatchNormalization(name="head_bn")(x)
         x = keras.layers.Dropout(0.5, name="head_dropout")(x)
         regulariser = keras.regularizers.L2(STYLE_WEIGHT_DECAY)
-        x = keras.layers.Dense(STYLE_HIDDEN_UNITS, activation="relu", kernel_regularizer=regulariser, name="head_hidden")(x)
+        x = keras.layers.Dense(
+            STYLE_HIDDEN_UNITS, activation="relu", kernel_regularizer=regulariser, name="head_hidden"
+        )(x)
         x = keras.layers.Dropout(0.5, name="head_hidden_dropout")(x)
     logits = keras.layers.Dense(num_classes, kernel_regularizer=regulariser, name=LOGITS_LAYER)(x)
     # float32 even under mixed precision, so that probabilities sum to one exactly enough.
@@ -144,7 +149,10 @@ def calibrated_probabilities(logits, temperature):
 
 
 def is_head_layer(layer):
-    return layer.name.startswith((HEAD_PREFIX, STYLE_STATISTICS_PREFIX)) or layer.name in (LOGITS_LAYER, PROBABILITIES_LAYER)
+    return layer.name.startswith((HEAD_PREFIX, STYLE_STATISTICS_PREFIX)) or layer.name in (
+        LOGITS_LAYER,
+        PROBABILITIES_LAYER,
+    )
 
 
 def apply_freeze_policy(model, policy, backbone=DENSENET121.name):
@@ -207,17 +215,20 @@ def save_folder(model, folder, labels, backbone=DENSENET121.name, head="referenc
     os.makedirs(folder, exist_ok=True)
     with atomic_path(model_path(folder), suffix=".keras") as temporary:
         model.save(temporary)
-    write_config(folder, {
-        "backbone": spec.name,
-        "backbone_title": spec.title,
-        "head": head,
-        "labels": labels,
-        "image_size": int(model.input_shape[1]),
-        "input": "RGB pixels in 0..255; the backbone's ImageNet normalisation happens inside the model",
-        "padding": "pad to square with the ImageNet mean colour, then resize (artnet.data.images.square_image)",
-        "gradcam_layers": [dict(layer) for layer in spec.gradcam_layers],
-        **extra_config,
-    })
+    write_config(
+        folder,
+        {
+            "backbone": spec.name,
+            "backbone_title": spec.title,
+            "head": head,
+            "labels": labels,
+            "image_size": int(model.input_shape[1]),
+            "input": "RGB pixels in 0..255; the backbone's ImageNet normalisation happens inside the model",
+            "padding": "pad to square with the ImageNet mean colour, then resize (artnet.data.images.square_image)",
+            "gradcam_layers": [dict(layer) for layer in spec.gradcam_layers],
+            **extra_config,
+        },
+    )
     return folder
 
 

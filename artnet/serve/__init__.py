@@ -1,7 +1,6 @@
 """Serving a model folder: the `Classifier` (probabilities, explanation and closest paintings from one pass),
-loading it from a model spec (`loading`), the Gradio page (`ui`) and its workarounds, and classifying a
-whole collection to a CSV (`batch`).
+the Gradio page (`ui`) and its workarounds, and classifying a whole collection to a CSV (`batch`).
 
-May import: the basics, `data`, `model`, `explain`, and `hub.pull` to pull a model. Never `train`. The page
+May import: the basics, `data`, `model` and `explain`; never `train`, `hub` or `cli`. The page
 (`ui`, `gradio_workarounds`) knows Gradio and not TensorFlow; the rest knows TensorFlow and not Gradio.
 """

@@ -12,9 +12,9 @@ import hashlib
 import os
 import sys
 
+from artnet.data.images import IMAGE_EXTENSIONS
 from artnet.errors import UserError
 from artnet.files import atomic_path
-from artnet.data.images import IMAGE_EXTENSIONS
 from artnet.threads import in_order
 
 PATH, MOVEMENT, PROBABILITY, ERROR = "path", "movement", "probability", "error"
@@ -31,8 +31,11 @@ def find_files(paths):
         if os.path.isdir(path):
             for folder, subfolders, names in os.walk(path):
                 subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
-                files.extend(os.path.join(folder, name) for name in sorted(names)
-                             if name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith("."))
+                files.extend(
+                    os.path.join(folder, name)
+                    for name in sorted(names)
+                    if name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith(".")
+                )
         elif os.path.exists(path):
             files.append(path)
         else:
@@ -107,8 +110,13 @@ def classify_files(classifier, files, output, batch_size, progress=True):
 
     failures = 0
     batch = []
-    bar = tqdm(total=len(files), unit="painting", desc="Classifying", disable=not progress,
-               mininterval=0.5 if sys.stderr.isatty() else 30)
+    bar = tqdm(
+        total=len(files),
+        unit="painting",
+        desc="Classifying",
+        disable=not progress,
+        mininterval=0.5 if sys.stderr.isatty() else 30,
+    )
     for item in in_order(prepare, files, window=4 * batch_size):
         batch.append(item)
         if len(batch) == batch_size:
@@ -131,8 +139,13 @@ def _write_batch(classifier, batch, output):
         if not error:
             probabilities = answers[path]
             top = max(probabilities, key=probabilities.get)
-            row.update({MOVEMENT: top, PROBABILITY: f"{probabilities[top]:.6f}",
-                        **{label: f"{p:.6f}" for label, p in probabilities.items()}})
+            row.update(
+                {
+                    MOVEMENT: top,
+                    PROBABILITY: f"{probabilities[top]:.6f}",
+                    **{label: f"{p:.6f}" for label, p in probabilities.items()},
+                }
+            )
         rows.append(row)
     output.write(rows)
     return sum(1 for _, _, error in batch if error)

@@ -13,13 +13,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from artnet.data.images import load_image, square_image, to_array
 from artnet.errors import UserError
 from artnet.explain.cams import CAM_METHODS, BaseCAM
-from artnet.data.images import load_image, square_image, to_array
-from artnet.model.network import LOGITS_LAYER, calibrated_probabilities, load_folder
-from artnet.model.folder import read_neighbours
 from artnet.explain.neighbours import DEFAULT_K, NeighbourIndex
 from artnet.explain.overlay import explanation
+from artnet.model.folder import read_neighbours
+from artnet.model.network import LOGITS_LAYER, calibrated_probabilities, load_folder
 
 
 def share_cpu_cores(concurrent_passes):
@@ -149,5 +149,10 @@ class Classifier:
             return self._cams[layers]
 
     def _new_cam(self, layers):
-        return BaseCAM(self.model, layers, jit_compile=self._jit_compile, temperature=self.temperature,
-                       methods=CAM_METHODS.values())
+        return BaseCAM(
+            self.model,
+            layers,
+            jit_compile=self._jit_compile,
+            temperature=self.temperature,
+            methods=CAM_METHODS.values(),
+        )

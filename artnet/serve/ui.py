@@ -20,11 +20,11 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 from PIL import Image
 
-from artnet.model.backbones import BACKBONES
-from artnet.errors import UserError
-from artnet.serve.gradio_workarounds import GALLERY_CSS, quiet_launch, saved_jpeg, share_link_wanted
 from artnet.data.images import MAX_PIXELS, READABLE_FORMATS
+from artnet.errors import UserError
+from artnet.model.backbones import BACKBONES
 from artnet.model.folder import EXAMPLES_FOLDER, read_examples, read_metrics
+from artnet.serve.gradio_workarounds import GALLERY_CSS, quiet_launch, saved_jpeg, share_link_wanted
 from artnet.styles import DESCRIPTIONS
 
 # A high-resolution scan of a painting fits; a JPEG of MAX_PIXELS is usually far smaller.
@@ -48,7 +48,6 @@ STATE_SECONDS = 15 * 60
 STATE_SESSIONS = 256
 # Overlays are written to Gradio's cache on every slider move: clear files older than two hours, hourly.
 CACHE_CLEANUP = (3600, 7200)
-
 
 
 @dataclass(frozen=True)
@@ -112,8 +111,13 @@ class Handlers:
         return self._matches(self.classifier.similar_to(embedding))
 
     def _matches(self, matches):
-        return [(saved_jpeg(Image.open(io.BytesIO(match.thumbnail)), self.overlay_folder),
-                 f"{match.movement} · {match.similarity:.2f} · {match.title}") for match in matches]
+        return [
+            (
+                saved_jpeg(Image.open(io.BytesIO(match.thumbnail)), self.overlay_folder),
+                f"{match.movement} · {match.similarity:.2f} · {match.title}",
+            )
+            for match in matches
+        ]
 
     def redraw(self, painting, movement, method, opacity, colormap, shown):
         """Overlays for the chosen movement, method, opacity and colormap. The network runs only when the
@@ -158,8 +162,10 @@ class Handlers:
 
     def example_gallery(self):
         """(file, caption) of each example: its true movement, and the model's answer, right or wrong."""
-        return [(example.path, example_caption(example.label, explanation.class_name, explanation.probabilities))
-                for example, explanation in zip(self.examples, self.example_explanations)]
+        return [
+            (example.path, example_caption(example.label, explanation.class_name, explanation.probabilities))
+            for example, explanation in zip(self.examples, self.example_explanations)
+        ]
 
     def classify(self, painting):
         """The probability of each movement for a painting."""
@@ -183,8 +189,12 @@ class Handlers:
         colormap = colormap or DEFAULT_COLORMAP
         with user_errors():
             return [
-                (saved_jpeg(explanation.overlay(layer["name"], float(opacity), colormap, method), self.overlay_folder),
-                 self._caption(method, layer))
+                (
+                    saved_jpeg(
+                        explanation.overlay(layer["name"], float(opacity), colormap, method), self.overlay_folder
+                    ),
+                    self._caption(method, layer),
+                )
                 for layer in self.layers
             ]
 
@@ -263,8 +273,10 @@ def about(classifier, source):
     else:
         lines.append("This model has not been evaluated: its folder has no test metrics.")
     if "temperature" in config:
-        lines.append("Its percentages are calibrated on held-out paintings (temperature scaling): a movement it "
-                     "gives 80 % is right about 80 % of the time.")
+        lines.append(
+            "Its percentages are calibrated on held-out paintings (temperature scaling): a movement it "
+            "gives 80 % is right about 80 % of the time."
+        )
     if source.url:
         revision = f" at revision `{source.revision}`" if source.revision else ""
         if source.commit and source.commit != source.revision:
@@ -289,11 +301,13 @@ def faithfulness_line(metrics):
     if not best:
         return "This model's maps have not been tested for faithfulness."
     row = found["methods"][best["method"]][best["layer"]]
-    return (f"The page opens on the most faithful maps: {best['method']} at the {best['depth']} depth. Removing "
-            f"a painting's pixels in the order these maps rank them lowers the model's confidence faster than a "
-            f"random map does on {row['deletion_beats_random']:.0%} of {found['paintings']} test paintings, and "
-            f"revealing them raises it faster on {row['insertion_beats_random']:.0%} (deletion and insertion "
-            "curves; the README has the table for every method and depth).")
+    return (
+        f"The page opens on the most faithful maps: {best['method']} at the {best['depth']} depth. Removing "
+        f"a painting's pixels in the order these maps rank them lowers the model's confidence faster than a "
+        f"random map does on {row['deletion_beats_random']:.0%} of {found['paintings']} test paintings, and "
+        f"revealing them raises it faster on {row['insertion_beats_random']:.0%} (deletion and insertion "
+        "curves; the README has the table for every method and depth)."
+    )
 
 
 @dataclass
@@ -334,16 +348,31 @@ def layout(handlers, classifier, source):
     bars = gr.Label(label="Art movement", num_top_classes=len(labels), elem_id="movements", render=False)
     description = gr.Markdown(elem_id="description", render=False)
     movement = gr.Radio(labels, label="Explain the movement", elem_id="movement", render=False)
-    method = gr.Radio(handlers.methods, value=handlers.most_faithful["method"], label="Method", elem_id="method",
-                      render=False)
+    method = gr.Radio(
+        handlers.methods, value=handlers.most_faithful["method"], label="Method", elem_id="method", render=False
+    )
     opacity = gr.Slider(0, 1, value=DEFAULT_OPACITY, step=0.05, label="Opacity", elem_id="opacity", render=False)
     colormap = gr.Dropdown(list(COLORMAPS), value=DEFAULT_COLORMAP, label="Colormap", elem_id="colormap", render=False)
     # The handlers give JPEG files (saved_jpeg); anything else the Gallery encodes as JPEG too.
-    overlays = gr.Gallery(label="Where the evidence lies, at four depths", format="jpeg", columns=2, object_fit="contain",
-                          elem_id="overlays", render=False)
-    similar = gr.Gallery(label="Paintings the model finds closest (movement · similarity · title)", format="jpeg",
-                         columns=4, height="auto", allow_preview=False, object_fit="contain", elem_id="similar",
-                         render=False, visible=handlers.classifier.neighbours is not None)
+    overlays = gr.Gallery(
+        label="Where the evidence lies, at four depths",
+        format="jpeg",
+        columns=2,
+        object_fit="contain",
+        elem_id="overlays",
+        render=False,
+    )
+    similar = gr.Gallery(
+        label="Paintings the model finds closest (movement · similarity · title)",
+        format="jpeg",
+        columns=4,
+        height="auto",
+        allow_preview=False,
+        object_fit="contain",
+        elem_id="similar",
+        render=False,
+        visible=handlers.classifier.neighbours is not None,
+    )
     gr.Markdown(
         "# ArtNet\nWhich art movement is this painting, and why does the network think so? "
         "Drop a painting on the box, paste one, use the webcam, or try an example."
@@ -351,15 +380,24 @@ def layout(handlers, classifier, source):
     with gr.Row(equal_height=False):
         with gr.Column():
             painting = gr.Image(
-                label="Painting", sources=["upload", "clipboard", "webcam"], type="filepath", image_mode=None,
-                height=320, elem_id="painting",
+                label="Painting",
+                sources=["upload", "clipboard", "webcam"],
+                type="filepath",
+                image_mode=None,
+                height=320,
+                elem_id="painting",
                 placeholder=f"Drop a painting here ({READABLE_FORMATS}, up to {MAX_FILE_SIZE // 2**20} MB and "
-                            f"{MAX_PIXELS // 1_000_000} megapixels)",
+                f"{MAX_PIXELS // 1_000_000} megapixels)",
             )
             with gr.Row():
                 again = gr.Button("Classify again", variant="primary", elem_id="again")
-                true_movement = gr.Textbox(label="True movement", placeholder="known for the examples",
-                                           interactive=False, max_lines=1, elem_id="true-movement")
+                true_movement = gr.Textbox(
+                    label="True movement",
+                    placeholder="known for the examples",
+                    interactive=False,
+                    max_lines=1,
+                    elem_id="true-movement",
+                )
             examples = examples_gallery(handlers)
         with gr.Column():
             bars.render()
@@ -374,8 +412,22 @@ def layout(handlers, classifier, source):
             overlays.render()
     with gr.Accordion("About", open=False):
         gr.Markdown(about(classifier, source), elem_id="about")
-    return Page(painting, again, true_movement, examples, gr.Number(0, precision=0, visible=False), bars, description,
-                movement, method, opacity, colormap, overlays, similar, gr.State(time_to_live=STATE_SECONDS))
+    return Page(
+        painting,
+        again,
+        true_movement,
+        examples,
+        gr.Number(0, precision=0, visible=False),
+        bars,
+        description,
+        movement,
+        method,
+        opacity,
+        colormap,
+        overlays,
+        similar,
+        gr.State(time_to_live=STATE_SECONDS),
+    )
 
 
 def examples_gallery(handlers):
@@ -403,28 +455,56 @@ def wire_events(demo, page, handlers):
         handlers.redraw,
         inputs=[page.painting, page.movement, page.method, page.opacity, page.colormap, page.shown],
         outputs=[page.overlays, page.shown],
-        trigger_mode="always_last", show_progress="minimal", api_visibility="private", **model,
+        trigger_mode="always_last",
+        show_progress="minimal",
+        api_visibility="private",
+        **model,
     )
     for trigger, analyse in ((page.painting.input, handlers.analyse), (page.again.click, handlers.analyse_again)):
         trigger(
             analyse,
             inputs=[page.painting, page.method, page.opacity, page.colormap],
             outputs=[page.bars, page.description, page.movement, page.overlays, page.shown, page.similar],
-            api_visibility="private", cancels=[redraw], **model,
+            api_visibility="private",
+            cancels=[redraw],
+            **model,
         )
     # A painting of the user's own has no known movement.
     page.painting.input(None, outputs=page.true_movement, js="() => ''", api_visibility="private")
     if page.examples is not None:
-        example_outputs = [page.painting, page.true_movement, page.bars, page.description, page.movement,
-                           page.method, page.opacity, page.colormap, page.overlays, page.shown, page.similar]
+        example_outputs = [
+            page.painting,
+            page.true_movement,
+            page.bars,
+            page.description,
+            page.movement,
+            page.method,
+            page.opacity,
+            page.colormap,
+            page.overlays,
+            page.shown,
+            page.similar,
+        ]
         # A click carries the example in its event data, an API call in its argument: one event each,
         # as Gradio gives no event data to an API call of a select event.
         page.examples.select(handlers.select_example, outputs=example_outputs, api_visibility="private", **model)
-        gr.on([], handlers.load_example, inputs=[page.example_index], outputs=example_outputs,
-              api_name="load_example", **model)
+        gr.on(
+            [],
+            handlers.load_example,
+            inputs=[page.example_index],
+            outputs=example_outputs,
+            api_name="load_example",
+            **model,
+        )
     gr.on([], handlers.classify, inputs=[page.painting], outputs=[page.bars], api_name="classify", **model)
-    gr.on([], handlers.explain, inputs=[page.painting, page.movement, page.opacity, page.colormap, page.method],
-          outputs=[page.overlays], api_name="explain", **model)
+    gr.on(
+        [],
+        handlers.explain,
+        inputs=[page.painting, page.movement, page.opacity, page.colormap, page.method],
+        outputs=[page.overlays],
+        api_name="explain",
+        **model,
+    )
     if handlers.classifier.neighbours is not None:
         gr.on([], handlers.similar, inputs=[page.painting], outputs=[page.similar], api_name="similar", **model)
 
@@ -434,8 +514,10 @@ def launch_options(model_folder=None):
     wherever the folder lies: Gradio serves only files under the working folder and the temporary one
     unless told, and a model pulled from the Hub lies in the Hub's cache."""
     return dict(
-        max_file_size=MAX_FILE_SIZE, state_session_capacity=STATE_SESSIONS,
-        theme=gr.themes.Soft(primary_hue="indigo"), css=GALLERY_CSS,
+        max_file_size=MAX_FILE_SIZE,
+        state_session_capacity=STATE_SESSIONS,
+        theme=gr.themes.Soft(primary_hue="indigo"),
+        css=GALLERY_CSS,
         allowed_paths=[os.path.join(model_folder, EXAMPLES_FOLDER)] if model_folder else None,
     )
 
@@ -444,8 +526,7 @@ def serve(demo, host=None, port=None, share=False, model_folder=None):
     """Launch the app and block. `host` and `port` default to Gradio's GRADIO_SERVER_NAME and
     GRADIO_SERVER_PORT (else 127.0.0.1:7860); GRADIO_SHARE=true asks for a share link like `share`."""
     share = share_link_wanted(demo, share)
-    local_url, share_url = quiet_launch(demo, share, server_name=host, server_port=port,
-                                        **launch_options(model_folder))
+    local_url, share_url = quiet_launch(demo, share, server_name=host, server_port=port, **launch_options(model_folder))
     print(f"ArtNet is running at {local_url}")
     if share_url:
         print(f"Public link, open for up to a week: {share_url}")

@@ -3,8 +3,8 @@ confusion matrix), the same per movement and collection, how often the shape of 
 answer, and the report plots: training curves, the confusion matrix, and a contact sheet of the test
 paintings that the model gets most wrong."""
 
-import logging
 import collections
+import logging
 
 import numpy as np
 
@@ -59,24 +59,36 @@ def accuracy_per_source(paintings, truth, probabilities, labels):
 
 def log_summary(metrics):
     test, tta, shape = metrics["test"], metrics["test_tta"], metrics["shape"]
-    logger.info(f"Test accuracy {test['accuracy']:.2%} (macro-F1 {test['macro_f1']:.3f}); "
-        f"with test-time augmentation {tta['accuracy']:.2%} (macro-F1 {tta['macro_f1']:.3f}).")
+    logger.info(
+        f"Test accuracy {test['accuracy']:.2%} (macro-F1 {test['macro_f1']:.3f}); "
+        f"with test-time augmentation {tta['accuracy']:.2%} (macro-F1 {tta['macro_f1']:.3f})."
+    )
     for label, scores in test["per_class"].items():
-        logger.info(f"  {label:<15} precision {scores['precision']:.3f}  recall {scores['recall']:.3f}  ({scores['support']} paintings)")
-    logger.info(f"Shape test: the movement changes for {shape['changed_any']:.1%} of the test paintings when they are "
-        "centre-cropped or squashed to a square instead of padded.")
+        logger.info(
+            f"  {label:<15} precision {scores['precision']:.3f}  recall {scores['recall']:.3f}  ({scores['support']} paintings)"
+        )
+    logger.info(
+        f"Shape test: the movement changes for {shape['changed_any']:.1%} of the test paintings when they are "
+        "centre-cropped or squashed to a square instead of padded."
+    )
     cross = metrics.get("cross_collection")
     if cross:
-        logger.info(f"Cross-collection test: {cross['mean_accuracy']:.1%} of the paintings of a left-out collection are "
-            f"recognised (mean over {len(cross['collections'])} collections).")
+        logger.info(
+            f"Cross-collection test: {cross['mean_accuracy']:.1%} of the paintings of a left-out collection are "
+            f"recognised (mean over {len(cross['collections'])} collections)."
+        )
     calibration = metrics.get("calibration")
     if calibration:
-        logger.info(f"Calibration: temperature {calibration['temperature']:.2f}; expected calibration error on the test split "
-            f"{calibration['ece_before']:.3f} as trained, {calibration['ece_after']:.3f} calibrated.")
+        logger.info(
+            f"Calibration: temperature {calibration['temperature']:.2f}; expected calibration error on the test split "
+            f"{calibration['ece_before']:.3f} as trained, {calibration['ece_after']:.3f} calibrated."
+        )
     probe = metrics.get("collection_predictability")
     if probe:
-        logger.info(f"Collection probe: the model's features tell a painting's collection {probe['mean_accuracy']:.1%} of "
-            f"the time within a movement (chance {probe['mean_chance']:.1%}).")
+        logger.info(
+            f"Collection probe: the model's features tell a painting's collection {probe['mean_accuracy']:.1%} of "
+            f"the time within a movement (chance {probe['mean_chance']:.1%})."
+        )
 
 
 def classification_metrics(truth, probabilities, labels):
@@ -93,7 +105,10 @@ def classification_metrics(truth, probabilities, labels):
         recall = true_positives / actual_count if actual_count else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         per_class[label] = {
-            "precision": float(precision), "recall": float(recall), "f1": float(f1), "support": int(actual_count)
+            "precision": float(precision),
+            "recall": float(recall),
+            "f1": float(f1),
+            "support": int(actual_count),
         }
     return {
         "accuracy": float(np.mean(predicted == truth)) if len(truth) else 0.0,
@@ -142,8 +157,14 @@ def plot_confusion_matrix(metrics, labels, path, title="Test set (whole painting
     threshold = confusion.max() / 2 if confusion.size else 0
     for row in range(len(labels)):
         for column in range(len(labels)):
-            axes.text(column, row, str(confusion[row, column]), ha="center", va="center",
-                      color="white" if confusion[row, column] > threshold else "black")
+            axes.text(
+                column,
+                row,
+                str(confusion[row, column]),
+                ha="center",
+                va="center",
+                color="white" if confusion[row, column] > threshold else "black",
+            )
     figure.colorbar(image, ax=axes, shrink=0.8)
     figure.savefig(path, dpi=110)
     pyplot.close(figure)
@@ -161,8 +182,9 @@ def plot_most_wrong(paintings, truth, probabilities, labels, path, count=MOST_WR
     confidence = probabilities[np.arange(len(predicted)), predicted] if len(predicted) else np.zeros(0)
     wrong = [index for index in np.argsort(-confidence) if predicted[index] != truth[index]][:count]
     rows = max(1, -(-len(wrong) // MOST_WRONG_COLUMNS))
-    figure, axes = pyplot.subplots(rows, MOST_WRONG_COLUMNS, figsize=(2.3 * MOST_WRONG_COLUMNS, 2.7 * rows),
-                                   constrained_layout=True, squeeze=False)
+    figure, axes = pyplot.subplots(
+        rows, MOST_WRONG_COLUMNS, figsize=(2.3 * MOST_WRONG_COLUMNS, 2.7 * rows), constrained_layout=True, squeeze=False
+    )
     for axis in axes.flat:
         axis.axis("off")
     for axis, index in zip(axes.flat, wrong):
@@ -186,8 +208,10 @@ def plot_reliability(calibration, path):
     bins = calibration["bins"]
     centres = (np.arange(bins) + 0.5) / bins
     figure, axes = pyplot.subplots(1, 2, figsize=(10, 4.5), constrained_layout=True, sharey=True)
-    for axis, key, title in ((axes[0], "before", "Softmax as trained"),
-                             (axes[1], "after", f"Temperature {calibration['temperature']:.2f}")):
+    for axis, key, title in (
+        (axes[0], "before", "Softmax as trained"),
+        (axes[1], "after", f"Temperature {calibration['temperature']:.2f}"),
+    ):
         counts, confidences, accuracies = (np.array(values) for values in zip(*calibration[f"reliability_{key}"]))
         shown = counts > 0
         axis.bar(centres[shown], accuracies[shown], width=1 / bins, edgecolor="black", alpha=0.7, label="accuracy")

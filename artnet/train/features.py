@@ -14,9 +14,9 @@ The arrays are .npy files opened as memory maps: a cache larger than memory live
 operating system keeps what it can in memory.
 """
 
-import logging
 import hashlib
 import json
+import logging
 import os
 import shutil
 import sys
@@ -25,10 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from artnet.files import write_json_atomically
-from artnet.threads import in_order
 from artnet.data.images import ImageError, load_image
 from artnet.data.views import VIEWS
+from artnet.files import write_json_atomically
+from artnet.threads import in_order
 
 logger = logging.getLogger(__name__)
 
@@ -87,8 +87,9 @@ class CachedFeatures:
 def cache_key(trunk, image_size, views, paintings, dtype):
     """A digest of everything the cached arrays depend on."""
     digest = hashlib.sha256()
-    digest.update(json.dumps({"format": CACHE_FORMAT, "image_size": image_size, "views": list(views),
-                              "dtype": dtype}).encode())
+    digest.update(
+        json.dumps({"format": CACHE_FORMAT, "image_size": image_size, "views": list(views), "dtype": dtype}).encode()
+    )
     if trunk is not None:
         digest.update(json.dumps(trunk.get_config(), sort_keys=True, default=str).encode())
         for weight in trunk.weights:
@@ -134,7 +135,12 @@ def _remove_abandoned(root, key):
     """Delete the half-written caches of this key whose run was killed: their process is gone."""
     for name in os.listdir(root):
         parts = name.split(".")
-        if name.startswith(f".{key}.") and name.endswith(PARTIAL_SUFFIX) and parts[2].isdigit() and not _alive(int(parts[2])):
+        if (
+            name.startswith(f".{key}.")
+            and name.endswith(PARTIAL_SUFFIX)
+            and parts[2].isdigit()
+            and not _alive(int(parts[2]))
+        ):
             shutil.rmtree(os.path.join(root, name), ignore_errors=True)
 
 
@@ -183,23 +189,37 @@ def _array_file(index):
 def _build(folder, key, layout, paintings, progress):
     """Compute every array into `folder`, then its meta.json."""
     arrays = [
-        np.lib.format.open_memmap(os.path.join(folder, _array_file(index)), mode="w+", dtype=layout.dtype,
-                                  shape=(len(paintings), len(layout.views), *shape))
+        np.lib.format.open_memmap(
+            os.path.join(folder, _array_file(index)),
+            mode="w+",
+            dtype=layout.dtype,
+            shape=(len(paintings), len(layout.views), *shape),
+        )
         for index, shape in enumerate(layout.shapes)
     ]
     failures = _compute(arrays, layout, paintings, progress)
     for array in arrays:
         array.flush()
     del arrays
-    write_json_atomically(os.path.join(folder, META_FILE), {
-        "key": key,
-        "format": CACHE_FORMAT,
-        "paths": [os.path.abspath(painting.path) for painting in paintings],
-        "views": list(layout.views),
-        "arrays": [{"file": _array_file(index), "shape": [len(paintings), len(layout.views), *shape], "dtype": layout.dtype,
-                    "blake2b": _digest(os.path.join(folder, _array_file(index)))} for index, shape in enumerate(layout.shapes)],
-        "failures": failures,
-    })
+    write_json_atomically(
+        os.path.join(folder, META_FILE),
+        {
+            "key": key,
+            "format": CACHE_FORMAT,
+            "paths": [os.path.abspath(painting.path) for painting in paintings],
+            "views": list(layout.views),
+            "arrays": [
+                {
+                    "file": _array_file(index),
+                    "shape": [len(paintings), len(layout.views), *shape],
+                    "dtype": layout.dtype,
+                    "blake2b": _digest(os.path.join(folder, _array_file(index))),
+                }
+                for index, shape in enumerate(layout.shapes)
+            ],
+            "failures": failures,
+        },
+    )
 
 
 def _compute(arrays, layout, paintings, progress):
@@ -212,14 +232,21 @@ def _compute(arrays, layout, paintings, progress):
     def decode(painting):
         try:
             image = load_image(painting.path)
-            return np.stack([np.asarray(VIEWS[view](image, layout.image_size), dtype=np.uint8) for view in layout.views]), None
+            return np.stack(
+                [np.asarray(VIEWS[view](image, layout.image_size), dtype=np.uint8) for view in layout.views]
+            ), None
         except (ImageError, OSError) as error:
             return None, str(error)
 
     failures = {}
     # Redrawn in place on a terminal; in a log, a line every half minute.
-    bar = tqdm(total=len(paintings), unit="painting", desc="Computing features", disable=not progress,
-               mininterval=0.5 if sys.stderr.isatty() else 30)
+    bar = tqdm(
+        total=len(paintings),
+        unit="painting",
+        desc="Computing features",
+        disable=not progress,
+        mininterval=0.5 if sys.stderr.isatty() else 30,
+    )
     decoded = in_order(decode, paintings, window=4 * PAINTINGS_PER_BATCH)
     for start in range(0, len(paintings), PAINTINGS_PER_BATCH):
         rows, pixels = [], []
@@ -246,7 +273,9 @@ def _compiled(layout):
 
     signature = [tf.TensorSpec([None, layout.image_size, layout.image_size, 3], tf.uint8)]
     # An intermediate output of one view never depends on another view in the batch: run them together.
-    trunk = tf.function(lambda pixels: layout.trunk(tf.cast(pixels, tf.float32), training=False), input_signature=signature)
+    trunk = tf.function(
+        lambda pixels: layout.trunk(tf.cast(pixels, tf.float32), training=False), input_signature=signature
+    )
     return lambda pixels: [output.numpy() for output in _as_list(trunk(pixels))]
 
 
@@ -275,10 +304,13 @@ def _load(folder, key):
         except (OSError, ValueError) as error:
             raise CacheError(f"{entry['file']}: {error}") from None
         if list(array.shape) != entry["shape"] or str(array.dtype) != entry["dtype"]:
-            raise CacheError(f"{entry['file']} holds {array.dtype} {array.shape}, not {entry['dtype']} {entry['shape']}")
+            raise CacheError(
+                f"{entry['file']} holds {array.dtype} {array.shape}, not {entry['dtype']} {entry['shape']}"
+            )
         arrays.append(array)
-    return CachedFeatures(folder=folder, paths=meta["paths"], views=tuple(meta["views"]), arrays=arrays,
-                          failures=meta["failures"])
+    return CachedFeatures(
+        folder=folder, paths=meta["paths"], views=tuple(meta["views"]), arrays=arrays, failures=meta["failures"]
+    )
 
 
 def _digest(path):

@@ -8,10 +8,10 @@ deeper layers, six views of every painting, ten epochs on cached features.
 import dataclasses
 from dataclasses import dataclass
 
+from artnet.data.views import VIEWS
+from artnet.errors import UserError
 from artnet.model.backbones import IMAGENET, get_backbone
 from artnet.model.heads import HEADS
-from artnet.errors import UserError
-from artnet.data.views import VIEWS
 
 CLASS_WEIGHTS = ("none", "balanced")
 
@@ -61,7 +61,9 @@ class TrainingOptions:
             raise OptionError(f"--head must be one of {', '.join(HEADS)}, not {self.head!r}.")
         unknown = [view for view in self.views if view not in VIEWS]
         if unknown or not self.views:
-            raise OptionError(f"--views takes a comma-separated list of {', '.join(VIEWS)}; not {','.join(unknown) or 'nothing'}.")
+            raise OptionError(
+                f"--views takes a comma-separated list of {', '.join(VIEWS)}; not {','.join(unknown) or 'nothing'}."
+            )
         if not 0 <= self.label_smoothing < 1:
             raise OptionError(f"--label-smoothing must be in [0, 1), not {self.label_smoothing}.")
         if self.class_weights not in CLASS_WEIGHTS:
@@ -90,6 +92,7 @@ def _option_text(value):
 def options_from_saved(saved):
     """TrainingOptions from the dict that a run saved (JSON turns tuples into lists)."""
     known = {field.name for field in dataclasses.fields(TrainingOptions)}
-    values = {name: tuple(value) if isinstance(value, list) else value for name, value in saved.items() if name in known}
+    values = {
+        name: tuple(value) if isinstance(value, list) else value for name, value in saved.items() if name in known
+    }
     return TrainingOptions(**values)
-

@@ -94,10 +94,16 @@ def train(prepared, output, feature_cache=None):
     contents.metrics["training"]["seconds"] = round(time.monotonic() - started, 1)
     write_model_folder(output, contents)
     run.remove()
-    logger.info(f"Wrote the model folder {output} in {time.monotonic() - started:.0f} s. "
-                f"Serve it with: python app.py --model {output}")
-    return TrainingResult(output=os.fspath(output), metrics=contents.metrics, epochs_run=state.epochs_done - resumed_from,
-                          resumed_from_epoch=resumed_from)
+    logger.info(
+        f"Wrote the model folder {output} in {time.monotonic() - started:.0f} s. "
+        f"Serve it with: python app.py --model {output}"
+    )
+    return TrainingResult(
+        output=os.fspath(output),
+        metrics=contents.metrics,
+        epochs_run=state.epochs_done - resumed_from,
+        resumed_from_epoch=resumed_from,
+    )
 
 
 def _cached_features(trunk, state, options, feature_cache):
@@ -115,16 +121,19 @@ def _evaluate(model, top, features, splits, prepared):
     """The best epoch tested on the test split, with the shortcut tests, calibration and the index of
     training paintings for similar ones."""
     state, options, labels = prepared.state, prepared.options, prepared.state.labels
-    logger.info(f"Evaluating the model of epoch {state.best_epoch} (best validation accuracy {state.best_val_accuracy:.3f}) "
-        f"on {len(splits['test'].paintings)} test paintings.")
+    logger.info(
+        f"Evaluating the model of epoch {state.best_epoch} (best validation accuracy {state.best_val_accuracy:.3f}) "
+        f"on {len(splits['test'].paintings)} test paintings."
+    )
     probabilities = {view: fitting.predict(top, features, splits["test"].rows, view) for view in EVALUATION_VIEWS}
     _check_agreement(model, splits["test"], probabilities["whole"], options.image_size, features)
     metrics = evaluation.test_metrics(splits["test"].paintings, splits["test"].labels, probabilities, labels)
     metrics["calibration"], calibrated = _calibrate(top, features, splits)
     metrics.update(shortcuts.shortcut_tests(top, features, splits, labels, options, metrics["per_source"]))
     neighbours = _neighbour_index(top, features, splits["train"])
-    metrics["neighbours"] = _neighbour_metrics(neighbours, fitting.embeddings(top, features, splits["test"].rows),
-                                               splits["test"])
+    metrics["neighbours"] = _neighbour_metrics(
+        neighbours, fitting.embeddings(top, features, splits["test"].rows), splits["test"]
+    )
     metrics["faithfulness"], measured = _faithfulness(model, splits["test"], options, metrics["calibration"])
     metrics.update(_run_record(prepared.source, state, options, features))
     evaluation.log_summary(metrics)
@@ -136,24 +145,34 @@ def _faithfulness(model, test, options, calibration_metrics):
     depths = {layer["name"]: layer["depth"] for layer in get_backbone(options.backbone).gradcam_layers}
     sample = faithfulness.stratified_sample(test.paintings, options.faithfulness_paintings, options.seed)
     pixels, measured, _ = faithfulness.model_inputs(sample, options.image_size)
-    measurement = faithfulness.measure(model, list(depths), pixels, temperature=calibration_metrics["temperature"],
-                                       seed=options.seed, names=[title_of(painting.path) for painting in measured])
+    measurement = faithfulness.measure(
+        model,
+        list(depths),
+        pixels,
+        temperature=calibration_metrics["temperature"],
+        seed=options.seed,
+        names=[title_of(painting.path) for painting in measured],
+    )
     summary = faithfulness.summarise(measurement, depths)
     best = summary.get("most_faithful")
     if best:
         row = summary["methods"][best["method"]][best["layer"]]
-        logger.info(f"Faithfulness on {summary['paintings']} test paintings ({summary['steps']} steps, "
+        logger.info(
+            f"Faithfulness on {summary['paintings']} test paintings ({summary['steps']} steps, "
             f"{summary['seconds']:.0f} s): most faithful {best['method']} at the {best['depth']} depth, its deletion "
             f"beats a random map on {row['deletion_beats_random']:.0%} of them and its insertion on "
-            f"{row['insertion_beats_random']:.0%}.")
+            f"{row['insertion_beats_random']:.0%}."
+        )
     return summary, (measurement, pixels)
 
 
 def _neighbour_index(top, features, train):
     """(embeddings, entries, thumbnails) of the training paintings: what similar() searches."""
     thumbnails = list(in_order(lambda painting: thumbnail_jpeg(load_image(painting.path)), train.paintings, window=64))
-    entries = [{"movement": p.movement, "title": title_of(p.path), "source": p.source, "file": os.path.basename(p.path)}
-               for p in train.paintings]
+    entries = [
+        {"movement": p.movement, "title": title_of(p.path), "source": p.source, "file": os.path.basename(p.path)}
+        for p in train.paintings
+    ]
     return normalised(fitting.embeddings(top, features, train.rows)), entries, thumbnails
 
 
@@ -171,11 +190,14 @@ def _neighbour_metrics(neighbours, test_embeddings, test):
 def _calibrate(top, features, splits):
     """The temperature fitted on the validation split: the test split's calibration with and without it,
     and the test paintings' calibrated probabilities (whole painting)."""
-    temperature = calibration.fit_temperature(fitting.logits(top, features, splits["validation"].rows),
-                                              splits["validation"].labels)
+    temperature = calibration.fit_temperature(
+        fitting.logits(top, features, splits["validation"].rows), splits["validation"].labels
+    )
     test_logits = fitting.logits(top, features, splits["test"].rows)
-    return (calibration.calibration_metrics(temperature, test_logits, splits["test"].labels),
-            calibration.softmax(test_logits, temperature))
+    return (
+        calibration.calibration_metrics(temperature, test_logits, splits["test"].labels),
+        calibration.softmax(test_logits, temperature),
+    )
 
 
 def _build_network(options, labels):
@@ -189,26 +211,35 @@ def _build_network(options, labels):
     return apply_freeze_policy(model, options.freeze, options.backbone)
 
 
-
-
 def _fit(top, features, splits, options, run, state):
     """Fit the top from where the run stands; the top of the best epoch, loaded from its checkpoint."""
     if state.checkpoint is not None:
         top = keras.saving.load_model(run.checkpoint_path(state.checkpoint), safe_mode=True)
         top.run_eagerly = options.run_eagerly
-        logger.info(f"Restored the model of epoch {state.epochs_done} with its optimizer state "
-            f"({int(top.optimizer.iterations.numpy())} training steps done).")
+        logger.info(
+            f"Restored the model of epoch {state.epochs_done} with its optimizer state "
+            f"({int(top.optimizer.iterations.numpy())} training steps done)."
+        )
     else:
         fitting.compile_top(top, options)
         os.makedirs(run.folder, exist_ok=True)
     if state.epochs_done < options.epochs:
         samples = len(splits["train"].rows) * len(options.views)
-        logger.info(f"Training the top of the network on {samples} cached samples "
-            f"({len(splits['train'].rows)} paintings x {len(options.views)} views) for {options.epochs} epochs.")
-        fitting.fit_top(top, features, splits["train"].pair, splits["validation"].pair, options,
-                        callbacks=[EpochCheckpoint(run, state)], first_epoch=state.epochs_done,
-                        # A progress bar on a terminal; in a log, a line per epoch.
-                        verbose=1 if sys.stdout.isatty() else 2)
+        logger.info(
+            f"Training the top of the network on {samples} cached samples "
+            f"({len(splits['train'].rows)} paintings x {len(options.views)} views) for {options.epochs} epochs."
+        )
+        fitting.fit_top(
+            top,
+            features,
+            splits["train"].pair,
+            splits["validation"].pair,
+            options,
+            callbacks=[EpochCheckpoint(run, state)],
+            first_epoch=state.epochs_done,
+            # A progress bar on a terminal; in a log, a line per epoch.
+            verbose=1 if sys.stdout.isatty() else 2,
+        )
     return keras.saving.load_model(run.checkpoint_path(state.best_checkpoint), safe_mode=True)
 
 
@@ -231,13 +262,16 @@ def _check_agreement(model, test, cached_probabilities, image_size, features):
     """Classify a few test paintings through the whole network, as the app does, and check that the
     cached trunk and the trained top gave the same answers: the split and the copy of the weights are right."""
     count = min(AGREEMENT_SAMPLE, len(test.paintings))
-    pixels = np.stack([np.asarray(VIEWS["whole"](load_image(p.path), image_size), np.float32)
-                       for p in test.paintings[:count]])
+    pixels = np.stack(
+        [np.asarray(VIEWS["whole"](load_image(p.path), image_size), np.float32) for p in test.paintings[:count]]
+    )
     direct = model.predict(pixels, verbose=0)
     tolerance = 1e-4 if all(array.dtype != np.float16 for array in features.arrays) else 2e-2
     difference = float(np.abs(direct - cached_probabilities[:count]).max()) if count else 0.0
     if difference > tolerance:
-        raise RuntimeError(f"The saved network and the cached one disagree by {difference:.2g}; this is a bug in ArtNet.")
+        raise RuntimeError(
+            f"The saved network and the cached one disagree by {difference:.2g}; this is a bug in ArtNet."
+        )
 
 
 def _run_record(source, state, options, features):
@@ -259,7 +293,8 @@ def _run_record(source, state, options, features):
             **training,
             "views": list(options.views),
             # A weights file by its name: metrics.json travels to the Hub, the machine's paths stay home.
-            "backbone_weights": os.path.basename(options.backbone_weights) if _is_path(options.backbone_weights)
+            "backbone_weights": os.path.basename(options.backbone_weights)
+            if _is_path(options.backbone_weights)
             else options.backbone_weights or "none",
             "optimizer": "Adam",
             "loss": "categorical cross-entropy",

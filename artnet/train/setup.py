@@ -7,10 +7,10 @@ the split, the history and the names of the checkpoints) and the checkpoints tha
 after every epoch, each named by its epoch.
 """
 
-import logging
 import collections
 import dataclasses
 import json
+import logging
 import os
 import re
 import shutil
@@ -62,11 +62,13 @@ class RunState:
 
     @classmethod
     def from_json(cls, saved):
-        return cls(**{
-            **saved,
-            "options": options_from_saved(saved["options"]),
-            "split": {name: [Painting(**p) for p in paintings] for name, paintings in saved["split"].items()},
-        })
+        return cls(
+            **{
+                **saved,
+                "options": options_from_saved(saved["options"]),
+                "split": {name: [Painting(**p) for p in paintings] for name, paintings in saved["split"].items()},
+            }
+        )
 
 
 class RunFolder:
@@ -124,11 +126,15 @@ def prepare_run(data_dir, output, options, resume=False, dataset=None):
     run = RunFolder(output)
     if resume:
         if not run.exists():
-            raise DataError(f"There is no interrupted run to resume for {output} (no {run.state_path}). Start without --resume.")
+            raise DataError(
+                f"There is no interrupted run to resume for {output} (no {run.state_path}). Start without --resume."
+            )
         state = run.load()
         missing = [p.path for paintings in state.split.values() for p in paintings if not os.path.isfile(p.path)]
         if missing:
-            raise DataError(f"{len(missing)} paintings of the interrupted run are gone (e.g. {missing[0]}); start a new run.")
+            raise DataError(
+                f"{len(missing)} paintings of the interrupted run are gone (e.g. {missing[0]}); start a new run."
+            )
         source = find_paintings(data_dir, dataset)
         logger.info(f"Resuming the run in {run.folder} after epoch {state.epochs_done} of {state.options.epochs}.")
         differences = option_differences(state.options, options)
@@ -168,8 +174,10 @@ def output_problem(output):
     if not os.path.isdir(output):
         return f"--output {output} is a file, and writing the model folder would replace it."
     if os.listdir(output) and not looks_complete(output):
-        return (f"--output {output} holds files but is no ArtNet model folder (it lacks {CONFIG_FILE} or {MODEL_FILE}), "
-                "and writing the model folder would delete them.")
+        return (
+            f"--output {output} holds files but is no ArtNet model folder (it lacks {CONFIG_FILE} or {MODEL_FILE}), "
+            "and writing the model folder would delete them."
+        )
     return None
 
 
@@ -182,10 +190,14 @@ def split_counts(splits, labels):
 def describe_data(source, splits):
     labels = source.labels
     counts = split_counts(splits, labels)
-    lines = [f"Data: {source.layout}, {len(source.paintings)} paintings in {len(labels)} movements.",
-             f"  {'movement':<15}{'train':>8}{'validation':>12}{'test':>8}"]
+    lines = [
+        f"Data: {source.layout}, {len(source.paintings)} paintings in {len(labels)} movements.",
+        f"  {'movement':<15}{'train':>8}{'validation':>12}{'test':>8}",
+    ]
     for label in labels:
-        lines.append(f"  {label:<15}{counts['train'][label]:>8}{counts['validation'][label]:>12}{counts['test'][label]:>8}")
+        lines.append(
+            f"  {label:<15}{counts['train'][label]:>8}{counts['validation'][label]:>12}{counts['test'][label]:>8}"
+        )
     if source.sources:
         lines.append(f"  Collections: {', '.join(source.sources)}.")
     if source.skipped:

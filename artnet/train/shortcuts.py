@@ -13,8 +13,8 @@ from. A user's painting comes from none of them.
 The shape test (padded, centre-cropped, squashed) is in artnet.train.evaluation.
 """
 
-import logging
 import collections
+import logging
 
 import numpy as np
 
@@ -47,7 +47,9 @@ def collection_folds(paintings):
     for painting in paintings:
         if painting.source is not None:
             sources[painting.movement].add(painting.source)
-    pairs = [(movement, source) for movement in sources if len(sources[movement]) > 1 for source in sorted(sources[movement])]
+    pairs = [
+        (movement, source) for movement in sources if len(sources[movement]) > 1 for source in sorted(sources[movement])
+    ]
     uses = collections.Counter(source for _, source in pairs)
     folds = []
     # The collections shared by most movements first: they need the most folds.
@@ -66,29 +68,39 @@ def cross_collection(top, features, splits, labels, options, per_source):
     results = []
     folds = collection_folds(everything)
     for number, fold in enumerate(folds, 1):
-        logger.info(f"Cross-collection test, fold {number} of {len(folds)}: leaving out "
-            + ", ".join(f"{movement} from {source}" for movement, source in fold) + ".")
+        logger.info(
+            f"Cross-collection test, fold {number} of {len(folds)}: leaving out "
+            + ", ".join(f"{movement} from {source}" for movement, source in fold)
+            + "."
+        )
         left_out = set(fold)
-
-        def kept(split):
-            chosen = np.array([(p.movement, p.source) not in left_out for p in split.paintings], dtype=bool)
-            return split.rows[chosen], split.labels[chosen]
-
         model = fitting.compile_top(fitting.fresh_copy(top), options)
-        fitting.fit_top(model, features, kept(splits["train"]), kept(splits["validation"]), options,
-                        callbacks=[fitting.KeepBest()], verbose=0)
+        fitting.fit_top(
+            model,
+            features,
+            _kept(splits["train"], left_out),
+            _kept(splits["validation"], left_out),
+            options,
+            callbacks=[fitting.KeepBest()],
+            verbose=0,
+        )
         for movement, source in fold:
             held = [p for p in everything if (p.movement, p.source) == (movement, source)]
             predicted = np.argmax(fitting.predict(model, features, features.rows(held), "whole"), axis=1)
-            results.append({
-                "movement": movement,
-                "source": source,
-                "paintings": len(held),
-                "accuracy": float(np.mean(predicted == index[movement])),
-                "test_accuracy_trained_with_it": per_source.get(movement, {}).get(source, {}).get("accuracy"),
-            })
-    return {"folds": [[list(pair) for pair in fold] for fold in folds], "collections": results,
-            "mean_accuracy": float(np.mean([result["accuracy"] for result in results]))}
+            results.append(
+                {
+                    "movement": movement,
+                    "source": source,
+                    "paintings": len(held),
+                    "accuracy": float(np.mean(predicted == index[movement])),
+                    "test_accuracy_trained_with_it": per_source.get(movement, {}).get(source, {}).get("accuracy"),
+                }
+            )
+    return {
+        "folds": [[list(pair) for pair in fold] for fold in folds],
+        "collections": results,
+        "mean_accuracy": float(np.mean([result["accuracy"] for result in results])),
+    }
 
 
 def collection_predictability(embeddings, paintings, labels):
@@ -156,3 +168,9 @@ def _logistic_regression(features, targets, classes):
         weights += velocity_weights
         bias += velocity_bias
     return weights, bias
+
+
+def _kept(split, left_out):
+    """(rows, labels) of the split's paintings whose (movement, collection) is not left out."""
+    chosen = np.array([(p.movement, p.source) not in left_out for p in split.paintings], dtype=bool)
+    return split.rows[chosen], split.labels[chosen]

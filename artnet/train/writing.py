@@ -45,17 +45,32 @@ def write_model_folder(output, contents):
         temperature = metrics["calibration"]["temperature"]
         # The view the app opens on: the maps that did best in the faithfulness test.
         most_faithful = metrics["faithfulness"].get("most_faithful")
-        save_folder(model, staging, labels, backbone=options.backbone, head=options.head, temperature=temperature,
-                    **({"most_faithful": most_faithful} if most_faithful else {}))
+        save_folder(
+            model,
+            staging,
+            labels,
+            backbone=options.backbone,
+            head=options.head,
+            temperature=temperature,
+            **({"most_faithful": most_faithful} if most_faithful else {}),
+        )
         model_folder.write_metrics(staging, metrics)
         evaluation.plot_training_curves(state.history, model_folder.plot_path(staging, "training_curves.png"))
-        evaluation.plot_confusion_matrix(metrics["test"], labels, model_folder.plot_path(staging, "confusion_matrix.png"))
-        evaluation.plot_most_wrong(test.paintings, test.labels, contents.test_probabilities, labels,
-                                   model_folder.plot_path(staging, "most_wrong.png"))
+        evaluation.plot_confusion_matrix(
+            metrics["test"], labels, model_folder.plot_path(staging, "confusion_matrix.png")
+        )
+        evaluation.plot_most_wrong(
+            test.paintings,
+            test.labels,
+            contents.test_probabilities,
+            labels,
+            model_folder.plot_path(staging, "most_wrong.png"),
+        )
         evaluation.plot_reliability(metrics["calibration"], model_folder.plot_path(staging, "reliability.png"))
         if most_faithful:
-            faithfulness.plot_curves(*contents.faithfulness, metrics["faithfulness"],
-                                     model_folder.plot_path(staging, "deletion.png"), labels)
+            faithfulness.plot_curves(
+                *contents.faithfulness, metrics["faithfulness"], model_folder.plot_path(staging, "deletion.png"), labels
+            )
         model_folder.write_examples(staging, held_out_examples(test.paintings, labels))
         model_folder.write_neighbours(staging, *contents.neighbours)
         model_folder.write_card(staging, render_model_card(staging))
