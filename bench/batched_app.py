@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import gradio as gr  # noqa: E402
 
 from artnet.model.folder import ModelSource  # noqa: E402
-from artnet.serve import ui  # noqa: E402
+from artnet.serve import handlers, ui  # noqa: E402
 from artnet.serve.classifier import Classifier, share_cpu_cores  # noqa: E402
 
 
@@ -33,7 +33,7 @@ def main():
     demo = ui.build_demo(classifier, ModelSource(options.model))
 
     def classify_batch(paintings):
-        return [classifier.classify_many([ui.painting_path(painting) for painting in paintings])]
+        return [classifier.classify_many([handlers.painting_path(painting) for painting in paintings])]
 
     with demo:
         painting = gr.Image(type="filepath", visible=False)

@@ -8,7 +8,9 @@ import pytest
 
 from artnet.explain import faithfulness
 from artnet.explain.cams import CAM_METHODS
-from artnet.explain.faithfulness import CENTRE, RANDOM, Measurement, Views, area, summarise
+from artnet.explain.faithfulness import CENTRE, RANDOM, Measurement, Views, area
+from artnet.explain.faithfulness_report import summarise, table_lines
+from artnet.explain.overlay import upsample_map
 
 from conftest import ROOT
 
@@ -39,7 +41,7 @@ def test_each_step_removes_or_reveals_its_share_of_pixels_most_salient_first():
 def test_pixels_that_a_map_ranks_equally_come_in_random_order():
     saliency = np.zeros((2, 2), np.float32)
     saliency[0, 0] = 1.0
-    scaled = faithfulness.upsample_map(saliency, (16, 16))
+    scaled = upsample_map(saliency, (16, 16))
     first = faithfulness.pixel_ranks(saliency, 16, np.random.default_rng(1))
     second = faithfulness.pixel_ranks(saliency, 16, np.random.default_rng(2))
     assert sorted(first.ravel()) == list(range(256))
@@ -123,7 +125,7 @@ def test_the_summary_says_which_maps_beat_the_baselines_and_picks_the_most_faith
     assert off["deletion_beats_random"] <= 0.5 and off["insertion_beats_random"] <= 0.5
     assert summary["most_faithful"] == {"method": "on the patch", "layer": "features", "depth": "final"}
     assert summary["paintings"] == 6 and summary["left_out_without_maps"] == 1 and summary["steps"] == 8
-    lines = faithfulness.table_lines(summary)
+    lines = table_lines(summary)
     assert any(line.startswith("| on the patch ★ | final |") for line in lines)
     assert any(line.startswith("| elsewhere | final (noise) |") for line in lines)
     assert any(line.startswith(f"| {RANDOM} | final |") for line in lines)

@@ -434,7 +434,8 @@ def test_publish_a_space_pinned_to_the_models_commit(start_hub, untrained_model_
         for name in names
         if name.endswith(".py")
     ]
-    assert sorted(files) == sorted([".gitattributes", "README.md", "app.py", "requirements.txt", *code])
+    docs = [f"docs/{name}" for name in os.listdir(os.path.join(project, "docs"))]
+    assert sorted(files) == sorted([".gitattributes", "README.md", "app.py", "requirements.txt", *code, *docs])
     # The uploaded tree alone, as the Space builds it, imports the app and serves the model.
     space_tree = tmp_path / "space"
     for path, entry in files.items():

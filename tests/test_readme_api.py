@@ -1,5 +1,5 @@
-"""The README's API examples, run as written against the live app: the gradio_client one in Python and
-the HTTP one with curl and jq."""
+"""The API examples of the docs, run as written against the live app: the gradio_client one in Python (in
+README.md) and the HTTP one with curl and jq (in docs/api.md)."""
 
 import contextlib
 import io
@@ -25,17 +25,26 @@ def captions(live_app, method=None):
     config = json.loads((live_app.folder / "config.json").read_text())
     best = config["most_faithful"]
     method = method or best["method"]
-    return [f"{method} · {layer['depth']} · {layer['name']}"
-            + (" · most faithful" if (method, layer["name"]) == (best["method"], best["layer"]) else "")
-            for layer in config["gradcam_layers"]]
+    return [
+        f"{method} · {layer['depth']} · {layer['name']}"
+        + (" · most faithful" if (method, layer["name"]) == (best["method"], best["layer"]) else "")
+        for layer in config["gradcam_layers"]
+    ]
 
 
-def readme_example(marker):
-    """The code block that follows `<!-- marker -->` in README.md."""
-    readme = (Path(ROOT) / "README.md").read_text(encoding="utf-8")
-    found = re.search(rf"<!-- {marker} -->\n```\w+\n(.*?)```", readme, re.DOTALL)
-    assert found, f"README.md has no example after <!-- {marker} -->"
-    return found.group(1)
+# Where the examples are written: the README keeps the Python one, docs/api.md the rest of the API.
+EXAMPLE_FILES = ("README.md", "docs/api.md")
+
+
+def readme_example(marker, files=EXAMPLE_FILES):
+    """The code block that follows `<!-- marker -->` in the first of `files` (relative to the checkout)
+    that has one."""
+    for name in files:
+        text = (Path(ROOT) / name).read_text(encoding="utf-8")
+        found = re.search(rf"<!-- {marker} -->\n```\w+\n(.*?)```", text, re.DOTALL)
+        if found:
+            return found.group(1)
+    raise AssertionError(f"none of {', '.join(files)} has an example after <!-- {marker} -->")
 
 
 @pytest.fixture

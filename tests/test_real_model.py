@@ -47,10 +47,13 @@ def test_the_shortcut_tests_cover_every_collection_of_the_manifest(metrics, mani
     assert {movement: set(sources) for movement, sources in metrics["per_source"].items()} == collections
     # Every collection of a movement that has several is left out once, and tested on all its paintings.
     left_out = {(entry["movement"], entry["source"]): entry for entry in metrics["cross_collection"]["collections"]}
-    assert set(left_out) == {(movement, source) for movement, sources in collections.items() if len(sources) > 1
-                             for source in sources}
+    assert set(left_out) == {
+        (movement, source) for movement, sources in collections.items() if len(sources) > 1 for source in sources
+    }
     for (movement, source), entry in left_out.items():
-        assert entry["paintings"] == sum(row["movement"] == movement and row["source_repo"] == source for row in manifest)
+        assert entry["paintings"] == sum(
+            row["movement"] == movement and row["source_repo"] == source for row in manifest
+        )
         assert 0 <= entry["accuracy"] <= 1
     shape = metrics["shape"]
     assert shape["paintings"] == metrics["test"]["paintings"]
@@ -96,7 +99,9 @@ def test_the_most_faithful_maps_beat_a_random_map_on_most_test_paintings(real_tr
     folder, result = real_training_run
     faithfulness = metrics["faithfulness"]
     asked = metrics["training"]["faithfulness_paintings"]
-    assert asked == int(REAL_TRAINING_EXTRA_ARGUMENTS[REAL_TRAINING_EXTRA_ARGUMENTS.index("--faithfulness-paintings") + 1])
+    assert asked == int(
+        REAL_TRAINING_EXTRA_ARGUMENTS[REAL_TRAINING_EXTRA_ARGUMENTS.index("--faithfulness-paintings") + 1]
+    )
     assert faithfulness["paintings"] + faithfulness["left_out_without_maps"] == asked
     best = faithfulness["most_faithful"]
     row = faithfulness["methods"][best["method"]][best["layer"]]
@@ -105,17 +110,25 @@ def test_the_most_faithful_maps_beat_a_random_map_on_most_test_paintings(real_tr
     assert json.loads((folder / "config.json").read_text())["most_faithful"] == best
     assert f"most faithful {best['method']} at the {best['depth']} depth" in result.stdout
     card = (folder / "README.md").read_text()
-    assert sum(line.startswith(f"| {method}") for line in card.splitlines()
-               for method in ("Grad-CAM |", "Grad-CAM++", "LayerCAM", "HiResCAM")) == 16
+    assert (
+        sum(
+            line.startswith(f"| {method}")
+            for line in card.splitlines()
+            for method in ("Grad-CAM |", "Grad-CAM++", "LayerCAM", "HiResCAM")
+        )
+        == 16
+    )
     assert (folder / "plots" / "deletion.png").stat().st_size > 50_000
 
 
-def test_the_readme_shows_the_faithfulness_of_every_method_and_depth():
-    readme = open(os.path.join(os.path.dirname(os.path.dirname(__file__)), "README.md"), encoding="utf-8").read()
-    section = readme[readme.index("### Are the maps faithful?"):]
+def test_the_explanations_page_shows_the_faithfulness_of_every_method_and_depth():
+    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "docs", "explanations.md")
+    page = open(path, encoding="utf-8").read()
+    section = page[page.index("### Are the maps faithful?") :]
     for method in ("Grad-CAM", "Grad-CAM++", "LayerCAM", "HiResCAM"):
         for depth in ("early", "middle", "late", "final"):
-            assert re.search(rf"^\| {re.escape(method)}( ★)? \| {depth}( \(noise\))? \|", section, re.MULTILINE), (method, depth)
+            row = rf"^\| {re.escape(method)}( ★)? \| {depth}( \(noise\))? \|"
+            assert re.search(row, section, re.MULTILINE), (method, depth)
 
 
 def test_the_real_model_folder_serves_real_held_out_examples(real_model_folder, manifest):
@@ -124,7 +137,11 @@ def test_the_real_model_folder_serves_real_held_out_examples(real_model_folder, 
     config = json.loads((real_model_folder / "config.json").read_text())
     assert config["backbone"] == "mobilenet_0.75" and config["head"] == "style" and config["image_size"] == 224
     assert [layer["name"] for layer in config["gradcam_layers"]] == [
-        "conv_pw_3_relu", "conv_pw_5_relu", "conv_pw_11_relu", "conv_pw_13_relu"]
+        "conv_pw_3_relu",
+        "conv_pw_5_relu",
+        "conv_pw_11_relu",
+        "conv_pw_13_relu",
+    ]
     movement_of = {os.path.basename(row["file"]): row["movement"] for row in manifest}
     examples = json.loads((real_model_folder / "examples" / "index.json").read_text())
     assert sorted({example["label"] for example in examples}) == sorted(config["labels"])
@@ -133,6 +150,8 @@ def test_the_real_model_folder_serves_real_held_out_examples(real_model_folder, 
     right = 0
     for example in examples:
         explanation = classifier.explain(real_model_folder / "examples" / example["file"])
-        assert set(explanation.maps[classifier.most_faithful["method"]]) == {layer["name"] for layer in config["gradcam_layers"]}
+        assert set(explanation.maps[classifier.most_faithful["method"]]) == {
+            layer["name"] for layer in config["gradcam_layers"]
+        }
         right += explanation.class_name == example["label"]
     assert right > CHANCE * len(examples)

@@ -24,6 +24,7 @@ from artnet.explain import overlay
 from artnet.explain.neighbours import NeighbourIndex, thumbnail_jpeg
 from artnet.model import folder as model_folder
 from artnet.model.folder import ModelSource
+from artnet.serve import handlers as handlers_module
 from artnet.serve import ui
 
 from live_app import free_port
@@ -89,7 +90,7 @@ def classifier():
 
 @pytest.fixture
 def handlers(classifier, tmp_path):
-    return ui.Handlers(classifier, str(tmp_path / "gradio_cache"))
+    return handlers_module.Handlers(classifier, str(tmp_path / "gradio_cache"))
 
 
 @pytest.fixture
@@ -156,7 +157,7 @@ class StandInWithNeighbours(StandInClassifier):
 
 def test_the_closest_training_paintings_come_from_the_pass_that_explains(tmp_path, upload):
     classifier = StandInWithNeighbours()
-    handlers = ui.Handlers(classifier, str(tmp_path / "gradio_cache"))
+    handlers = handlers_module.Handlers(classifier, str(tmp_path / "gradio_cache"))
     *_, similar = handlers.analyse(upload, None, 0.5, "jet")
     assert [caption for _, caption in similar] == [
         "Impressionism · 0.95 · Harbour",
@@ -215,7 +216,9 @@ def test_examples_are_explained_at_start_up_and_a_click_only_draws(classifier, t
         index=[{"file": "a.png", "label": "Impressionism"}, {"file": "b.png", "label": "Realism"}],
         files=files,
     )
-    handlers = ui.Handlers(classifier, str(tmp_path / "gradio_cache"), examples=model_folder.read_examples(folder))
+    handlers = handlers_module.Handlers(
+        classifier, str(tmp_path / "gradio_cache"), examples=model_folder.read_examples(folder)
+    )
     assert classifier.passes == [("explain", None)] * 2
     # The gallery's captions show the true movement and the model's answer, a wrong one too.
     assert [caption for _, caption in handlers.example_gallery()] == [
@@ -228,8 +231,8 @@ def test_examples_are_explained_at_start_up_and_a_click_only_draws(classifier, t
     assert (movement, method, opacity, colormap) == (
         "Impressionism",
         "LayerCAM",
-        ui.DEFAULT_OPACITY,
-        ui.DEFAULT_COLORMAP,
+        handlers_module.DEFAULT_OPACITY,
+        handlers_module.DEFAULT_COLORMAP,
     )
     assert bars == PROBABILITIES and len(overlays) == len(LAYERS) and shown.painting == painting
     # A click on the example opens the overlays on the most faithful depth; the API gets the plain list.

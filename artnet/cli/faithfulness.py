@@ -14,15 +14,8 @@ import sys
 from artnet.cli.options import add_model_option, checked_model
 from artnet.data.paintings import find_paintings, split_paintings
 from artnet.errors import OneLineErrorParser, UserError
-from artnet.explain.faithfulness import (
-    DEFAULT_STEPS,
-    measure,
-    model_inputs,
-    plot_curves,
-    stratified_sample,
-    summarise,
-    table_lines,
-)
+from artnet.explain.faithfulness import DEFAULT_STEPS, measure, model_inputs, stratified_sample
+from artnet.explain.faithfulness_report import plot_curves, summarise, table_lines
 from artnet.model.folder import read_metrics
 
 

@@ -1,5 +1,6 @@
-"""The Hugging Face Hub: pulling and pushing model folders (`repo`), the model card (`card`), and publishing
-the Space (`space`).
+"""The Hugging Face Hub: naming and reaching a repo (`repos`), pulling a model folder (`pull`), pushing one
+(`push`) with its model card (`card`), and publishing the Space (`space`).
 
-May import: the basics, `model` (the model folder contract) and `explain` (the faithfulness table of the card).
+May import: the basics, `data`, `model` (the model folder contract) and `explain` (the faithfulness table of
+the card).
 """

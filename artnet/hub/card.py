@@ -9,7 +9,7 @@ from pathlib import PureWindowsPath
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from artnet.explain.faithfulness import table_lines
+from artnet.explain.faithfulness_report import table_lines
 from artnet.model.backbones import BACKBONES
 from artnet.model.folder import read_config, read_metrics
 

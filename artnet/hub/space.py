@@ -2,8 +2,8 @@
 
     python -m artnet.cli.space --space USER/NAME --model USER/REPO[@REVISION] [--private]
 
-It creates the Space (Gradio SDK) if it is missing and uploads app.py, the artnet package, requirements.txt and
-README.md, whose Space header then names the model, in one commit. Before that commit it sets the Space
+It creates the Space (Gradio SDK) if it is missing and uploads app.py, the artnet package, requirements.txt,
+README.md, whose Space header then names the model, and the docs/ pages that README links to, in one commit. Before that commit it sets the Space
 variable ARTNET_MODEL to the model's repo at the commit id that REVISION points to now, so the demo never
 changes under its users when the model repo moves on; it prints the Space's URL.
 """
@@ -21,6 +21,7 @@ from artnet.model.folder import MODEL_VARIABLE
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CODE_FOLDER = "artnet"
+DOCS_FOLDER = "docs"
 TOP_LEVEL_FILES = ("app.py", "requirements.txt")
 README = "README.md"
 FRONT_MATTER = re.compile(r"\A---\n(?P<header>.*?\n)---\n", re.DOTALL)
@@ -41,11 +42,13 @@ def space_readme(readme, model_repo_id):
 
 
 def space_files(model_repo_id, root=PROJECT_ROOT):
-    """{path in the Space: content} of everything the Space runs."""
+    """{path in the Space: content} of everything the Space runs and its page links to."""
     files = {name: (root / name).read_bytes() for name in TOP_LEVEL_FILES}
-    files.update(
-        {path.relative_to(root).as_posix(): path.read_bytes() for path in sorted((root / CODE_FOLDER).rglob("*.py"))}
-    )
+    shipped = [
+        *(root / CODE_FOLDER).rglob("*.py"),
+        *(path for path in (root / DOCS_FOLDER).iterdir() if path.is_file()),
+    ]
+    files.update({path.relative_to(root).as_posix(): path.read_bytes() for path in sorted(shipped)})
     files[README] = space_readme((root / README).read_text(encoding="utf-8"), model_repo_id).encode("utf-8")
     return files
 
@@ -74,8 +77,9 @@ def publish(space_id, model_spec, private=False, token=None):
         if existing is not None:
             api.add_space_variable(space_id, variable["key"], variable["value"], description=variable["description"])
         operations = [CommitOperationAdd(path, content) for path, content in files.items()]
-        # Modules removed from artnet/ since the last publication must not linger in the Space.
+        # Modules and pages removed since the last publication must not linger in the Space.
         operations += deletions(existing, files, under=f"{CODE_FOLDER}/")
+        operations += deletions(existing, files, under=f"{DOCS_FOLDER}/")
         api.create_commit(
             space_id,
             operations,

@@ -1,5 +1,5 @@
-"""The Gradio app: ArtNet's page (`layout`), its events and API endpoints (`wire_events`), their handlers,
-and how it is served. Where it works around Gradio, artnet.serve.gradio_workarounds says why.
+"""The Gradio app: ArtNet's page (`layout`), its events and API endpoints (`wire_events`), and how it is
+served; the handlers are in artnet.serve.handlers. Where it works around Gradio, artnet.serve.gradio_workarounds says why.
 
 This module knows Gradio and not TensorFlow. It is given a Classifier-like object (`labels`, `config`,
 `gradcam_layers`, `cam_methods`, `most_faithful`, `classify`, `explain`) and the model folder, whose
@@ -11,35 +11,28 @@ the opacity slider or changing the colormap only re-renders the overlays. The pa
 and depth that did best in the model folder's faithfulness test.
 """
 
-import contextlib
-import io
 import os
 from dataclasses import dataclass
 
 import gradio as gr
-from gradio.utils import get_upload_folder
-from PIL import Image
 
 from artnet.data.images import MAX_PIXELS, READABLE_FORMATS
-from artnet.errors import UserError
 from artnet.model.backbones import BACKBONES
 from artnet.model.folder import EXAMPLES_FOLDER, read_examples, read_metrics
-from artnet.serve.gradio_workarounds import GALLERY_CSS, quiet_launch, saved_jpeg, share_link_wanted
-from artnet.styles import DESCRIPTIONS
+from artnet.serve.gradio_workarounds import GALLERY_CSS, quiet_launch, share_link_wanted
+from artnet.serve.handlers import DEFAULT_COLORMAP, DEFAULT_OPACITY, Handlers
 
 # A high-resolution scan of a painting fits; a JPEG of MAX_PIXELS is usually far smaller.
 MAX_FILE_SIZE = 50 * 1024 * 1024
-DEFAULT_OPACITY = 0.5
-DEFAULT_COLORMAP = "jet"
 COLORMAPS = ("jet", "turbo", "inferno", "magma", "viridis", "plasma")
 
-# DenseNet-121 on two CPU cores: two passes at a time keep both cores busy (one image's decoding and
-# encoding overlaps the other's network pass); more only make every user wait longer. app.py gives each
-# pass its share of TensorFlow's threads (classifier.share_cpu_cores). Every event that may run the
-# network, or draw overlays, waits in this one group.
+# Two CPU cores: two passes at a time keep both cores busy (one image's decoding and encoding overlaps the
+# other's network pass); more only make every user wait longer. app.py gives each pass its share of
+# TensorFlow's threads (classifier.share_cpu_cores). Every event that may run the network, or draw
+# overlays, waits in this one group.
 MODEL_CONCURRENCY = 2
 MODEL_GROUP = "model"
-# About half a minute of waiting at ~0.3 s a painting on two cores; beyond that, "queue full" is kinder.
+# Beyond this many waiting requests a user would wait for long: "queue full" is kinder.
 QUEUE_SIZE = 64
 # One user's state is the picture (at most 768 x 768 RGB) and the maps at the layers' own resolution:
 # under 2 MB. Forget it after a quarter of an hour; a user who comes back later pays one network pass.
@@ -48,208 +41,6 @@ STATE_SECONDS = 15 * 60
 STATE_SESSIONS = 256
 # Overlays are written to Gradio's cache on every slider move: clear files older than two hours, hourly.
 CACHE_CLEANUP = (3600, 7200)
-
-
-@dataclass(frozen=True)
-class ShownExplanation:
-    """What one user's overlays are drawn from: the painting (its file on the server) and its maps."""
-
-    painting: str
-    explanation: object
-
-
-class Handlers:
-    """The app's event handlers. Paintings arrive as Gradio file payloads (events run with
-    preprocess=False), so that every file, however broken, reaches `artnet.data.images.load_image` and its
-    clear error messages."""
-
-    def __init__(self, classifier, overlay_folder=None, examples=()):
-        self.classifier = classifier
-        self.labels = list(classifier.labels)
-        self.layers = [dict(layer) for layer in classifier.gradcam_layers]
-        self.methods = list(classifier.cam_methods)
-        # The view that the faithfulness test found best: its method is the one the page opens on, and its
-        # depth's overlay is the one shown large.
-        self.most_faithful = dict(classifier.most_faithful)
-        # Gradio's cache, which it serves files from and clears (delete_cache).
-        self.overlay_folder = overlay_folder or get_upload_folder()
-        # The model folder's examples, each explained once, at start-up: a click on one only draws.
-        self.examples = list(examples)
-        self.example_explanations = [self._explain(example.path, None) for example in self.examples]
-
-    def analyse(self, painting, method, opacity, colormap):
-        """A new painting: label bars, description, the top class selected, overlays, and the state. A
-        cleared painting clears them."""
-        if painting is None:
-            return None, "", None, [], None, []
-        return self.analyse_again(painting, method, opacity, colormap)
-
-    def analyse_again(self, painting, method, opacity, colormap):
-        """What `analyse` shows, for the painting in the box; without one, a message says to add one."""
-        path = painting_path(painting)
-        explanation = self._explain(path, None)
-        return (
-            explanation.probabilities,
-            describe(explanation.probabilities),
-            explanation.class_name,
-            self._opened(self._overlays(explanation, method, opacity, colormap)),
-            ShownExplanation(path, explanation),
-            self._similar(explanation.embedding),
-        )
-
-    def similar(self, painting):
-        """The training paintings that the model finds closest, each captioned with its movement, its
-        cosine similarity and its title."""
-        path = painting_path(painting)
-        with user_errors():
-            return self._matches(self.classifier.similar(path))
-
-    def _similar(self, embedding):
-        """The gallery of closest training paintings for an explanation's embedding; empty without an index."""
-        if self.classifier.neighbours is None or embedding is None:
-            return []
-        return self._matches(self.classifier.similar_to(embedding))
-
-    def _matches(self, matches):
-        return [
-            (
-                saved_jpeg(Image.open(io.BytesIO(match.thumbnail)), self.overlay_folder),
-                f"{match.movement} · {match.similarity:.2f} · {match.title}",
-            )
-            for match in matches
-        ]
-
-    def redraw(self, painting, movement, method, opacity, colormap, shown):
-        """Overlays for the chosen movement, method, opacity and colormap. The network runs only when the
-        state does not hold this painting's maps for this movement (a new class, or a session that Gradio
-        has forgotten): every method's maps came from the pass that made the state."""
-        if painting is None:
-            return [], None
-        path = painting_path(painting)
-        if shown is None or shown.painting != path or movement not in (None, shown.explanation.class_name):
-            shown = ShownExplanation(path, self._explain(path, movement))
-        return self._overlays(shown.explanation, method, opacity, colormap), shown
-
-    def select_example(self, selected: gr.SelectData):
-        """The example clicked in the gallery: what `load_example` shows for it, with the overlays opened on
-        the most faithful depth."""
-        return self._example(selected.index, opened=True)
-
-    def load_example(self, number):
-        """The example at `number`: the painting, its true movement and what the model makes of it, from the
-        explanation made at start-up. The view returns to the most faithful method and the default opacity
-        and colormap."""
-        return self._example(number, opened=False)
-
-    def _example(self, number, opened):
-        if not isinstance(number, (int, float)) or not 0 <= int(number) < len(self.examples):
-            raise user_error(f"There is no example {number!r}; this model has {len(self.examples)}, from 0.")
-        example, explanation = self.examples[int(number)], self.example_explanations[int(number)]
-        overlays = self._overlays(explanation, self.most_faithful["method"], DEFAULT_OPACITY, DEFAULT_COLORMAP)
-        return (
-            example.path,
-            example.label,
-            explanation.probabilities,
-            describe(explanation.probabilities),
-            explanation.class_name,
-            self.most_faithful["method"],
-            DEFAULT_OPACITY,
-            DEFAULT_COLORMAP,
-            self._opened(overlays) if opened else overlays,
-            ShownExplanation(example.path, explanation),
-            self._similar(explanation.embedding),
-        )
-
-    def example_gallery(self):
-        """(file, caption) of each example: its true movement, and the model's answer, right or wrong."""
-        return [
-            (example.path, example_caption(example.label, explanation.class_name, explanation.probabilities))
-            for example, explanation in zip(self.examples, self.example_explanations)
-        ]
-
-    def classify(self, painting):
-        """The probability of each movement for a painting."""
-        path = painting_path(painting)
-        with user_errors():
-            return self.classifier.classify(path)
-
-    def explain(self, painting, movement=None, opacity=DEFAULT_OPACITY, colormap=DEFAULT_COLORMAP, method=None):
-        """Overlays of a painting for a movement (default: the top prediction) by a CAM method (default: the
-        model's most faithful), one per depth of the network, each captioned with its method, depth and layer."""
-        return self._overlays(self._explain(painting_path(painting), movement), method, opacity, colormap)
-
-    def _explain(self, path, movement):
-        with user_errors():
-            return self.classifier.explain(path, class_name=movement or None)
-
-    def _overlays(self, explanation, method, opacity, colormap):
-        """(JPEG file, caption) of each depth."""
-        method = method or self.most_faithful["method"]
-        opacity = DEFAULT_OPACITY if opacity is None else opacity
-        colormap = colormap or DEFAULT_COLORMAP
-        with user_errors():
-            return [
-                (
-                    saved_jpeg(
-                        explanation.overlay(layer["name"], float(opacity), colormap, method), self.overlay_folder
-                    ),
-                    self._caption(method, layer),
-                )
-                for layer in self.layers
-            ]
-
-    def _caption(self, method, layer):
-        best = (method, layer["name"]) == (self.most_faithful["method"], self.most_faithful["layer"])
-        return f"{method} · {caption(layer)}" + (" · most faithful" if best else "")
-
-    def _opened(self, overlays):
-        """The overlays of a new painting, opened on the most faithful depth."""
-        names = [layer["name"] for layer in self.layers]
-        if self.most_faithful["layer"] not in names:
-            return overlays
-        return gr.update(value=overlays, selected_index=names.index(self.most_faithful["layer"]))
-
-
-def painting_path(painting):
-    """The server-side file of an image payload, or a gr.Error that says what to do."""
-    if painting is None:
-        raise user_error("Add a painting first: drop an image file on the box, paste one or use the webcam.")
-    path = painting.get("path") if isinstance(painting, dict) else None
-    if not path:
-        raise user_error("No image file arrived with the request. Upload the painting again.")
-    if not os.path.isfile(path):
-        raise user_error("This upload has expired on the server. Upload the painting again.")
-    return path
-
-
-def user_error(message):
-    return gr.Error(message, print_exception=False)
-
-
-@contextlib.contextmanager
-def user_errors():
-    """Errors a user can cause (ImageError, an unknown movement or colormap, an opacity outside 0..1)
-    are UserErrors whose message is written for them: show it, and keep serving everyone else."""
-    try:
-        yield
-    except UserError as error:
-        raise user_error(str(error)) from None
-
-
-def example_caption(true_movement, predicted, probabilities):
-    verdict = "✓" if predicted == true_movement else "✗"
-    return f"{verdict} true {true_movement} · model: {predicted} {probabilities[predicted]:.0%}"
-
-
-def caption(layer):
-    return f"{layer['depth']} · {layer['name']}"
-
-
-def describe(probabilities):
-    top = max(probabilities, key=probabilities.get)
-    heading = f"### {top}"
-    description = DESCRIPTIONS.get(top)
-    return f"{heading}\n\n{description}" if description else heading
 
 
 def backbone_title(config):

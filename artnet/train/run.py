@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from artnet.data.images import load_image
 from artnet.data.views import EVALUATION_VIEWS, VIEWS
-from artnet.explain import faithfulness
+from artnet.explain import faithfulness, faithfulness_report
 from artnet.explain.neighbours import NeighbourIndex, agreement, normalised, thumbnail_jpeg, title_of
 from artnet.files import atomic_path
 from artnet.model import calibration
@@ -153,7 +153,7 @@ def _faithfulness(model, test, options, calibration_metrics):
         seed=options.seed,
         names=[title_of(painting.path) for painting in measured],
     )
-    summary = faithfulness.summarise(measurement, depths)
+    summary = faithfulness_report.summarise(measurement, depths)
     best = summary.get("most_faithful")
     if best:
         row = summary["methods"][best["method"]][best["layer"]]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from artnet.data.images import ImageError, load_image
-from artnet.explain import faithfulness
+from artnet.explain import faithfulness_report
 from artnet.hub.card import render_model_card
 from artnet.model import folder as model_folder
 from artnet.model.network import save_folder
@@ -68,7 +68,7 @@ def write_model_folder(output, contents):
         )
         evaluation.plot_reliability(metrics["calibration"], model_folder.plot_path(staging, "reliability.png"))
         if most_faithful:
-            faithfulness.plot_curves(
+            faithfulness_report.plot_curves(
                 *contents.faithfulness, metrics["faithfulness"], model_folder.plot_path(staging, "deletion.png"), labels
             )
         model_folder.write_examples(staging, held_out_examples(test.paintings, labels))
