@@ -10,7 +10,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # train.py keeps the backbone's features of each painting in $XDG_CACHE_HOME/artnet: the tests' own, kept
 # between runs on a developer's machine (a cache is used only by a run that would compute the same).
 os.environ["XDG_CACHE_HOME"] = os.path.join(ROOT, "test-output", "cache")
-# What every machine and CI has beside the checkout (see DEVELOPERS.md): real paintings and real weights.
+# What every machine of this project and CI have beside the checkout: real paintings and real weights.
 SHARED = os.path.join(os.path.dirname(ROOT), "shared")
 SHARED_PAINTINGS = os.path.join(SHARED, "paintings")
 MOBILENET_WEIGHTS = os.path.join(SHARED, "weights", "mobilenet_0.75_imagenet_notop.weights.h5")

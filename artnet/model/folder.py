@@ -1,6 +1,6 @@
 """The model folder: the contract between train.py and app.py, and the one place that knows its files.
 
-Everything the app needs to interpret a model travels in this folder (see DESIGN.md):
+Everything the app needs to interpret a model travels in this folder:
 
     model.keras      the network (written by artnet.model.network, which knows Keras)
     config.json      labels in output order, input size, backbone, head, Grad-CAM layers, format version
