@@ -3,6 +3,7 @@ half-written or corrupt folder."""
 
 import logging
 import os
+import re
 
 import keras
 import numpy as np
@@ -66,6 +67,8 @@ def values(cached):
 def test_a_cache_is_computed_once_and_reused_with_the_same_values(trunk, paintings, tmp_path, monkeypatch):
     first, lines = build(trunk, paintings, tmp_path / "cache")
     assert lines[-1].startswith(f"Cached the features of {len(paintings)} paintings x 2 views in ")
+    # The machine's speed, which the docs' times scale by.
+    assert re.search(r" in \d+ s \(\d+\.\d s per 1,000 views\)\.$", lines[-1]), lines[-1]
     assert first.arrays[0].shape == (len(paintings), 2, trunk.output_shape[-1])
     # The corrupt JPEG of the generated data has zeros and its reason.
     assert [os.path.basename(path) for path in first.failures] == ["corrupt.jpg"]

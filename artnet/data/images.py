@@ -7,6 +7,7 @@ mode, and refuses bad files with an `ImageError` whose message says what to do.
 import io
 import os
 import warnings
+from typing import IO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -31,7 +32,11 @@ class ImageError(UserError):
     """A file that cannot be used as a painting. The message is meant for the user."""
 
 
-def load_image(source, max_pixels=MAX_PIXELS):
+# What load_image accepts as a painting.
+ImageSource = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes] | np.ndarray | Image.Image
+
+
+def load_image(source: ImageSource, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Open a path, bytes, a file object, a numpy array or a PIL image as an upright RGB PIL image."""
     if isinstance(source, Image.Image):
         image = source

@@ -17,10 +17,12 @@ As in pytorch-grad-cam, the shared work lives in `BaseCAM`; a CAM method only sa
 activations (`get_cam_weights`). This module knows TensorFlow, not Gradio; drawing the maps is artnet.explain.overlay's.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import keras
 import numpy as np
+import numpy.typing as npt
 import tensorflow as tf
 
 from artnet.model.network import calibrated_probabilities
@@ -34,7 +36,7 @@ FLAT_MAP_TOLERANCE = 1e-6
 class CamResult:
     """Maps in 0..1 at the layers' own resolution, per image, with the pass's probabilities."""
 
-    maps: dict  # method name -> layer name -> float32 array (batch, height, width)
+    maps: dict[str, dict[str, np.ndarray]]  # method name -> layer name -> float32 array (batch, height, width)
     probabilities: np.ndarray  # (batch, classes)
     class_indices: np.ndarray  # (batch,) the class each map explains
     embeddings: np.ndarray  # (batch, features) what the logits layer sees
@@ -48,9 +50,20 @@ class BaseCAM:
     A method's class computes its own maps; `methods` (CAM classes) asks for several from the same pass.
     """
 
-    name = None  # what people call the method, as listed in CAM_METHODS
+    name: str | None = None  # what people call the method, as listed in CAM_METHODS
+    methods: tuple[type["BaseCAM"], ...]
+    layer_names: tuple[str, ...]
+    temperature: float
 
-    def __init__(self, model, layer_names, logits_layer="logits", jit_compile=False, temperature=1.0, methods=None):
+    def __init__(
+        self,
+        model: keras.Model,
+        layer_names: Iterable[str],
+        logits_layer: str = "logits",
+        jit_compile: bool = False,
+        temperature: float = 1.0,
+        methods: Iterable[type["BaseCAM"]] | None = None,
+    ) -> None:
         self.methods = tuple(methods or (type(self),))
         if any(method.name is None for method in self.methods):
             raise ValueError(f"Name the CAM methods to compute; one of {', '.join(CAM_METHODS)}.")
@@ -74,12 +87,12 @@ class BaseCAM:
         )
 
     @staticmethod
-    def get_cam_weights(activations, gradients):
+    def get_cam_weights(activations: tf.Tensor, gradients: tf.Tensor) -> tf.Tensor:
         """Weights of the (batch, height, width, channels) activations, from their gradients: of that
         shape, or (batch, 1, 1, channels) for one weight per channel."""
         raise NotImplementedError
 
-    def __call__(self, images, class_indices=None):
+    def __call__(self, images: npt.ArrayLike, class_indices: npt.ArrayLike | None = None) -> CamResult:
         """`images`: (batch, height, width, 3) pixels in 0..255. `class_indices`: one per image, or None
         (or -1 in place of an index) to explain each image's top class."""
         images = np.asarray(images, dtype=np.float32)
@@ -134,7 +147,7 @@ class GradCAM(BaseCAM):
     name = "Grad-CAM"
 
     @staticmethod
-    def get_cam_weights(activations, gradients):
+    def get_cam_weights(activations: tf.Tensor, gradients: tf.Tensor) -> tf.Tensor:
         return tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)
 
 
@@ -147,7 +160,7 @@ class GradCAMPlusPlus(BaseCAM):
     name = "Grad-CAM++"
 
     @staticmethod
-    def get_cam_weights(activations, gradients):
+    def get_cam_weights(activations: tf.Tensor, gradients: tf.Tensor) -> tf.Tensor:
         squared = tf.square(gradients)
         denominator = 2.0 * squared + tf.reduce_sum(activations, axis=(1, 2), keepdims=True) * squared * gradients
         # Where the gradient is zero, alpha is zero: 0/0 there, and nothing to weigh anyway.
@@ -161,7 +174,7 @@ class LayerCAM(BaseCAM):
     name = "LayerCAM"
 
     @staticmethod
-    def get_cam_weights(activations, gradients):
+    def get_cam_weights(activations: tf.Tensor, gradients: tf.Tensor) -> tf.Tensor:
         return tf.nn.relu(gradients)
 
 
@@ -172,22 +185,24 @@ class HiResCAM(BaseCAM):
     name = "HiResCAM"
 
     @staticmethod
-    def get_cam_weights(activations, gradients):
+    def get_cam_weights(activations: tf.Tensor, gradients: tf.Tensor) -> tf.Tensor:
         return gradients
 
 
 # Every method, by the name people know it by, in the order the app lists them.
-CAM_METHODS = {method.name: method for method in (GradCAM, GradCAMPlusPlus, LayerCAM, HiResCAM)}
+CAM_METHODS: dict[str, type[BaseCAM]] = {
+    method.name: method for method in (GradCAM, GradCAMPlusPlus, LayerCAM, HiResCAM)
+}
 
 
-def cam_method(name):
+def cam_method(name: str) -> type[BaseCAM]:
     """The CAM class called `name`; an unknown name raises ValueError listing the methods."""
     if name not in CAM_METHODS:
         raise ValueError(f"Unknown CAM method {name!r}; choose one of {', '.join(CAM_METHODS)}.")
     return CAM_METHODS[name]
 
 
-def normalise_maps(cams):
+def normalise_maps(cams: tf.Tensor) -> tf.Tensor:
     """Scale each (height, width) map of a batch to 0..1; a map without spatial variation becomes zeros."""
     low = tf.reduce_min(cams, axis=(1, 2), keepdims=True)
     high = tf.reduce_max(cams, axis=(1, 2), keepdims=True)

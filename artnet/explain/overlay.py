@@ -6,9 +6,11 @@ real thing. artnet.explain.cams computes the maps; artnet.serve.classifier turns
 """
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from matplotlib import colormaps
 from PIL import Image
 
@@ -30,17 +32,17 @@ class Explanation:
     """
 
     image: np.ndarray  # (side, side, 3) uint8
-    content_box: tuple
-    maps: dict  # method name -> layer name -> (height, width) float32 in 0..1
-    probabilities: dict  # label -> probability, in the model's label order
+    content_box: tuple[int, int, int, int]  # (left, top, right, bottom)
+    maps: dict[str, dict[str, np.ndarray]]  # method name -> layer name -> (height, width) float32 in 0..1
+    probabilities: dict[str, float]  # label -> probability, in the model's label order
     class_name: str  # the class the maps explain
     embedding: np.ndarray | None = None  # what the model's last layer saw, for similar paintings
 
     @property
-    def methods(self):
+    def methods(self) -> list[str]:
         return list(self.maps)
 
-    def layer_map(self, layer, method):
+    def layer_map(self, layer: str, method: str) -> np.ndarray:
         """The map of `method` at `layer`, scaled to the picture (side x side, 0..1)."""
         if method not in self.maps:
             raise UserError(f"Unknown method {method!r}; choose one of {', '.join(self.maps)}.")
@@ -49,7 +51,9 @@ class Explanation:
         side = self.image.shape[0]
         return upsample_map(self.maps[method][layer], (side, side))
 
-    def overlay(self, layer, opacity=0.5, colormap="jet", method=None):
+    def overlay(
+        self, layer: str, opacity: float = 0.5, colormap: str = "jet", method: str | None = None
+    ) -> Image.Image:
         """The painting (without padding) with the map of `method` (default: the first) at `layer` blended
         over it, as a PIL RGB image."""
         heatmap = self.layer_map(layer, self.methods[0] if method is None else method)
@@ -57,7 +61,13 @@ class Explanation:
         return render_overlay(self.image[top:bottom, left:right], heatmap[top:bottom, left:right], opacity, colormap)
 
 
-def explanation(painting, maps, probabilities, class_name, embedding=None):
+def explanation(
+    painting: Image.Image,
+    maps: Mapping[str, Mapping[str, npt.ArrayLike]],
+    probabilities: dict[str, float],
+    class_name: str,
+    embedding: np.ndarray | None = None,
+) -> Explanation:
     """The Explanation of `painting` (a PIL image) from maps at the layers' own resolution (method ->
     layer -> (height, width) in 0..1, over the padded square)."""
     side = min(DISPLAY_SIDE, max(painting.size))
@@ -85,14 +95,14 @@ def explanation(painting, maps, probabilities, class_name, embedding=None):
     )
 
 
-def upsample_map(cam, size):
+def upsample_map(cam: npt.ArrayLike, size: tuple[int, int]) -> np.ndarray:
     """Bilinear upsampling of a (height, width) map to `size` = (width, height), clipped to 0..1."""
     resized = Image.fromarray(np.asarray(cam, dtype=np.float32)).resize(size, Image.Resampling.BILINEAR)
     return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
 
 
 @functools.lru_cache(maxsize=32)
-def colormap_lut(name):
+def colormap_lut(name: str) -> np.ndarray:
     """A (256, 3) uint8 lookup table of a matplotlib colormap."""
     try:
         colormap = colormaps[name]
@@ -101,7 +111,9 @@ def colormap_lut(name):
     return np.round(colormap(np.linspace(0.0, 1.0, 256))[:, :3] * 255).astype(np.uint8)
 
 
-def render_overlay(image, heatmap, opacity=0.5, colormap="jet"):
+def render_overlay(
+    image: npt.ArrayLike | Image.Image, heatmap: npt.ArrayLike, opacity: float = 0.5, colormap: str = "jet"
+) -> Image.Image:
     """Blend a colour-mapped `heatmap` (0..1, the image's height x width) over an RGB `image`."""
     if not 0.0 <= opacity <= 1.0:
         raise UserError(f"Opacity must be between 0 and 1, not {opacity}.")

@@ -4,6 +4,7 @@ needs, and offline when they are there."""
 
 import contextlib
 import os
+from collections.abc import Iterator
 
 from huggingface_hub import HfApi, constants, snapshot_download
 from huggingface_hub.errors import (
@@ -29,7 +30,7 @@ from artnet.model.folder import (
 )
 
 
-def pull(spec, token=None):
+def pull(spec: str | os.PathLike[str], token: str | None = None) -> ModelSource:
     """A local model folder for `spec`: a folder path, `user/repo` or `user/repo@revision`.
 
     Hub models are downloaded into (or, offline, read from) the huggingface_hub cache, with only the
@@ -62,7 +63,7 @@ def pull(spec, token=None):
     return ModelSource(folder=folder, repo_id=repo_id, revision=revision or "main", commit=os.path.basename(folder))
 
 
-def resolve_commit(spec, token=None):
+def resolve_commit(spec: str, token: str | None = None) -> tuple[str, str | None]:
     """`user/repo[@revision]` -> (repo_id, the commit id that revision points to now). Raises HubError."""
     repo_id, revision = parse_spec(spec)
     with reading(repo_id, revision, token):
@@ -70,7 +71,9 @@ def resolve_commit(spec, token=None):
 
 
 @contextlib.contextmanager
-def reading(repo_id, revision=None, token=None, mistyped_path=None):
+def reading(
+    repo_id: str, revision: str | None = None, token: str | None = None, mistyped_path: str | None = None
+) -> Iterator[None]:
     """Turn what can go wrong while reading `repo_id` at `revision` into a HubError that says what to do;
     `mistyped_path` is the spec when it may be a local path instead."""
     shown_spec = shown(repo_id, revision)
@@ -121,7 +124,7 @@ class ModelNotFoundError(UserError):
     """No model to serve. The message says how to get one."""
 
 
-def resolve_model(spec):
+def resolve_model(spec: str | os.PathLike[str] | None) -> ModelSource:
     """The ModelSource named by `spec`: a local model folder, or a Hub repo pulled at its revision; without
     one, the folder that train.py writes. What app.py and the commands serve alike."""
     if spec is None:

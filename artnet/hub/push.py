@@ -7,6 +7,7 @@ API directly. Every check that can fail is made before any long work (`check_can
 import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants
@@ -36,11 +37,11 @@ class PushResult:
     tag: str | None = None
 
     @property
-    def spec(self):
+    def spec(self) -> str:
         return f"{self.repo_id}@{self.commit_id}"
 
 
-def check_can_push(repo_id, token=None, tag=None):
+def check_can_push(repo_id: str, token: str | None = None, tag: str | None = None) -> str:
     """Make sure that a push to `repo_id` (with `tag`) can succeed, before any long work. Returns the token.
 
     It checks that there is a token, that the Hub accepts it, that it may write to the repo's namespace,
@@ -113,7 +114,14 @@ def _existing_tags(api, repo_id):
         return set()
 
 
-def push(model_folder, repo_id, token=None, private=False, revision_tag=None, commit_message=None):
+def push(
+    model_folder: str | os.PathLike[str],
+    repo_id: str,
+    token: str | None = None,
+    private: bool = False,
+    revision_tag: str | None = None,
+    commit_message: str | None = None,
+) -> PushResult:
     """Upload a model folder to `repo_id` in one commit, with a freshly rendered model card, creating
     the repo if it is missing, and tag that commit. Returns a PushResult."""
     token = check_can_push(repo_id, token, revision_tag)
@@ -186,7 +194,7 @@ def deletions(existing, kept, under=""):
 
 
 @contextlib.contextmanager
-def writing(action, retry):
+def writing(action: str, retry: str) -> Iterator[None]:
     """Turn the Hub's refusals and network failures during `action` ("pushing to user/repo") into a
     HubError; `retry` says how to try again."""
     try:

@@ -20,18 +20,21 @@ import logging
 import os
 import threading
 import zipfile
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from huggingface_hub import constants
 from PIL import Image
 
 from artnet.errors import UserError
 from artnet.files import write_json_atomically
 
-# 2: the backbone is named and may be MobileNet, and the style head's layers are ArtNet's own.
 logger = logging.getLogger(__name__)
 
+# 2: the backbone is named and may be MobileNet, and the style head's layers are ArtNet's own.
 FORMAT_VERSION = 2
 # Where train.py writes by default, and where app.py looks when it is given no model.
 DEFAULT_MODEL_FOLDER = os.path.join("models", "artnet")
@@ -59,7 +62,7 @@ class ModelFolderError(UserError):
     """A model folder that cannot be loaded. The message says what is wrong and what to do; `file` is the
     file at fault (CONFIG_FILE or MODEL_FILE), for callers that say it in their own words."""
 
-    def __init__(self, message, file=None):
+    def __init__(self, message: str, file: str | None = None) -> None:
         super().__init__(message)
         self.file = file
 
@@ -72,23 +75,23 @@ class Example:
     label: str
 
 
-def model_path(folder):
+def model_path(folder: str | os.PathLike[str]) -> str:
     return os.path.join(folder, MODEL_FILE)
 
 
-def plot_path(folder, name):
+def plot_path(folder: str | os.PathLike[str], name: str) -> str:
     """Where the plot `name` (a PNG file name) goes; the plots folder is made when missing."""
     os.makedirs(os.path.join(folder, PLOTS_FOLDER), exist_ok=True)
     return os.path.join(folder, PLOTS_FOLDER, name)
 
 
-def write_config(folder, config):
+def write_config(folder: str | os.PathLike[str], config: Mapping[str, Any]) -> None:
     """config.json, with the format version. Written after model.keras: a folder with a config.json always
     holds the model that it describes."""
     write_json_atomically(os.path.join(folder, CONFIG_FILE), {"format_version": FORMAT_VERSION, **config})
 
 
-def read_config(folder):
+def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
     """The validated config.json of a model folder. Raises ModelFolderError."""
     path = os.path.join(folder, CONFIG_FILE)
     try:
@@ -119,12 +122,12 @@ def read_config(folder):
     return config
 
 
-def looks_complete(folder):
+def looks_complete(folder: str | os.PathLike[str]) -> bool:
     """Whether `folder` holds a config.json and a model.keras, without reading them."""
     return all(os.path.isfile(os.path.join(folder, name)) for name in (CONFIG_FILE, MODEL_FILE))
 
 
-def check_folder(folder):
+def check_folder(folder: str | os.PathLike[str]) -> dict[str, Any]:
     """The config of a complete model folder: it exists, has a valid config.json and a model.keras.
     Checked without TensorFlow, so that a wrong folder is reported at once. Raises ModelFolderError."""
     folder = os.fspath(folder)
@@ -140,11 +143,11 @@ def check_folder(folder):
     return config
 
 
-def write_metrics(folder, metrics):
+def write_metrics(folder: str | os.PathLike[str], metrics: dict[str, Any]) -> None:
     write_json_atomically(os.path.join(folder, METRICS_FILE), metrics)
 
 
-def read_metrics(folder):
+def read_metrics(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
     """metrics.json of a model folder, or None when the model has not been evaluated."""
     try:
         with open(os.path.join(folder, METRICS_FILE), encoding="utf-8") as file:
@@ -153,12 +156,12 @@ def read_metrics(folder):
         return None
 
 
-def write_card(folder, text):
+def write_card(folder: str | os.PathLike[str], text: str) -> None:
     with open(os.path.join(folder, CARD_FILE), "w", encoding="utf-8") as file:
         file.write(text)
 
 
-def write_examples(folder, examples):
+def write_examples(folder: str | os.PathLike[str], examples: Iterable[tuple[Image.Image, str, str]]) -> None:
     """examples/: each (image, true movement, where it came from) as a browser-sized JPEG, and the index
     that lists them."""
     examples_folder = os.path.join(folder, EXAMPLES_FOLDER)
@@ -174,7 +177,7 @@ def write_examples(folder, examples):
     write_json_atomically(os.path.join(examples_folder, EXAMPLES_INDEX), index)
 
 
-def read_examples(folder):
+def read_examples(folder: str | os.PathLike[str]) -> list[Example]:
     """The Examples listed in examples/index.json whose files exist; none if there is no index."""
     examples_folder = os.path.join(folder, EXAMPLES_FOLDER)
     index_path = os.path.join(examples_folder, EXAMPLES_INDEX)
@@ -196,7 +199,12 @@ def read_examples(folder):
     return examples
 
 
-def write_neighbours(folder, embeddings, entries, thumbnails):
+def write_neighbours(
+    folder: str | os.PathLike[str],
+    embeddings: npt.ArrayLike,
+    entries: Iterable[dict[str, Any]],
+    thumbnails: Iterable[bytes],
+) -> None:
     """neighbours/: the embeddings (float16), one entry per painting (movement, title, source) and each
     one's JPEG thumbnail, in one zip so that a Hub commit carries three files, not thousands."""
     neighbours = os.path.join(folder, NEIGHBOURS_FOLDER)
@@ -208,7 +216,9 @@ def write_neighbours(folder, embeddings, entries, thumbnails):
     write_json_atomically(os.path.join(neighbours, NEIGHBOURS_INDEX), list(entries))
 
 
-def read_neighbours(folder):
+def read_neighbours(
+    folder: str | os.PathLike[str],
+) -> tuple[np.ndarray, list[dict[str, Any]], Callable[[int], bytes]] | None:
     """(embeddings, entries, thumbnail(row) -> JPEG bytes) of a folder's neighbours/, or None when it has
     none or they do not fit together (a folder written before them, or damaged)."""
     neighbours = os.path.join(folder, NEIGHBOURS_FOLDER)
@@ -223,7 +233,7 @@ def read_neighbours(folder):
         return None
     lock = threading.Lock()
 
-    def thumbnail(row):
+    def thumbnail(row: int) -> bytes:
         with lock:  # a ZipFile reads through one file position
             return archive.read(f"{row}.jpg")
 
@@ -241,12 +251,12 @@ class ModelSource:
     commit: str | None = None
 
     @property
-    def url(self):
+    def url(self) -> str | None:
         if self.repo_id is None:
             return None
         return f"{constants.ENDPOINT}/{self.repo_id}/tree/{self.commit or self.revision or 'main'}"
 
     @property
-    def spec(self):
+    def spec(self) -> str:
         """What pulls exactly this model again: `repo@commit` for a Hub model, else the folder."""
         return f"{self.repo_id}@{self.commit}" if self.repo_id and self.commit else (self.repo_id or self.folder)

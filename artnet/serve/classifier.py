@@ -8,21 +8,23 @@ faithful CAM method) comes from the folder's config. A Classifier holds no per-u
 
 import os
 import threading
+from collections.abc import Iterable, Sequence
+from typing import Any, Self
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from artnet.data.images import load_image, square_image, to_array
+from artnet.data.images import ImageSource, load_image, square_image, to_array
 from artnet.errors import UserError
 from artnet.explain.cams import CAM_METHODS, BaseCAM
-from artnet.explain.neighbours import DEFAULT_K, NeighbourIndex
-from artnet.explain.overlay import explanation
+from artnet.explain.neighbours import DEFAULT_K, Match, NeighbourIndex
+from artnet.explain.overlay import Explanation, explanation
 from artnet.model.folder import read_neighbours
 from artnet.model.network import LOGITS_LAYER, calibrated_probabilities, load_folder
 
 
-def share_cpu_cores(concurrent_passes):
+def share_cpu_cores(concurrent_passes: int) -> None:
     """Size TensorFlow's thread pools for `concurrent_passes` network passes at a time: each pass gets
     its share of the cores for its operations (intra-op), and the passes run side by side (inter-op).
 
@@ -38,7 +40,24 @@ def share_cpu_cores(concurrent_passes):
 class Classifier:
     """Classifies and explains paintings with a model folder's model. Safe to share between threads."""
 
-    def __init__(self, model, config, jit_compile=False, warm_up=True, neighbours=None):
+    model: keras.Model
+    config: dict[str, Any]
+    labels: list[str]
+    image_size: int
+    gradcam_layers: list[dict[str, Any]]
+    cam_methods: list[str]
+    most_faithful: dict[str, Any]
+    temperature: float
+    neighbours: NeighbourIndex | None
+
+    def __init__(
+        self,
+        model: keras.Model,
+        config: dict[str, Any],
+        jit_compile: bool = False,
+        warm_up: bool = True,
+        neighbours: NeighbourIndex | None = None,
+    ) -> None:
         self.model = model
         self.config = config
         self.labels = list(config["labels"])
@@ -67,7 +86,7 @@ class Classifier:
             self.warm_up()
 
     @classmethod
-    def from_folder(cls, folder, **options):
+    def from_folder(cls, folder: str | os.PathLike[str], **options: Any) -> Self:
         model, config = load_folder(folder)
         found = read_neighbours(folder)
         return cls(model, config, neighbours=NeighbourIndex(*found) if found else None, **options)
@@ -76,44 +95,46 @@ class Classifier:
         logits, embeddings = outputs
         return calibrated_probabilities(logits, self.temperature), tf.cast(embeddings, tf.float32)
 
-    def warm_up(self):
+    def warm_up(self) -> None:
         """Trace and run both compiled passes once, so that no user request pays for tracing."""
         blank = np.zeros((1, self.image_size, self.image_size, 3), np.float32)
         self._predict(blank)
         self._cams[self._default_layers](blank)
 
-    def classify(self, image):
+    def classify(self, image: ImageSource) -> dict[str, float]:
         """{label: probability} for a painting given as a path, bytes or a PIL image."""
         return self.classify_batch([self.model_input(image)])[0]
 
-    def classify_many(self, images):
+    def classify_many(self, images: Iterable[ImageSource]) -> list[dict[str, float]]:
         """[{label: probability}] for several paintings in one network pass, which costs less per painting
         than one pass each (bench/load.py measures how much)."""
         return self.classify_batch([self.model_input(image) for image in images])
 
-    def model_input(self, image):
+    def model_input(self, image: ImageSource) -> np.ndarray:
         """What the network is given for a painting (a path, bytes or a PIL image): loaded, padded to a
         square and resized. Safe to call from several threads at once."""
         return self._model_input(load_image(image))
 
-    def classify_batch(self, model_inputs):
+    def classify_batch(self, model_inputs: Sequence[np.ndarray]) -> list[dict[str, float]]:
         """[{label: probability}] for paintings already made model inputs, in one network pass."""
         probabilities, _ = self._predict(np.stack(model_inputs))
         return [self._probability_dict(row) for row in probabilities.numpy()]
 
-    def similar(self, image, k=DEFAULT_K):
+    def similar(self, image: ImageSource, k: int = DEFAULT_K) -> list[Match]:
         """The k training paintings closest to a painting (Matches, most similar first), from the pass that
         classifies it. Raises UserError when the model folder has no index of them."""
         _, embeddings = self._predict(self.model_input(image)[np.newaxis])
         return self.similar_to(embeddings.numpy()[0], k)
 
-    def similar_to(self, embedding, k=DEFAULT_K):
+    def similar_to(self, embedding: np.ndarray, k: int = DEFAULT_K) -> list[Match]:
         """The k training paintings closest to an embedding, such as an Explanation's."""
         if self.neighbours is None:
             raise UserError("This model folder has no index of its training paintings; train it again to get one.")
         return self.neighbours.matches(embedding, k)
 
-    def explain(self, image, class_name=None, layers=None):
+    def explain(
+        self, image: ImageSource, class_name: str | None = None, layers: Iterable[str] | None = None
+    ) -> Explanation:
         """The maps of every CAM method at `layers` (default: the model folder's layers) for `class_name`
         (default: the top prediction), with the probabilities, all from one pass."""
         painting = load_image(image)

@@ -21,6 +21,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,6 +118,7 @@ def load_or_build(trunk, paintings, views, image_size, root, *, progress=True):
     os.makedirs(root, exist_ok=True)
     _remove_abandoned(root, key)
     partial = tempfile.mkdtemp(prefix=f".{key}.{os.getpid()}.", suffix=PARTIAL_SUFFIX, dir=root)
+    started = time.monotonic()
     try:
         _build(partial, key, layout, paintings, progress)
         try:
@@ -127,7 +129,13 @@ def load_or_build(trunk, paintings, views, image_size, root, *, progress=True):
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    logger.info(f"Cached the features of {len(paintings)} paintings x {len(layout.views)} views in {folder}.")
+    seconds = time.monotonic() - started
+    views = len(paintings) * len(layout.views)
+    # The speed of this machine, by which a reader scales every time that the docs give.
+    logger.info(
+        f"Cached the features of {len(paintings)} paintings x {len(layout.views)} views in {folder} in {seconds:.0f} s "
+        f"({1000 * seconds / max(views, 1):.1f} s per 1,000 views)."
+    )
     return _load(folder, key)
 
 
