@@ -1,4 +1,6 @@
 import os
+import subprocess
+import sys
 
 # Quiet TensorFlow's C++ start-up chatter; set before any test imports TensorFlow.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -46,69 +48,134 @@ def classifier(untrained_model_folder):
     return Classifier.from_folder(untrained_model_folder)
 
 
-# --- Training: one real `python train.py` run per session, on generated paintings. ---
+# --- The two trainings of a session: started in the background before the first test, awaited by the
+# tests that need them, which run last. Both are `python train.py`, as a user runs it. ---
 
-# Small enough for 2 CPU cores (about 2 minutes), large enough that validation accuracy ends well above
+# Small enough for 2 CPU cores (a few minutes), large enough that validation accuracy ends well above
 # chance (0.2): 24 paintings per movement at 64 x 64, the reference DenseNet-121 trained from random weights.
-TRAINING_ARGUMENTS = (
-    "--backbone",
-    "densenet121",
-    "--head",
-    "reference",
-    "--image-size",
-    "64",
-    "--epochs",
-    "3",
-    "--batch-size",
-    "16",
-    "--backbone-weights",
-    "none",
-    "--freeze",
-    "all",
-    "--learning-rate",
-    "1e-3",
-    "--halve-learning-rate-every",
-    "100",
-    "--label-smoothing",
-    "0",
+TRAINING_ARGUMENTS = tuple(
+    "--backbone densenet121 --head reference --image-size 64 --epochs 3 --batch-size 16 --backbone-weights none "
+    "--freeze all --learning-rate 1e-3 --halve-learning-rate-every 100 --label-smoothing 0".split()
 )
-
 
 # The training fixture's model folder exists before the run, as an earlier model folder with this extra
 # file: retraining replaces the whole folder.
 EARLIER_MODEL_FILE = "earlier_notes.txt"
+
+# What the tests' real training does unlike the Quick start: the faithfulness of the maps is measured on
+# fewer test paintings (5 per movement instead of 10), which is what the tests assert on; everything else
+# is the Quick start's command.
+REAL_TRAINING_EXTRA_ARGUMENTS = ("--faithfulness-paintings", "25")
+
+# The fixtures through which a test needs each training. The live app serves the real model where
+# ../shared has the paintings, else the generated one.
+GENERATED_TRAINING_FIXTURES = {"training_run", "trained_model_folder"}
+REAL_TRAINING_FIXTURES = {"real_training_run", "real_model_folder"}
+APP_FIXTURES = {"app_model_folder", "live_app"}
+
+
+def train_py_command(*arguments):
+    return [sys.executable, os.path.join(ROOT, "train.py"), *map(str, arguments)]
+
+
+def train_py_environment(environment=None):
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", **(environment or {})}
 
 
 def run_train_py(*arguments, environment=None):
     """`python train.py ARGUMENTS` in a subprocess, as a user runs it, with `environment` added to this
     process's: a CompletedProcess. No timeout of its own: machines differ several times in speed, and a
     limit that fits one fails a correct run on another; CI's limit on the whole run is the backstop."""
-    import subprocess
-    import sys
-
     return subprocess.run(
-        [sys.executable, os.path.join(ROOT, "train.py"), *map(str, arguments)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", **(environment or {})},
+        train_py_command(*arguments), capture_output=True, text=True, cwd=ROOT, env=train_py_environment(environment)
     )
 
 
-@pytest.fixture(scope="session")
-def training_run(tmp_path_factory):
-    """The finished run: its model folder and what train.py printed."""
-    from datasets import write_class_folders
+class BackgroundTraining:
+    """`python train.py ARGUMENTS` started now, its output kept in files beside `folder`, the model folder it
+    writes; `result()` waits for it like run_train_py, with no timeout either."""
 
-    workspace = tmp_path_factory.mktemp("training")
-    data = write_class_folders(workspace / "paintings", per_style=24)
-    folder = workspace / "model"
-    folder.mkdir()
-    for name in ("config.json", "model.keras", EARLIER_MODEL_FILE):
-        (folder / name).write_text("from an earlier run")
-    result = run_train_py("--data", data, "--output", folder, *TRAINING_ARGUMENTS)
+    def __init__(self, folder, *arguments):
+        self.folder = folder
+        self.output = {name: folder.parent / f"train_py.{name}" for name in ("stdout", "stderr")}
+        with open(self.output["stdout"], "w") as stdout, open(self.output["stderr"], "w") as stderr:
+            self.process = subprocess.Popen(
+                train_py_command(*arguments, "--output", folder),
+                stdout=stdout,
+                stderr=stderr,
+                cwd=ROOT,
+                env=train_py_environment(),
+            )
+
+    def result(self):
+        returncode = self.process.wait()
+        texts = {name: path.read_text(errors="replace") for name, path in self.output.items()}
+        return subprocess.CompletedProcess(self.process.args, returncode, texts["stdout"], texts["stderr"])
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def needed_trainings(item):
+    """Which of the session's trainings a test needs: a subset of {"generated", "real"}."""
+    names = set(item.fixturenames)
+    names |= {
+        value for value in getattr(getattr(item, "callspec", None), "params", {}).values() if isinstance(value, str)
+    }
+    needed = {"generated"} if names & GENERATED_TRAINING_FIXTURES else set()
+    if names & REAL_TRAINING_FIXTURES and have_shared_data():
+        needed.add("real")
+    if names & APP_FIXTURES:
+        needed.add("real" if have_shared_data() else "generated")
+    return needed
+
+
+def have_shared_data():
+    return os.path.isdir(SHARED_PAINTINGS) and os.path.isfile(MOBILENET_WEIGHTS)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """The tests that wait for a training run after all the others, the real model's last: the trainings
+    go on in the background while the others run."""
+    items.sort(key=lambda item: (len(needed_trainings(item)), "real" in needed_trainings(item)))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def background_trainings(request, tmp_path_factory):
+    """{"generated" | "real": BackgroundTraining} of the trainings that the selected tests need, started
+    before the first test; a session whose tests need none starts none."""
+    needed = (
+        set().union(*(needed_trainings(item) for item in request.session.items)) if request.session.items else set()
+    )
+    started = {}
+    if "generated" in needed:
+        from datasets import write_class_folders
+
+        workspace = tmp_path_factory.mktemp("training")
+        data = write_class_folders(workspace / "paintings", per_style=24)
+        folder = workspace / "model"
+        folder.mkdir()
+        for name in ("config.json", "model.keras", EARLIER_MODEL_FILE):
+            (folder / name).write_text("from an earlier run")
+        started["generated"] = BackgroundTraining(folder, "--data", data, *TRAINING_ARGUMENTS)
+    if "real" in needed:
+        folder = tmp_path_factory.mktemp("real") / "model"
+        started["real"] = BackgroundTraining(folder, *quick_start_training_arguments(), *REAL_TRAINING_EXTRA_ARGUMENTS)
+    yield started
+    for training in started.values():
+        training.stop()
+
+
+@pytest.fixture(scope="session")
+def training_run(background_trainings):
+    """The finished run on generated paintings: its model folder and what train.py printed."""
+    training = background_trainings["generated"]
+    result = training.result()
     assert result.returncode == 0, result.stderr[-3000:]
-    return folder, result
+    return training.folder, result
 
 
 @pytest.fixture(scope="session")
@@ -118,15 +185,10 @@ def trained_model_folder(training_run):
 
 # --- The real model: `python train.py` with its defaults on the real paintings, as the README says. ---
 
-# What the tests' real training does unlike the Quick start: the faithfulness of the maps is measured on
-# fewer test paintings (5 per movement instead of 10), which is what the tests assert on; everything else
-# is the Quick start's command.
-REAL_TRAINING_EXTRA_ARGUMENTS = ("--faithfulness-paintings", "25")
-
 
 def quick_start_training_arguments():
     """The arguments of train.py in the README's Quick start command, which the real model is trained with.
-    Its paths are relative to the checkout, as run_train_py runs train.py from there."""
+    Its paths are relative to the checkout, as train.py runs from there."""
     import re
     import shlex
 
@@ -138,14 +200,14 @@ def quick_start_training_arguments():
 
 
 @pytest.fixture(scope="session")
-def real_training_run(tmp_path_factory):
+def real_training_run(background_trainings):
     """The finished run on ../shared/paintings: its model folder and what train.py printed."""
-    if not (os.path.isdir(SHARED_PAINTINGS) and os.path.isfile(MOBILENET_WEIGHTS)):
+    if not have_shared_data():
         pytest.skip(f"no real paintings and weights in {SHARED} (../shared beside the checkout)")
-    folder = tmp_path_factory.mktemp("real") / "model"
-    result = run_train_py(*quick_start_training_arguments(), *REAL_TRAINING_EXTRA_ARGUMENTS, "--output", folder)
+    training = background_trainings["real"]
+    result = training.result()
     assert result.returncode == 0, result.stderr[-3000:]
-    return folder, result
+    return training.folder, result
 
 
 @pytest.fixture(scope="session")
@@ -160,7 +222,7 @@ def real_model_folder(real_training_run):
 def app_model_folder(request):
     """The folder the live app serves: the real model where ../shared has the paintings, else the model
     trained on generated paintings; a trained model either way, so that answers and examples mean something."""
-    if os.path.isdir(SHARED_PAINTINGS) and os.path.isfile(MOBILENET_WEIGHTS):
+    if have_shared_data():
         return request.getfixturevalue("real_model_folder")
     return request.getfixturevalue("trained_model_folder")
 
