@@ -22,7 +22,7 @@ from artnet.model.backbones import BACKBONES  # noqa: E402
 from artnet.model.folder import DEFAULT_MODEL_FOLDER  # noqa: E402
 from artnet.model.heads import HEADS  # noqa: E402
 from artnet.train.features import default_cache_root  # noqa: E402
-from artnet.train.options import CLASS_WEIGHTS, TrainingOptions  # noqa: E402
+from artnet.train.options import CLASS_WEIGHTS, COLLECTION_WEIGHTS, TrainingOptions  # noqa: E402
 from artnet.train.setup import prepare_run  # noqa: E402
 
 DEFAULTS = TrainingOptions()
@@ -91,6 +91,20 @@ def parse_arguments(argv=None):
         choices=CLASS_WEIGHTS,
         default=DEFAULTS.class_weights,
         help="balanced weighs each movement inversely to its number of paintings (default: %(default)s)",
+    )
+    add(
+        "--collection-weights",
+        choices=COLLECTION_WEIGHTS,
+        default=DEFAULTS.collection_weights,
+        help="balanced weighs every collection of a movement alike, whatever its number of paintings (default: %(default)s)",
+    )
+    add(
+        "--mix-collections",
+        type=float,
+        default=DEFAULTS.mix_collections,
+        metavar="P",
+        help="with probability P, mix a training sample's style statistics with those of a painting of the same movement "
+        "from another collection (MixStyle; default: %(default)s)",
     )
     add("--validation-fraction", type=float, default=DEFAULTS.validation_fraction, help="(default: %(default)s)")
     add("--test-fraction", type=float, default=DEFAULTS.test_fraction, help="(default: %(default)s)")

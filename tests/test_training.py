@@ -124,6 +124,18 @@ def test_retraining_replaces_the_earlier_model_folder(trained_model_folder):
         ),
         (["--data", "{tmp}/scarce", "--head", "wide"], "train.py: error: argument --head: invalid choice: 'wide'"),
         (
+            ["--data", "{tmp}/scarce", "--mix-collections", "1.5"],
+            "error: --mix-collections is a probability, from 0 to 1, not 1.5.",
+        ),
+        (
+            ["--data", "{tmp}/scarce", "--collection-weights", "equal"],
+            "train.py: error: argument --collection-weights: invalid choice: 'equal'",
+        ),
+        (
+            ["--data", "{tmp}/scarce", "--faithfulness-paintings", "0"],
+            "error: --faithfulness-paintings must be at least 1, not 0.",
+        ),
+        (
             ["--data", "{tmp}/scarce", "--backbone", "densenet121", "--backbone-weights", "{tmp}/other.weights.h5"],
             "error: --backbone-weights {tmp}/other.weights.h5 does not fit --backbone densenet121: it holds 1 tensors",
         ),

@@ -343,9 +343,13 @@ def test_a_folder_without_a_readable_index_has_no_examples(tmp_path, caplog):
 
 
 def test_about_gives_the_test_accuracy_or_says_the_model_was_not_evaluated(tmp_path, classifier):
-    evaluated = write_folder(tmp_path / "evaluated", metrics={"test": {"accuracy": 0.7312, "macro_f1": 0.7011}})
+    cross = {"mean_accuracy": 0.4712, "collections": [{}, {}, {}]}
+    metrics = {"test": {"accuracy": 0.7312, "macro_f1": 0.7011}, "cross_collection": cross}
+    evaluated = write_folder(tmp_path / "evaluated", metrics=metrics)
     text = ui.about(classifier, ModelSource(str(evaluated)))
     assert "right 73.1% of the time, macro-F1 0.70" in text and "local folder `evaluated`" in text
+    # Beside it, the number that matters for a painting from elsewhere.
+    assert "recognises that collection's paintings 47% of the time (mean over 3 collections)" in text
     assert str(tmp_path) not in text  # the server's paths are not shown to visitors
     assert "DenseNet-121" in text and "Cubism, Impressionism, Realism" in text and "64 × 64" in text
     fresh = ui.about(classifier, ModelSource(str(write_folder(tmp_path / "fresh"))))

@@ -57,10 +57,12 @@ def about(classifier, source):
         f"apart: {', '.join(classifier.labels)}. It sees a painting padded to a square and resized to {size} × {size} "
         "pixels.",
     ]
-    test = (read_metrics(source.folder) or {}).get("test") or {}
+    metrics = read_metrics(source.folder) or {}
+    test = metrics.get("test") or {}
     if "accuracy" in test:
         f1 = f", macro-F1 {test['macro_f1']:.2f}" if "macro_f1" in test else ""
         lines.append(f"On its held-out test set it is right {test['accuracy']:.1%} of the time{f1}.")
+        lines.append(cross_collection_line(metrics))
     else:
         lines.append("This model has not been evaluated: its folder has no test metrics.")
     if "temperature" in config:
@@ -81,8 +83,21 @@ def about(classifier, source):
         "textures (early) to whole shapes (final), by four methods: Grad-CAM (Selvaraju et al., 2017), Grad-CAM++ "
         "(Chattopadhyay et al., 2018), LayerCAM (Jiang et al., 2021) and HiResCAM (Draelos and Carin, 2020)."
     )
-    lines.append(faithfulness_line(read_metrics(source.folder) or {}))
-    return "\n\n".join(lines)
+    lines.append(faithfulness_line(metrics))
+    return "\n\n".join(line for line in lines if line)
+
+
+def cross_collection_line(metrics):
+    """How often a painting from a collection the model never saw gets its movement: the number that
+    matters for a visitor's painting, which comes from none of the training collections."""
+    cross = metrics.get("cross_collection") or {}
+    if "mean_accuracy" not in cross:
+        return ""
+    return (
+        f"Its test paintings come from the collections it was trained on. Trained again without one collection of "
+        f"a movement, it recognises that collection's paintings {cross['mean_accuracy']:.0%} of the time (mean over "
+        f"{len(cross.get('collections', []))} collections): expect something between the two for a painting of yours."
+    )
 
 
 def faithfulness_line(metrics):

@@ -13,14 +13,27 @@ from artnet.model.network import LOGITS_LAYER
 
 # Rows of the cache predicted at a time.
 PREDICTION_BATCH = 512
+# MixStyle's Beta(0.1, 0.1): most mixing weights lie near 0 or 1, so a mixed sample mostly keeps one
+# painting's statistics with a touch of the other's.
+MIX_ALPHA = 0.1
 
 
 class CachedSamples(keras.utils.PyDataset):
     """Every training view of every training painting once per epoch, shuffled anew each epoch from the
     run's seed and the epoch's number, so that a resumed run sees the epochs that the interrupted one would
-    have seen."""
+    have seen.
 
-    def __init__(self, features, training, num_classes, options, *, first_epoch=0):
+    Two options work against learning the collection instead of the movement, given each painting's
+    collection (`sources`):
+    - mix_collections: with this probability, a sample's cached inputs are interpolated with those of the
+      same view of a painting of the same movement from another collection, by a weight drawn from
+      Beta(MIX_ALPHA, MIX_ALPHA) (MixStyle, Zhou et al., 2021: for the style head the cached inputs are the
+      channel means and standard deviations, so this mixes the statistics that carry a collection's look);
+    - collection_weights "balanced": every collection of a movement weighs alike in the loss, whatever its
+      number of paintings.
+    """
+
+    def __init__(self, features, training, num_classes, options, *, first_epoch=0, sources=None):
         super().__init__()
         rows, labels = training
         self.features, self.num_classes = features, num_classes
@@ -29,6 +42,12 @@ class CachedSamples(keras.utils.PyDataset):
         self.views = np.tile(view_indices, len(rows))
         self.labels = np.repeat(labels, len(view_indices))
         self.batch_size, self.seed, self.epoch = options.batch_size, options.seed, first_epoch
+        groups = np.repeat(_group_numbers(labels, sources), len(view_indices))
+        weights = sample_weights(options, labels, sources)
+        self.weights = None if weights is None else np.repeat(weights, len(view_indices))
+        self.mix_probability = options.mix_collections if sources is not None else 0.0
+        # For each sample, the samples of the same view, movement and another collection: its partners.
+        self.partners = _partners(self.views, self.labels, groups) if self.mix_probability else None
         self._shuffle()
 
     def _shuffle(self):
@@ -39,12 +58,81 @@ class CachedSamples(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         chosen = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        inputs = model_inputs(self.features.take(self.rows[chosen], self.views[chosen]))
-        return inputs, one_hot(self.labels[chosen], self.num_classes)
+        arrays = self.features.take(self.rows[chosen], self.views[chosen])
+        if self.mix_probability:
+            arrays = self._mixed(arrays, chosen, np.random.default_rng([self.seed, self.epoch, index]))
+        targets = one_hot(self.labels[chosen], self.num_classes)
+        if self.weights is None:
+            return model_inputs(arrays), targets
+        return model_inputs(arrays), targets, self.weights[chosen].astype(np.float32)
+
+    def _mixed(self, arrays, chosen, rng):
+        """`arrays` with a share of the samples interpolated with a partner from another collection."""
+        mixed = [
+            sample
+            for sample in range(len(chosen))
+            if len(self.partners[chosen[sample]]) and rng.random() < self.mix_probability
+        ]
+        if not mixed:
+            return arrays
+        partners = np.array([rng.choice(self.partners[chosen[sample]]) for sample in mixed])
+        weights = rng.beta(MIX_ALPHA, MIX_ALPHA, len(mixed)).astype(np.float32)
+        partner_arrays = self.features.take(self.rows[partners], self.views[partners])
+        result = []
+        for array, partner_array in zip(arrays, partner_arrays):
+            array = np.array(array, dtype=np.float32)
+            shape = (-1,) + (1,) * (array.ndim - 1)
+            array[mixed] = weights.reshape(shape) * array[mixed] + (1 - weights.reshape(shape)) * partner_array
+            result.append(array)
+        return result
 
     def on_epoch_end(self):
         self.epoch += 1
         self._shuffle()
+
+
+def _group_numbers(labels, sources):
+    """A number for each painting's collection (all zero where the collections are not known)."""
+    if sources is None:
+        return np.zeros(len(labels), np.int64)
+    names = {name: number for number, name in enumerate(sorted({str(source) for source in sources}))}
+    return np.array([names[str(source)] for source in sources], np.int64)
+
+
+def _partners(views, labels, groups):
+    """For each sample, the indices of the samples with its view and label and another group."""
+    partners = []
+    by_view_and_label = collections.defaultdict(list)
+    for sample, key in enumerate(zip(views.tolist(), labels.tolist())):
+        by_view_and_label[key].append(sample)
+    pools = {key: np.array(samples) for key, samples in by_view_and_label.items()}
+    for view, label, group in zip(views.tolist(), labels.tolist(), groups.tolist()):
+        pool = pools[view, label]
+        partners.append(pool[groups[pool] != group])
+    return partners
+
+
+def sample_weights(options, labels, sources=None):
+    """Each training painting's weight in the loss: the movement's class weight, times its collection's
+    weight when every collection of a movement is to weigh alike; None when all weigh the same."""
+    weights = np.ones(len(labels))
+    by_class = class_weights(options, labels)
+    if by_class:
+        weights *= np.array([by_class[label] for label in labels.tolist()])
+    if options.collection_weights == "balanced" and sources is not None:
+        groups = _group_numbers(labels, sources)
+        pairs = collections.Counter(zip(labels.tolist(), groups.tolist()))
+        per_label = collections.Counter(labels.tolist())
+        collections_of = collections.Counter(label for label, _ in pairs)
+        weights *= np.array(
+            [
+                per_label[label] / (collections_of[label] * pairs[label, group])
+                for label, group in zip(labels.tolist(), groups.tolist())
+            ]
+        )
+    if np.allclose(weights, 1.0):
+        return None
+    return weights / weights.mean()
 
 
 def one_hot(labels, num_classes):
@@ -85,18 +173,18 @@ def class_weights(options, labels):
     return {index: len(labels) / (len(counts) * count) for index, count in counts.items()}
 
 
-def fit_top(top, features, training, validation, options, *, callbacks=(), first_epoch=0, verbose=2):
+def fit_top(top, features, training, validation, options, *, callbacks=(), first_epoch=0, verbose=2, sources=None):
     """Train `top` on the cached training views of `training` (rows, label indices), validating on the
-    whole view of `validation` (rows, label indices). Returns Keras's History."""
+    whole view of `validation` (rows, label indices). `sources` is each training painting's collection,
+    for the options that work against learning it. Returns Keras's History."""
     num_classes = top.output_shape[-1]
-    samples = CachedSamples(features, training, num_classes, options, first_epoch=first_epoch)
+    samples = CachedSamples(features, training, num_classes, options, first_epoch=first_epoch, sources=sources)
     validation_inputs = predictable(features, validation[0], "whole")
     return top.fit(
         samples,
         validation_data=(validation_inputs, one_hot(validation[1], num_classes)),
         epochs=options.epochs,
         initial_epoch=first_epoch,
-        class_weight=class_weights(options, training[1]),
         callbacks=[learning_rate_schedule(options), *callbacks],
         verbose=verbose,
     )

@@ -14,6 +14,7 @@ from artnet.model.backbones import IMAGENET, get_backbone
 from artnet.model.heads import HEADS
 
 CLASS_WEIGHTS = ("none", "balanced")
+COLLECTION_WEIGHTS = ("none", "balanced")
 
 
 class OptionError(UserError):
@@ -34,6 +35,8 @@ class TrainingOptions:
     halve_learning_rate_every: int = 3
     label_smoothing: float = 0.1
     class_weights: str = "none"
+    collection_weights: str = "none"
+    mix_collections: float = 0.0
     seed: int = 42
     validation_fraction: float = 0.15
     test_fraction: float = 0.15
@@ -68,6 +71,10 @@ class TrainingOptions:
             raise OptionError(f"--label-smoothing must be in [0, 1), not {self.label_smoothing}.")
         if self.class_weights not in CLASS_WEIGHTS:
             raise OptionError(f"--class-weights must be none or balanced, not {self.class_weights!r}.")
+        if self.collection_weights not in COLLECTION_WEIGHTS:
+            raise OptionError(f"--collection-weights must be none or balanced, not {self.collection_weights!r}.")
+        if not 0 <= self.mix_collections <= 1:
+            raise OptionError(f"--mix-collections is a probability, from 0 to 1, not {self.mix_collections}.")
         backbone.check_weights(self.backbone_weights)
 
 

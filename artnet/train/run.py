@@ -67,6 +67,11 @@ class Split:
     def pair(self):
         return self.rows, self.labels
 
+    @property
+    def sources(self):
+        """Each painting's collection (None where the data does not say)."""
+        return np.array([painting.source for painting in self.paintings], dtype=object)
+
 
 def train(prepared, output, feature_cache=None):
     """Train the prepared run (artnet.train.setup), evaluate it and write the model folder `output`.
@@ -237,6 +242,7 @@ def _fit(top, features, splits, options, run, state):
             options,
             callbacks=[EpochCheckpoint(run, state)],
             first_epoch=state.epochs_done,
+            sources=splits["train"].sources,
             # A progress bar on a terminal; in a log, a line per epoch.
             verbose=1 if sys.stdout.isatty() else 2,
         )

@@ -75,14 +75,17 @@ def cross_collection(top, features, splits, labels, options, per_source):
         )
         left_out = set(fold)
         model = fitting.compile_top(fitting.fresh_copy(top), options)
+        train, validation = splits["train"], splits["validation"]
+        kept_train, kept_validation = _kept(train, left_out), _kept(validation, left_out)
         fitting.fit_top(
             model,
             features,
-            _kept(splits["train"], left_out),
-            _kept(splits["validation"], left_out),
+            (train.rows[kept_train], train.labels[kept_train]),
+            (validation.rows[kept_validation], validation.labels[kept_validation]),
             options,
             callbacks=[fitting.KeepBest()],
             verbose=0,
+            sources=train.sources[kept_train],
         )
         for movement, source in fold:
             held = [p for p in everything if (p.movement, p.source) == (movement, source)]
@@ -171,6 +174,5 @@ def _logistic_regression(features, targets, classes):
 
 
 def _kept(split, left_out):
-    """(rows, labels) of the split's paintings whose (movement, collection) is not left out."""
-    chosen = np.array([(p.movement, p.source) not in left_out for p in split.paintings], dtype=bool)
-    return split.rows[chosen], split.labels[chosen]
+    """Which of the split's paintings are kept: those whose (movement, collection) is not left out."""
+    return np.array([(p.movement, p.source) not in left_out for p in split.paintings], dtype=bool)
