@@ -1,11 +1,13 @@
 """The training recipes tried on the real paintings, each through `python train.py`, side by side in one run.
 
     python bench/recipes.py [--data ../shared/paintings] [--weights ../shared/weights/mobilenet_0.75_imagenet_notop.weights.h5]
+                            [--recipes N,...] [--feature-cache DIR]
 
 Every recipe is train.py's defaults with the options in its row, on the same split (seed 42). The
 features are computed once per trunk before the rows are timed, so "seconds" is the run with its
 features cached: training, the cross-collection folds, evaluation and the model folder. Takes about
-half an hour on 2 cores.
+an hour on 2 cores; `--recipes` runs some rows beside the default's, and `--feature-cache` reuses the
+cache of an earlier run on the same data (give --data as that run did).
 """
 
 import argparse
@@ -32,7 +34,17 @@ RECIPES = [
     ("the default, balanced class weights", ["--class-weights", "balanced"]),
     ("the default, no label smoothing", ["--label-smoothing", "0"]),
     ("the default, 20 epochs", ["--epochs", "20", "--halve-learning-rate-every", "6"]),
+    ("the default, every collection of a movement weighed alike", ["--collection-weights", "balanced"]),
+    ("the default, statistics mixed across collections (MixStyle, p 0.5)", ["--mix-collections", "0.5"]),
+    (
+        "the default, statistics mixed (p 0.5) and collections weighed alike",
+        ["--mix-collections", "0.5", "--collection-weights", "balanced"],
+    ),
 ]
+
+
+# The row of train.py's defaults, which every partial run measures too.
+DEFAULT_ROW = next(number for number, (_, options) in enumerate(RECIPES) if not options)
 
 
 def parse_arguments():
@@ -40,6 +52,15 @@ def parse_arguments():
     parser.add_argument("--data", default=os.path.join(SHARED, "paintings"))
     parser.add_argument(
         "--weights", default=os.path.join(SHARED, "weights", "mobilenet_0.75_imagenet_notop.weights.h5")
+    )
+    parser.add_argument(
+        "--recipes",
+        type=lambda value: [int(number) for number in value.split(",")],
+        metavar="N,...",
+        help="only these rows of the table, counted from 0, beside the default (default: every row)",
+    )
+    parser.add_argument(
+        "--feature-cache", metavar="DIR", help="an existing feature cache to use (default: a new one, filled first)"
     )
     return parser.parse_args()
 
@@ -57,7 +78,7 @@ def train(arguments, options, workspace, name):
         "--output",
         output,
         "--feature-cache",
-        os.path.join(workspace, "cache"),
+        arguments.feature_cache or os.path.join(workspace, "cache"),
         *options,
     ]
     start = time.perf_counter()
@@ -74,10 +95,12 @@ def main():
     print(f"bench/recipes.py: {load_average()}")
     workspace = tempfile.mkdtemp(prefix="artnet-bench-recipes-")
     # One short run per trunk computes its features, so that every timed row below starts with them cached.
-    for head in ("reference", "style"):
-        train(arguments, ["--head", head, "--epochs", "1", "--no-cross-collection"], workspace, f"warm-{head}")
+    if not arguments.feature_cache:
+        for head in ("reference", "style"):
+            train(arguments, ["--head", head, "--epochs", "1", "--no-cross-collection"], workspace, f"warm-{head}")
     rows = []
-    for number, (description, options) in enumerate(RECIPES):
+    chosen = sorted({DEFAULT_ROW, *arguments.recipes}) if arguments.recipes else range(len(RECIPES))
+    for number, (description, options) in ((number, RECIPES[number]) for number in chosen):
         seconds, metrics = train(arguments, options, workspace, f"recipe-{number}")
         test, tta = metrics["test"], metrics["test_tta"]
         rows.append(
