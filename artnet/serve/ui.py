@@ -112,7 +112,7 @@ def faithfulness_line(metrics):
         f"a painting's pixels in the order these maps rank them lowers the model's confidence faster than a "
         f"random map does on {row['deletion_beats_random']:.0%} of {found['paintings']} test paintings, and "
         f"revealing them raises it faster on {row['insertion_beats_random']:.0%} (deletion and insertion "
-        "curves; the README has the table for every method and depth)."
+        "curves; the model card and the project's docs/explanations.md have the table for every method and depth)."
     )
 
 
