@@ -46,8 +46,10 @@ class CachedSamples(keras.utils.PyDataset):
         weights = sample_weights(options, labels, sources)
         self.weights = None if weights is None else np.repeat(weights, len(view_indices))
         self.mix_probability = options.mix_collections if sources is not None else 0.0
-        # For each sample, the samples of the same view, movement and another collection: its partners.
-        self.partners = _partners(self.views, self.labels, groups) if self.mix_probability else None
+        # The samples of each view, movement and collection may mix with those of the same view and movement
+        # from another collection: one pool of partners per (view, movement, collection), shared by its samples.
+        self.keys = list(zip(self.views.tolist(), self.labels.tolist(), groups.tolist()))
+        self.partners = _partner_pools(self.keys) if self.mix_probability else None
         self._shuffle()
 
     def _shuffle(self):
@@ -71,11 +73,11 @@ class CachedSamples(keras.utils.PyDataset):
         mixed = [
             sample
             for sample in range(len(chosen))
-            if len(self.partners[chosen[sample]]) and rng.random() < self.mix_probability
+            if len(self.partners[self.keys[chosen[sample]]]) and rng.random() < self.mix_probability
         ]
         if not mixed:
             return arrays
-        partners = np.array([rng.choice(self.partners[chosen[sample]]) for sample in mixed])
+        partners = np.array([rng.choice(self.partners[self.keys[chosen[sample]]]) for sample in mixed])
         weights = rng.beta(MIX_ALPHA, MIX_ALPHA, len(mixed)).astype(np.float32)
         partner_arrays = self.features.take(self.rows[partners], self.views[partners])
         result = []
@@ -99,17 +101,14 @@ def _group_numbers(labels, sources):
     return np.array([names[str(source)] for source in sources], np.int64)
 
 
-def _partners(views, labels, groups):
-    """For each sample, the indices of the samples with its view and label and another group."""
-    partners = []
-    by_view_and_label = collections.defaultdict(list)
-    for sample, key in enumerate(zip(views.tolist(), labels.tolist())):
-        by_view_and_label[key].append(sample)
-    pools = {key: np.array(samples) for key, samples in by_view_and_label.items()}
-    for view, label, group in zip(views.tolist(), labels.tolist(), groups.tolist()):
-        pool = pools[view, label]
-        partners.append(pool[groups[pool] != group])
-    return partners
+def _partner_pools(keys):
+    """{(view, label, group): the indices of the samples with that view and label and another group}."""
+    samples = np.arange(len(keys))
+    views, labels, groups = (np.array(column) for column in zip(*keys)) if keys else (np.array([]),) * 3
+    return {
+        (view, label, group): samples[(views == view) & (labels == label) & (groups != group)]
+        for view, label, group in set(keys)
+    }
 
 
 def sample_weights(options, labels, sources=None):
