@@ -139,6 +139,22 @@ def test_the_explanations_page_shows_the_faithfulness_of_every_method_and_depth(
             assert re.search(row, section, re.MULTILINE), (method, depth)
 
 
+def test_no_painting_of_the_real_split_has_a_near_copy_on_the_other_side(real_model_folder):
+    """The closest paintings the app shows are the training paintings: a near-copy of one of them (the same
+    painting in another collection's reproduction) is never a test or validation painting."""
+    from artnet.data.near_copies import descriptors, near_copy_pairs
+    from artnet.data.paintings import find_paintings
+
+    paintings = find_paintings(SHARED_PAINTINGS).paintings
+    trained = {entry["file"] for entry in json.loads((real_model_folder / "neighbours" / "index.json").read_text())}
+    pairs = near_copy_pairs(descriptors([p.path for p in paintings]))
+    # The shared paintings hold the same Metzinger in two collections, among others.
+    assert len(pairs) >= 5
+    for first, second, _ in pairs:
+        names = (os.path.basename(paintings[first].path), os.path.basename(paintings[second].path))
+        assert (names[0] in trained) == (names[1] in trained), names
+
+
 def test_the_real_model_folder_serves_real_held_out_examples(real_model_folder, manifest):
     from artnet.serve.classifier import Classifier
 

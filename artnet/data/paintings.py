@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass, field
 
 from artnet.data.images import IMAGE_EXTENSIONS
+from artnet.data.near_copies import near_copy_groups
 from artnet.errors import UserError
 from artnet.styles import MOVEMENTS, movement_of
 
@@ -163,29 +164,45 @@ def _manifest_sources(data_dir):
 def split_paintings(paintings, validation_fraction=0.15, test_fraction=0.15, seed=42):
     """Split by painting, stratified by movement and seeded: (train, validation, test) lists.
 
-    Every movement gets at least one painting in each split. Raises DataError when a movement has too
-    few paintings for that.
+    Near-copies (artnet.data.near_copies: the same painting in two reproductions) go to one split together,
+    counted under the movement of the first of them by path, so that no test painting is a training
+    painting in another scan. Every movement gets at least one painting in each split. Raises DataError
+    when a movement has too few paintings for that.
     """
     if not (0 < validation_fraction < 1 and 0 < test_fraction < 1 and validation_fraction + test_fraction < 1):
         raise DataError("The validation and test fractions must be between 0 and 1 and leave paintings to train on.")
+    ordered = sorted(paintings, key=lambda painting: painting.path)
+    groups = collections.defaultdict(list)
+    for painting, group in zip(ordered, near_copy_groups([painting.path for painting in ordered])):
+        groups[group].append(painting)
     by_movement = collections.defaultdict(list)
-    for painting in paintings:
-        by_movement[painting.movement].append(painting)
+    for members in groups.values():
+        by_movement[members[0].movement].append(members)
     generator = random.Random(seed)
     train, validation, test = [], [], []
     for movement in MOVEMENTS:
-        group = sorted(by_movement.get(movement, []), key=lambda painting: painting.path)
-        if not group:
+        units = by_movement.get(movement, [])
+        if not units:
             continue
-        if len(group) < MIN_PAINTINGS_PER_MOVEMENT:
+        count = sum(len(members) for members in units)
+        if len(units) < MIN_PAINTINGS_PER_MOVEMENT:
+            copies = f" once its near-copies are taken as one (of {count} files)" if count > len(units) else ""
             raise DataError(
-                f"{movement} has only {len(group)} painting(s); each movement needs at least "
+                f"{movement} has only {len(units)} painting(s){copies}; each movement needs at least "
                 f"{MIN_PAINTINGS_PER_MOVEMENT} to appear in train, validation and test. Add paintings of it."
             )
-        generator.shuffle(group)
-        validation_count = max(1, round(len(group) * validation_fraction))
-        test_count = max(1, round(len(group) * test_fraction))
-        test.extend(group[:test_count])
-        validation.extend(group[test_count : test_count + validation_count])
-        train.extend(group[test_count + validation_count :])
+        generator.shuffle(units)
+        position = 0
+        for split, share in ((test, test_fraction), (validation, validation_fraction)):
+            wanted, taken = max(1, round(count * share)), 0
+            while taken < wanted and position < len(units) - 1:
+                split.extend(units[position])
+                taken += len(units[position])
+                position += 1
+            if not taken:
+                raise DataError(
+                    f"{movement}'s near-copies leave too few paintings of it to fill train, validation and test; "
+                    "add paintings of it."
+                )
+        train.extend(painting for members in units[position:] for painting in members)
     return train, validation, test
