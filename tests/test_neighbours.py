@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from artnet.explain.neighbours import NeighbourIndex, agreement, normalised, thumbnail_jpeg, title_of
+from artnet.explain.neighbours import NeighbourIndex, agreement, normalised, thumbnail_jpeg
 from artnet.model import folder as model_folder
 
 from synthetic import painting
@@ -43,14 +43,6 @@ def test_agreement_counts_the_paintings_whose_nearest_has_their_movement():
     index, _, _ = index_of(np.eye(3), ["Cubism", "Realism", "Abstract"])
     queries = np.array([[1, 0.1, 0], [0, 0, 1], [0.2, 1, 0], [1, 0, 0]])
     assert agreement(index, queries, ["Cubism", "Abstract", "Cubism", "Cubism"]) == 0.75
-
-
-def test_titles_come_from_wikiart_style_file_names():
-    assert (
-        title_of("Cubism/BathVisArtData__albert-gleizes_femme-cubiste-1921.jpg") == "Albert Gleizes: Femme cubiste 1921"
-    )
-    assert title_of("photos/my_holiday.png") == "My: Holiday"
-    assert title_of("1917.jpg") == "1917"
 
 
 def test_the_model_folder_keeps_the_index_and_a_damaged_one_is_no_index(tmp_path):

@@ -2,6 +2,7 @@
 the README's Quick start runs it. Every number asserted here was computed by the evaluation code on the
 held-out test paintings of that run."""
 
+import collections
 import csv
 import json
 import os
@@ -153,6 +154,16 @@ def test_no_painting_of_the_real_split_has_a_near_copy_on_the_other_side(real_mo
     for first, second, _ in pairs:
         names = (os.path.basename(paintings[first].path), os.path.basename(paintings[second].path))
         assert (names[0] in trained) == (names[1] in trained), names
+
+
+def test_every_closest_painting_is_captioned_by_a_title_or_its_collection_never_by_a_code(real_model_folder):
+    entries = json.loads((real_model_folder / "neighbours" / "index.json").read_text())
+    titles = collections.Counter(entry["title"] for entry in entries)
+    assert all(re.search(r"[a-z]{3}", title) for title in titles), [t for t in titles if not re.search("[a-z]{3}", t)]
+    assert not [title for title in titles if re.search(r"wikiart|\d+ \d+", title, re.IGNORECASE)]
+    # WikiArt's names give artist and title; the eliogrande collection's numbered files give neither.
+    assert titles["eliogrande collection"] > 100
+    assert sum(", " in title for title in titles.elements()) > len(entries) / 2
 
 
 def test_the_real_model_folder_serves_real_held_out_examples(real_model_folder, manifest):

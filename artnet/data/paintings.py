@@ -36,6 +36,8 @@ class Painting:
     # The collection it came from, where the data says (manifest.csv's source_repo; Painter by Numbers'
     # source column); None otherwise.
     source: str | None = None
+    # Its style as the data names it (manifest.csv's or Painter by Numbers' style column); None otherwise.
+    style: str | None = None
 
 
 @dataclass
@@ -102,7 +104,7 @@ def _painter_by_numbers(data_dir, table):
             if path is None:
                 source.skipped["missing file"] += 1
                 continue
-            source.paintings.append(Painting(path, movement, (row.get("source") or "").strip() or None))
+            source.paintings.append(Painting(path, movement, (row.get("source") or "").strip() or None, style))
     return source
 
 
@@ -126,7 +128,7 @@ def _find_file(data_dir, filename):
 
 def _class_folders(data_dir):
     source = DataSource(layout="one folder per class", paintings=[])
-    collection_of = _manifest_sources(data_dir)
+    described = _manifest(data_dir)
     for name in sorted(os.listdir(data_dir)):
         folder = os.path.join(data_dir, name)
         if not os.path.isdir(folder) or name.startswith("."):
@@ -141,15 +143,18 @@ def _class_folders(data_dir):
             source.skipped["unmapped style"] += len(images)
             source.unmapped_styles[name] += len(images)
             continue
-        source.paintings.extend(
-            Painting(path, movement, collection_of.get(os.path.relpath(path, data_dir).replace(os.sep, "/")))
-            for path in images
-        )
+        for path in images:
+            # A folder named by a style (DIR/Fauvism) names it where the manifest does not.
+            collection, style = described.get(os.path.relpath(path, data_dir).replace(os.sep, "/"), (None, None))
+            source.paintings.append(
+                Painting(path, movement, collection, style or (name.replace("_", " ") if name != movement else None))
+            )
     return source
 
 
-def _manifest_sources(data_dir):
-    """{file relative to data_dir: collection} from the data folder's manifest.csv; empty without one."""
+def _manifest(data_dir):
+    """{file relative to data_dir: (collection, style or None)} from the data folder's manifest.csv; empty
+    without one."""
     path = os.path.join(data_dir, MANIFEST)
     if not os.path.isfile(path):
         return {}
@@ -158,7 +163,11 @@ def _manifest_sources(data_dir):
         column = next((name for name in MANIFEST_SOURCE_COLUMNS if name in (reader.fieldnames or [])), None)
         if column is None or "file" not in (reader.fieldnames or []):
             raise DataError(f"{path} needs a file column and a {' or '.join(MANIFEST_SOURCE_COLUMNS)} column.")
-        return {row["file"].strip(): row[column].strip() for row in reader if row["file"] and row[column]}
+        return {
+            row["file"].strip(): (row[column].strip(), (row.get("style") or "").strip() or None)
+            for row in reader
+            if row["file"] and row[column]
+        }
 
 
 def split_paintings(paintings, validation_fraction=0.15, test_fraction=0.15, seed=42):

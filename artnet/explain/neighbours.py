@@ -7,8 +7,6 @@ artnet.model.folder keeps the index on disk.
 """
 
 import io
-import os
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,18 +82,6 @@ def thumbnail_jpeg(image):
     encoded = io.BytesIO()
     small.save(encoded, format="JPEG", quality=THUMBNAIL_QUALITY)
     return encoded.getvalue()
-
-
-def title_of(path):
-    """A readable title from a WikiArt-style file name ('owner__artist-name_title-of-work-1912.jpg' ->
-    'Artist Name: Title Of Work 1912'); the file's own name where it has no such shape."""
-    name = os.path.splitext(os.path.basename(path))[0].split("__")[-1]
-    artist, _, title = name.partition("_")
-    return f"{_readable(artist).title()}: {_readable(title)}" if title else _readable(artist)
-
-
-def _readable(text):
-    return re.sub(r"[-_]+", " ", text).strip().capitalize()
 
 
 def agreement(index, embeddings, movements):

@@ -205,7 +205,7 @@ def write_neighbours(
     entries: Iterable[dict[str, Any]],
     thumbnails: Iterable[bytes],
 ) -> None:
-    """neighbours/: the embeddings (float16), one entry per painting (movement, title, source) and each
+    """neighbours/: the embeddings (float16), one entry per painting (movement, title, style, source, file) and each
     one's JPEG thumbnail, in one zip so that a Hub commit carries three files, not thousands."""
     neighbours = os.path.join(folder, NEIGHBOURS_FOLDER)
     os.makedirs(neighbours, exist_ok=True)

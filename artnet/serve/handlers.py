@@ -85,7 +85,7 @@ class Handlers:
         return [
             (
                 saved_jpeg(Image.open(io.BytesIO(match.thumbnail)), self.overlay_folder),
-                f"{match.movement} · {match.similarity:.2f} · {match.title}",
+                " · ".join(part for part in (match.movement, f"{match.similarity:.2f}", match.title) if part),
             )
             for match in matches
         ]

@@ -22,9 +22,10 @@ import numpy as np
 import tensorflow as tf
 
 from artnet.data.images import load_image
+from artnet.data.titles import painting_caption
 from artnet.data.views import EVALUATION_VIEWS, VIEWS
 from artnet.explain import faithfulness, faithfulness_report
-from artnet.explain.neighbours import NeighbourIndex, agreement, normalised, thumbnail_jpeg, title_of
+from artnet.explain.neighbours import NeighbourIndex, agreement, normalised, thumbnail_jpeg
 from artnet.files import atomic_path
 from artnet.model import calibration
 from artnet.model.backbones import IMAGENET, get_backbone
@@ -156,7 +157,7 @@ def _faithfulness(model, test, options, calibration_metrics):
         pixels,
         temperature=calibration_metrics["temperature"],
         seed=options.seed,
-        names=[title_of(painting.path) for painting in measured],
+        names=[_caption(painting) for painting in measured],
     )
     summary = faithfulness_report.summarise(measurement, depths)
     best = summary.get("most_faithful")
@@ -175,10 +176,20 @@ def _neighbour_index(top, features, train):
     """(embeddings, entries, thumbnails) of the training paintings: what similar() searches."""
     thumbnails = list(in_order(lambda painting: thumbnail_jpeg(load_image(painting.path)), train.paintings, window=64))
     entries = [
-        {"movement": p.movement, "title": title_of(p.path), "source": p.source, "file": os.path.basename(p.path)}
+        {
+            "movement": p.movement,
+            "title": _caption(p),
+            "style": p.style,
+            "source": p.source,
+            "file": os.path.basename(p.path),
+        }
         for p in train.paintings
     ]
     return normalised(fitting.embeddings(top, features, train.rows)), entries, thumbnails
+
+
+def _caption(painting):
+    return painting_caption(painting.path, painting.movement, painting.style, painting.source)
 
 
 def _neighbour_metrics(neighbours, test_embeddings, test):
