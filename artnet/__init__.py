@@ -2,7 +2,7 @@
 
 The packages, in the one direction they may depend on each other (each package's docstring says more):
 
-- basics at the top (`styles`, `errors`, `files`, `threads`): may be imported by everything, import nothing of ArtNet's
+- basics at the top (`styles`, `errors`, `files`, `progress`, `threads`): may be imported by everything, import nothing of ArtNet's
   but each other;
 - `data`: images, the views of a painting, the training paintings and their split;
 - `model`: backbones, the network, the model folder and its calibration;

@@ -11,7 +11,7 @@ from conftest import ROOT
 PACKAGE = pathlib.Path(ROOT) / "artnet"
 BASICS = "basics"
 # What each package may import, besides itself. The basics are the top-level modules (styles, errors,
-# files, threads).
+# files, progress, threads).
 ALLOWED = {
     BASICS: set(),
     "data": {BASICS},

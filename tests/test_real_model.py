@@ -40,6 +40,21 @@ def test_the_real_model_tells_the_movements_apart_on_held_out_paintings(real_tra
     assert re.search(r"Cached the features of 5\d{3} paintings x 6 views|Using the cached features", result.stdout)
 
 
+def test_the_quick_starts_training_log_is_short_and_says_how_long_each_step_took(real_training_run, metrics):
+    """Output to files, as in CI or under nohup: a line per epoch, no redrawn bars, and the step times last."""
+    _, result = real_training_run
+    log = result.stdout + result.stderr
+    assert len(log.encode()) <= 20_000, len(log.encode())
+    assert "\r" not in log
+    epochs = metrics["training"]["epochs"]
+    assert len(re.findall(r"^Epoch \d+/\d+$", result.stdout, re.MULTILINE)) == epochs
+    steps = metrics["training"]["step_seconds"]
+    assert {"features", "training", "shortcut tests", "faithfulness"} <= set(steps)
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("Wrote the model folder") and all(f"{name} " in last for name in steps)
+    assert sum(steps.values()) <= metrics["training"]["seconds"]
+
+
 def test_the_shortcut_tests_cover_every_collection_of_the_manifest(metrics, manifest):
     collections = {}
     for row in manifest:

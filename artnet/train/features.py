@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ import numpy as np
 from artnet.data.images import ImageError, load_image
 from artnet.data.views import VIEWS
 from artnet.files import write_json_atomically
+from artnet.progress import progress_bar
 from artnet.threads import in_order
 
 logger = logging.getLogger(__name__)
@@ -233,8 +233,6 @@ def _build(folder, key, layout, paintings, progress):
 def _compute(arrays, layout, paintings, progress):
     """Fill `arrays` row by row, a few paintings at a time, decoded in threads; {path: why} of the
     paintings that could not be decoded (their rows stay zeros)."""
-    from tqdm import tqdm
-
     compute = _compiled(layout)
 
     def decode(painting):
@@ -247,14 +245,7 @@ def _compute(arrays, layout, paintings, progress):
             return None, str(error)
 
     failures = {}
-    # Redrawn in place on a terminal; in a log, a line every half minute.
-    bar = tqdm(
-        total=len(paintings),
-        unit="painting",
-        desc="Computing features",
-        disable=not progress,
-        mininterval=0.5 if sys.stderr.isatty() else 30,
-    )
+    bar = progress_bar(len(paintings), "Computing features", "painting", enabled=progress)
     decoded = in_order(decode, paintings, window=4 * PAINTINGS_PER_BATCH)
     for start in range(0, len(paintings), PAINTINGS_PER_BATCH):
         rows, pixels = [], []

@@ -9,6 +9,7 @@ copied into the whole network, evaluated on the test split with the tests for sh
 (artnet.train.shortcuts), and written as the model folder (artnet.train.writing).
 """
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -30,6 +31,7 @@ from artnet.files import atomic_path
 from artnet.model import calibration
 from artnet.model.backbones import IMAGENET, get_backbone
 from artnet.model.network import apply_freeze_policy, build_model, split_at_training
+from artnet.progress import progress_bar
 from artnet.threads import in_order
 from artnet.train import evaluation, fitting, shortcuts
 from artnet.train.features import default_cache_root, load_or_build
@@ -48,6 +50,24 @@ class TrainingResult:
     metrics: dict
     epochs_run: int
     resumed_from_epoch: int
+
+
+class StepClock:
+    """How long each step of a run took: the summary's last line and metrics.json's training.step_seconds."""
+
+    def __init__(self):
+        self.seconds = {}
+
+    @contextlib.contextmanager
+    def step(self, name):
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + time.monotonic() - started, 1)
+
+    def summary(self):
+        return ", ".join(f"{name} {seconds:.0f} s" for name, seconds in self.seconds.items())
 
 
 @dataclass
@@ -87,21 +107,25 @@ def train(prepared, output, feature_cache=None):
         model = _build_network(options, labels)
     trunk, top = split_at_training(model)
 
-    features = _cached_features(trunk, state, options, feature_cache)
+    clock = StepClock()
+    with clock.step("features"):
+        features = _cached_features(trunk, state, options, feature_cache)
     splits = {name: Split.of(split, features, labels) for name, split in state.split.items()}
     resumed_from = state.epochs_done
-    with strategy.scope():
+    with clock.step("training"), strategy.scope():
         best_top = _fit(top, features, splits, options, run, state)
     _copy_weights(best_top, model)
     if options.mixed_precision:
         model = _float32_copy(model, options, labels)
 
-    contents = _evaluate(model, best_top, features, splits, prepared)
+    contents = _evaluate(model, best_top, features, splits, prepared, clock)
     contents.metrics["training"]["seconds"] = round(time.monotonic() - started, 1)
-    write_model_folder(output, contents)
+    contents.metrics["training"]["step_seconds"] = dict(clock.seconds)
+    with clock.step("writing the folder"):
+        write_model_folder(output, contents)
     run.remove()
     logger.info(
-        f"Wrote the model folder {output} in {time.monotonic() - started:.0f} s. "
+        f"Wrote the model folder {output} in {time.monotonic() - started:.0f} s ({clock.summary()}). "
         f"Serve it with: python app.py --model {output}"
     )
     return TrainingResult(
@@ -123,7 +147,7 @@ def _cached_features(trunk, state, options, feature_cache):
     return features
 
 
-def _evaluate(model, top, features, splits, prepared):
+def _evaluate(model, top, features, splits, prepared, clock):
     """The best epoch tested on the test split, with the shortcut tests, calibration and the index of
     training paintings for similar ones."""
     state, options, labels = prepared.state, prepared.options, prepared.state.labels
@@ -131,16 +155,20 @@ def _evaluate(model, top, features, splits, prepared):
         f"Evaluating the model of epoch {state.best_epoch} (best validation accuracy {state.best_val_accuracy:.3f}) "
         f"on {len(splits['test'].paintings)} test paintings."
     )
-    probabilities = {view: fitting.predict(top, features, splits["test"].rows, view) for view in EVALUATION_VIEWS}
-    _check_agreement(model, splits["test"], probabilities["whole"], options.image_size, features)
-    metrics = evaluation.test_metrics(splits["test"].paintings, splits["test"].labels, probabilities, labels)
-    metrics["calibration"], calibrated = _calibrate(top, features, splits)
-    metrics.update(shortcuts.shortcut_tests(top, features, splits, labels, options, metrics["per_source"]))
-    neighbours = _neighbour_index(top, features, splits["train"])
-    metrics["neighbours"] = _neighbour_metrics(
-        neighbours, fitting.embeddings(top, features, splits["test"].rows), splits["test"]
-    )
-    metrics["faithfulness"], measured = _faithfulness(model, splits["test"], options, metrics["calibration"])
+    with clock.step("testing and calibration"):
+        probabilities = {view: fitting.predict(top, features, splits["test"].rows, view) for view in EVALUATION_VIEWS}
+        _check_agreement(model, splits["test"], probabilities["whole"], options.image_size, features)
+        metrics = evaluation.test_metrics(splits["test"].paintings, splits["test"].labels, probabilities, labels)
+        metrics["calibration"], calibrated = _calibrate(top, features, splits)
+    with clock.step("shortcut tests"):
+        metrics.update(shortcuts.shortcut_tests(top, features, splits, labels, options, metrics["per_source"]))
+    with clock.step("closest-paintings index"):
+        neighbours = _neighbour_index(top, features, splits["train"])
+        metrics["neighbours"] = _neighbour_metrics(
+            neighbours, fitting.embeddings(top, features, splits["test"].rows), splits["test"]
+        )
+    with clock.step("faithfulness"):
+        metrics["faithfulness"], measured = _faithfulness(model, splits["test"], options, metrics["calibration"])
     metrics.update(_run_record(prepared.source, state, options, features))
     evaluation.log_summary(metrics)
     return FolderContents(model, metrics, state, splits["test"], calibrated, neighbours, measured)
@@ -151,14 +179,16 @@ def _faithfulness(model, test, options, calibration_metrics):
     depths = {layer["name"]: layer["depth"] for layer in get_backbone(options.backbone).gradcam_layers}
     sample = faithfulness.stratified_sample(test.paintings, options.faithfulness_paintings, options.seed)
     pixels, measured, _ = faithfulness.model_inputs(sample, options.image_size)
-    measurement = faithfulness.measure(
-        model,
-        list(depths),
-        pixels,
-        temperature=calibration_metrics["temperature"],
-        seed=options.seed,
-        names=[_caption(painting) for painting in measured],
-    )
+    with progress_bar(len(pixels), "Measuring the maps' faithfulness", "painting") as bar:
+        measurement = faithfulness.measure(
+            model,
+            list(depths),
+            pixels,
+            temperature=calibration_metrics["temperature"],
+            seed=options.seed,
+            names=[_caption(painting) for painting in measured],
+            progress=bar.update,
+        )
     summary = faithfulness_report.summarise(measurement, depths)
     best = summary.get("most_faithful")
     if best:
@@ -174,7 +204,11 @@ def _faithfulness(model, test, options, calibration_metrics):
 
 def _neighbour_index(top, features, train):
     """(embeddings, entries, thumbnails) of the training paintings: what similar() searches."""
-    thumbnails = list(in_order(lambda painting: thumbnail_jpeg(load_image(painting.path)), train.paintings, window=64))
+    thumbnails = []
+    with progress_bar(len(train.paintings), "Making thumbnails", "painting") as bar:
+        for jpeg in in_order(lambda painting: thumbnail_jpeg(load_image(painting.path)), train.paintings, window=64):
+            thumbnails.append(jpeg)
+            bar.update()
     entries = [
         {
             "movement": p.movement,
