@@ -525,3 +525,15 @@ def test_each_failure_to_publish_a_space_is_one_line(space, model, token, messag
     assert one_line_error(result).startswith(f"error: {message}")
     assert token not in result.stdout + result.stderr
     assert server.storage.load("space", "alice/demo") is None
+
+
+def test_the_card_of_a_run_that_learned_nothing_says_so_at_the_top(small_folder):
+    from artnet.hub.card import render_model_card
+
+    warning = "The validation accuracy never rose clearly above chance (best 20.0%, chance 20.0%): check the data."
+    (small_folder / "metrics.json").write_text(json.dumps({"test": {"accuracy": 0.2}, "warnings": [warning]}))
+    card = render_model_card(small_folder)
+    assert f"> **Warning:** {warning}" in card
+    assert card.index("Warning:") < card.index("## Use it")
+    (small_folder / "metrics.json").write_text(json.dumps({"test": {"accuracy": 0.9}, "warnings": []}))
+    assert "Warning" not in render_model_card(small_folder)

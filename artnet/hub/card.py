@@ -24,7 +24,9 @@ TEMPLATE = """---
 {{ labels | length }}-way art-movement classifier ({{ labels | join(", ") }}): a {{ backbone }} trained
 with Keras 3 on TensorFlow, served with class activation maps (Grad-CAM, Grad-CAM++, LayerCAM, HiResCAM) by the ArtNet Gradio app.
 
-## Use it
+{% for warning in warnings %}> **Warning:** {{ warning }}
+
+{% endfor %}## Use it
 
 ```bash
 python app.py --model {{ model_spec }}
@@ -177,6 +179,7 @@ def render_model_card(model_folder, repo_id=None):
         skipped=_mapping(counts.get("skipped")),
         training=training,
         views=_mapping(metrics.get("training")).get("views") or [],
+        warnings=[str(warning) for warning in metrics.get("warnings") or []],
         number=_number,
         percent=_percent,
     ).content

@@ -5,11 +5,13 @@ paintings that the model gets most wrong."""
 
 import collections
 import logging
+import math
 
 import numpy as np
 
 from artnet.data.images import load_image, square_image
 from artnet.data.views import EVALUATION_VIEWS, SHAPE_VIEWS
+from artnet.model.calibration import TEMPERATURE_RANGE
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,32 @@ def accuracy_per_source(paintings, truth, probabilities, labels):
     for (actual, source), flags in sorted(right.items()):
         results.setdefault(labels[actual], {})[source] = {"paintings": len(flags), "accuracy": float(np.mean(flags))}
     return results
+
+
+def training_warnings(metrics):
+    """One line for each sign that the run learned nothing usable, with what to check; none for a sound run.
+
+    Chance is what answering the validation split's commonest movement for every painting scores; the best
+    validation accuracy must beat it by more than two standard errors of that accuracy."""
+    warnings = []
+    counts = [int(count) for count in metrics["counts"]["validation"].values()]
+    best = metrics["training"]["best_val_accuracy"]
+    if sum(counts):
+        chance = max(counts) / sum(counts)
+        if best <= chance + 2 * math.sqrt(chance * (1 - chance) / sum(counts)):
+            warnings.append(
+                f"The validation accuracy never rose clearly above chance (best {best:.1%}, chance {chance:.1%}): this "
+                "model learned nothing usable. Check that each movement's folder holds its paintings, the backbone "
+                "weights (--backbone-weights) and the learning rate."
+            )
+    temperature = metrics["calibration"]["temperature"]
+    if not TEMPERATURE_RANGE[0] * 1.01 < temperature < TEMPERATURE_RANGE[1] * 0.99:
+        warnings.append(
+            f"The calibration's temperature ran to its bound ({temperature:.2f}): the probabilities could not be "
+            "calibrated on the validation split. Check that the validation accuracy rose above chance and that "
+            "the validation split has paintings of every movement."
+        )
+    return warnings
 
 
 def log_summary(metrics):

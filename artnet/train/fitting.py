@@ -9,10 +9,14 @@ import math
 import keras
 import numpy as np
 
-from artnet.model.network import LOGITS_LAYER
+from artnet.model.network import LOGITS_LAYER, is_head_layer
 
 # Rows of the cache predicted at a time.
 PREDICTION_BATCH = 512
+# Training views whose batch statistics become the moving statistics of the backbone's BatchNormalization
+# layers that train, before each validation: enough for a stable mean and variance, a small cost per epoch.
+RECALIBRATION_SAMPLES = 512
+RECALIBRATION_BATCH = 32
 # MixStyle's Beta(0.1, 0.1): most mixing weights lie near 0 or 1, so a mixed sample mostly keeps one
 # painting's statistics with a touch of the other's.
 MIX_ALPHA = 0.1
@@ -179,14 +183,69 @@ def fit_top(top, features, training, validation, options, *, callbacks=(), first
     num_classes = top.output_shape[-1]
     samples = CachedSamples(features, training, num_classes, options, first_epoch=first_epoch, sources=sources)
     validation_inputs = predictable(features, validation[0], "whole")
+    extra = [BatchNormRecalibration(features, training[0], options)] if training_batchnorms(top) else []
     return top.fit(
         samples,
         validation_data=(validation_inputs, one_hot(validation[1], num_classes)),
         epochs=options.epochs,
         initial_epoch=first_epoch,
-        callbacks=[learning_rate_schedule(options), *callbacks],
+        # The recalibration first: the callbacks after it (checkpoints) save what it set.
+        callbacks=[learning_rate_schedule(options), *extra, *callbacks],
         verbose=verbose,
     )
+
+
+def training_batchnorms(top):
+    """The backbone's BatchNormalization layers in `top` that train (none when the backbone is frozen)."""
+    return [
+        layer
+        for layer in top.layers
+        if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable and not is_head_layer(layer)
+    ]
+
+
+class BatchNormRecalibration(keras.callbacks.Callback):
+    """Before each validation, the moving mean and variance of every BatchNormalization layer that trains
+    become the average of its batch statistics over a fixed sample of training views (precise BatchNorm).
+
+    Keras's moving averages forget their starting values (mean 0, variance 1) over hundreds of steps; a run
+    of few steps whose backbone's BatchNormalization trains (random weights, a small data folder) would
+    otherwise validate, keep and save a network whose inference statistics describe no painting: it answers
+    one movement for everything."""
+
+    def __init__(self, features, rows, options):
+        super().__init__()
+        rng = np.random.default_rng(options.seed)
+        chosen = rng.permutation(len(rows))[:RECALIBRATION_SAMPLES]
+        view_indices = [features.view_index(view) for view in options.views]
+        views = np.array([view_indices[index % len(view_indices)] for index in range(len(chosen))], np.int64)
+        self.batches = [
+            model_inputs(
+                features.take(
+                    rows[chosen[start : start + RECALIBRATION_BATCH]], views[start : start + RECALIBRATION_BATCH]
+                )
+            )
+            for start in range(0, len(chosen), RECALIBRATION_BATCH)
+        ]
+
+    def on_test_begin(self, logs=None):
+        recalibrate_batchnorms(self.model, self.batches)
+
+
+def recalibrate_batchnorms(model, batches):
+    """Set the moving statistics of `model`'s training BatchNormalization layers to the mean of their batch
+    statistics over `batches` (model inputs), changing no other weight."""
+    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable]
+    momenta = [layer.momentum for layer in layers]
+    try:
+        for count, batch in enumerate(batches):
+            # The k-th batch weighs 1/k: the moving statistics become the running mean of the batches'.
+            for layer in layers:
+                layer.momentum = count / (count + 1)
+            model(batch, training=True)
+    finally:
+        for layer, momentum in zip(layers, momenta):
+            layer.momentum = momentum
 
 
 def predictable(features, rows, view):

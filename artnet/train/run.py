@@ -128,6 +128,8 @@ def train(prepared, output, feature_cache=None):
         f"Wrote the model folder {output} in {time.monotonic() - started:.0f} s ({clock.summary()}). "
         f"Serve it with: python app.py --model {output}"
     )
+    for warning in contents.metrics["warnings"]:
+        logger.warning(f"Warning: {warning}")
     return TrainingResult(
         output=os.fspath(output),
         metrics=contents.metrics,
@@ -170,6 +172,7 @@ def _evaluate(model, top, features, splits, prepared, clock):
     with clock.step("faithfulness"):
         metrics["faithfulness"], measured = _faithfulness(model, splits["test"], options, metrics["calibration"])
     metrics.update(_run_record(prepared.source, state, options, features))
+    metrics["warnings"] = evaluation.training_warnings(metrics)
     evaluation.log_summary(metrics)
     return FolderContents(model, metrics, state, splits["test"], calibrated, neighbours, measured)
 
