@@ -175,7 +175,8 @@ def test_every_closest_painting_is_captioned_by_a_title_or_its_collection_never_
     entries = json.loads((real_model_folder / "neighbours" / "index.json").read_text())
     titles = collections.Counter(entry["title"] for entry in entries)
     assert all(re.search(r"[a-z]{3}", title) for title in titles), [t for t in titles if not re.search("[a-z]{3}", t)]
-    assert not [title for title in titles if re.search(r"wikiart|\d+ \d+", title, re.IGNORECASE)]
+    # The eliogrande collection's file codes (WikiArt_2_2719) never show; a title may hold numbers of its own.
+    assert not [title for title in titles if re.search(r"wikiart", title, re.IGNORECASE)]
     # WikiArt's names give artist and title; the eliogrande collection's numbered files give neither.
     assert titles["eliogrande collection"] > 100
     assert sum(", " in title for title in titles.elements()) > len(entries) / 2

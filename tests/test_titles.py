@@ -17,6 +17,8 @@ from datasets import write_class_folders
     [
         ("Cubism/BathVisArtData__albert-gleizes_femme-cubiste-1921.jpg", "Albert Gleizes, Femme cubiste (1921)"),
         ("jalpv1__lee-krasner_untitled-1969.jpg", "Lee Krasner, Untitled (1969)"),
+        ("BathVisArtData__kazimir-malevich_pilot-1913-1.jpg", "Kazimir Malevich, Pilot (1913)"),
+        ("jalpv1__mary-fedden_still-life-2.jpg", "Mary Fedden, Still life 2"),
         ("BathVisArtData__umberto-boccioni_the-reaper.jpg", "Umberto Boccioni, The reaper"),
         ("KennethJAllen__1919_composition-with-grid-vii-1919.jpg", "Composition with grid vii (1919)"),
         ("eliogrande__WikiArt_2_2719.jpg", None),

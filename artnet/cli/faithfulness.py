@@ -17,7 +17,6 @@ from artnet.errors import OneLineErrorParser, UserError
 from artnet.explain.faithfulness import DEFAULT_STEPS, measure, model_inputs, stratified_sample
 from artnet.explain.faithfulness_report import plot_curves, summarise, table_lines
 from artnet.model.folder import read_metrics
-from artnet.progress import progress_bar
 
 
 def parse_arguments(argv=None):
@@ -52,9 +51,11 @@ def main(argv=None):
     arguments = parse_arguments(argv)
     try:
         paintings, model, config = _load(arguments)
+        from tqdm import tqdm
+
         layers = [layer["name"] for layer in config["gradcam_layers"]]
         pixels, paintings, unreadable = model_inputs(paintings, int(config["image_size"]))
-        with progress_bar(len(pixels), "Measuring", "painting") as bar:
+        with tqdm(total=len(pixels), unit="painting", file=sys.stderr) as bar:
             measurement = measure(
                 model,
                 layers,

@@ -22,6 +22,9 @@ def painting_title(path):
     if not (_SLUG.fullmatch(artist) and _SLUG.fullmatch(work) and re.search(r"[a-z]", work)):
         return None
     words = work.split("-")
+    # WikiArt numbers a title's namesakes after the year ('pilot-1913-1'): the number is no part of the title.
+    if len(words) > 2 and words[-1].isdigit() and len(words[-1]) <= 2 and _YEAR.fullmatch(words[-2]):
+        words.pop()
     year = words.pop() if len(words) > 1 and _YEAR.fullmatch(words[-1]) else None
     title = " ".join(words).capitalize() + (f" ({year})" if year else "")
     if _YEAR.fullmatch(artist) or not re.search(r"[a-z]", artist):
