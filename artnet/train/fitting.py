@@ -197,11 +197,11 @@ def fit_top(top, features, training, validation, options, *, callbacks=(), first
 
 def training_batchnorms(top):
     """The backbone's BatchNormalization layers in `top` that train (none when the backbone is frozen)."""
-    return [
-        layer
-        for layer in top.layers
-        if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable and not is_head_layer(layer)
-    ]
+    return [layer for layer in _trainable_batchnorms(top) if not is_head_layer(layer)]
+
+
+def _trainable_batchnorms(model):
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable]
 
 
 class BatchNormRecalibration(keras.callbacks.Callback):
@@ -218,7 +218,7 @@ class BatchNormRecalibration(keras.callbacks.Callback):
         rng = np.random.default_rng(options.seed)
         chosen = rng.permutation(len(rows))[:RECALIBRATION_SAMPLES]
         view_indices = [features.view_index(view) for view in options.views]
-        views = np.array([view_indices[index % len(view_indices)] for index in range(len(chosen))], np.int64)
+        views = np.resize(np.array(view_indices, np.int64), len(chosen))
         self.batches = [
             model_inputs(
                 features.take(
@@ -235,7 +235,7 @@ class BatchNormRecalibration(keras.callbacks.Callback):
 def recalibrate_batchnorms(model, batches):
     """Set the moving statistics of `model`'s training BatchNormalization layers to the mean of their batch
     statistics over `batches` (model inputs), changing no other weight."""
-    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable]
+    layers = _trainable_batchnorms(model)
     momenta = [layer.momentum for layer in layers]
     try:
         for count, batch in enumerate(batches):
