@@ -75,7 +75,7 @@ def detail_in_the_patch(images, class_index, top=4, left=20):
 def test_a_map_on_the_evidence_beats_a_random_map_and_the_centre_blob():
     rng = np.random.default_rng(0)
     pixels = patch_painting(0)
-    maps = [patch_map(), faithfulness.random_map((8, 8), rng), faithfulness.centre_map(SIDE)]
+    maps = [patch_map(), faithfulness.random_map(8, rng), faithfulness.centre_map(SIDE)]
     deletion, insertion = faithfulness.curves_of_painting(pixels, maps, 0, detail_in_the_patch, 8, rng)
     assert deletion.shape == insertion.shape == (3, 9)
     # Both curves start and end at the painting with everything or nothing removed.
@@ -87,28 +87,39 @@ def test_a_map_on_the_evidence_beats_a_random_map_and_the_centre_blob():
     assert patch > random and patch > centre
 
 
+def test_a_random_map_of_one_side_is_measured_once_for_every_depth_and_the_coarse_ones_always():
+    views = Views(("Grad-CAM",), ("early", "late", "final"), (56, 14, 7))
+    randoms = [side for kind, side in views.keys if kind == RANDOM]
+    assert randoms == [56, 14, 7] and views.keys[-1] == (CENTRE, None)
+    assert [side for kind, side in Views(("Grad-CAM",), ("features",), (8,)).keys if kind == RANDOM] == [14, 8, 7]
+
+
 def measurement_of(maps_of_method, paintings=6, seed=0):
-    """A Measurement of two 'methods' at one layer on patch paintings, through the detail stand-in."""
+    """A Measurement of two 'methods' at one layer (8 x 8) on patch paintings, through the detail stand-in."""
     rng = np.random.default_rng(seed)
-    views = Views(tuple(maps_of_method), ("features",))
+    views = Views(tuple(maps_of_method), ("features",), (8,))
     deletions, insertions = [], []
     for index in range(paintings):
         pixels = patch_painting(index)
         maps = [make() for make in maps_of_method.values()]
-        maps += [faithfulness.random_map((8, 8), rng), faithfulness.centre_map(SIDE)]
+        maps += [faithfulness.random_map(side, rng) for side in views.random_sides] + [faithfulness.centre_map(SIDE)]
         deletion, insertion = faithfulness.curves_of_painting(pixels, maps, 0, detail_in_the_patch, 8, rng)
         deletions.append(deletion)
         insertions.append(insertion)
-    names = [f"patch {index}" for index in range(paintings)]
+    return measurement_from_curves(views, np.array(deletions), np.array(insertions), left_out=1)
+
+
+def measurement_from_curves(views, deletion, insertion, left_out=0):
+    paintings = len(deletion)
     return Measurement(
         views,
-        np.array(deletions),
-        np.array(insertions),
+        deletion,
+        insertion,
         np.zeros(paintings, np.int64),
-        names,
+        [f"painting {index}" for index in range(paintings)],
         list(range(paintings)),
         [{}] * paintings,
-        left_out=1,
+        left_out=left_out,
         seconds=1.0,
     )
 
@@ -119,17 +130,84 @@ def test_the_summary_says_which_maps_beat_the_baselines_and_picks_the_most_faith
     measurement = measurement_of({"on the patch": patch_map, "elsewhere": lambda: corner})
     summary = summarise(measurement, {"features": "final"})
     on, off = summary["methods"]["on the patch"]["features"], summary["methods"]["elsewhere"]["features"]
-    assert on["deletion_beats_random"] == on["insertion_beats_random"] == 1.0
-    assert on["deletion_beats_centre"] == on["insertion_beats_centre"] == 1.0
+    for baseline in ("random", "random_14x14", "random_7x7", "centre"):
+        assert on[f"deletion_beats_{baseline}"] == on[f"insertion_beats_{baseline}"] == 1.0, baseline
+    assert on["deletion_worst"] == on["insertion_worst"] == 1.0
     # Away from the evidence, a map is a random map that starts late: it beats the random one by chance.
     assert off["deletion_beats_random"] <= 0.5 and off["insertion_beats_random"] <= 0.5
+    assert off["deletion_worst"] <= 0.5 and off["insertion_worst"] <= 0.5
     assert summary["most_faithful"] == {"method": "on the patch", "layer": "features", "depth": "final"}
     assert summary["paintings"] == 6 and summary["left_out_without_maps"] == 1 and summary["steps"] == 8
+    assert set(summary["random"]) == {"14x14", "8x8", "7x7"}
     lines = table_lines(summary)
-    assert any(line.startswith("| on the patch ★ | final |") for line in lines)
+    assert any(line.startswith("| on the patch ★ | final | ") and "**100% / 100%**" in line for line in lines)
     assert any(line.startswith("| elsewhere | final (noise) |") for line in lines)
-    assert any(line.startswith(f"| {RANDOM} | final |") for line in lines)
+    assert any(line.startswith(f"| {RANDOM} | 7 × 7 |") for line in lines)
     assert any(line.startswith(f"| {CENTRE} |") for line in lines)
+    assert len({line.count("|") for line in lines}) == 1  # every row has every column
+
+
+def fine_and_smooth(smooth_insertion=0.9):
+    """The summary of two views at one 28 x 28 layer, from flat curves of chosen areas on 10 paintings.
+    "fine" deletes better than the random map of its own depth on every painting, but a smooth 7 x 7 random
+    map beats it on 8 of them; "smooth" beats every baseline on 7 paintings and loses to all on 3. Both
+    insert better than every baseline, "smooth" on the paintings where `smooth_insertion` says so."""
+    views = Views(("fine", "smooth"), ("middle",), (28,))
+    assert views.keys == [
+        ("fine", "middle"),
+        ("smooth", "middle"),
+        (RANDOM, 28),
+        (RANDOM, 14),
+        (RANDOM, 7),
+        (CENTRE, None),
+    ]
+    deletion = [[0.3, 0.2 if p < 7 else 0.6, 0.5, 0.4, 0.25 if p < 8 else 0.5, 0.45] for p in range(10)]
+    insertion = [[0.9, smooth_insertion if p == 9 else 0.9, 0.3, 0.3, 0.3, 0.3] for p in range(10)]
+    measurement = measurement_from_curves(views, flat_curves(deletion), flat_curves(insertion))
+    return summarise(measurement, {"middle": "middle"})
+
+
+def flat_curves(areas):
+    """Flat curves (paintings, views, 3) whose areas are `areas` (paintings, views)."""
+    return np.repeat(np.asarray(areas, np.float64)[..., None], 3, axis=-1)
+
+
+def test_the_most_faithful_view_is_the_one_that_does_best_in_its_worst_case_not_against_one_baseline():
+    summary = fine_and_smooth()
+    fine, smooth = summary["methods"]["fine"]["middle"], summary["methods"]["smooth"]["middle"]
+    # Against its own depth's random map alone, "fine" would win.
+    assert fine["deletion_beats_random"] == fine["insertion_beats_random"] == 1.0
+    assert smooth["deletion_beats_random"] == 0.7
+    assert fine["deletion_beats_random_7x7"] == 0.2 and fine["deletion_worst"] == 0.2
+    assert smooth["deletion_worst"] == 0.7 and smooth["insertion_worst"] == 1.0
+    assert summary["most_faithful"] == {"method": "smooth", "layer": "middle", "depth": "middle"}
+    assert "lowest share" in summary["choice_rule"]
+    assert set(summary["baselines"]) == {"random", "random_14x14", "random_7x7", "centre"}
+    assert any(line.startswith("| smooth ★ | middle |") for line in table_lines(summary))
+
+
+def test_the_page_and_the_card_say_what_the_choice_of_the_most_faithful_view_rests_on(tmp_path):
+    from artnet.hub.card import render_model_card
+    from artnet.serve.ui import faithfulness_line
+
+    summary = fine_and_smooth(smooth_insertion=0.2)
+    line = faithfulness_line({"faithfulness": summary})
+    assert "smooth at the middle depth" in line
+    for baseline in ("own resolution", "14 × 14", "7 × 7", "blob in the middle"):
+        assert baseline in line, baseline
+    assert "at least 70% of 10 test paintings" in line and "at least 90%" in line
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    config = {"format_version": 1, "labels": ["A", "B"], "image_size": 64, "backbone": "mobilenet_0.75"}
+    (folder / "config.json").write_text(
+        json.dumps({**config, "gradcam_layers": [{"name": "middle", "depth": "middle"}]})
+    )
+    (folder / "metrics.json").write_text(json.dumps({"faithfulness": summary}))
+    card = " ".join(render_model_card(folder).split())
+    assert "The app opens on the most faithful, ★: smooth at the middle depth, chosen as the view whose lowest" in card
+    assert "at least 70.00 % of the paintings for deletion and 90.00 % for insertion" in card
+    assert "a random map at 7 × 7" in card
 
 
 def test_a_stratified_sample_takes_every_movement_and_is_seeded():
@@ -182,7 +260,8 @@ def test_on_a_trained_model_every_method_finds_the_evidence_and_a_flat_painting_
         progress=progress.append,
     )
     assert len(progress) == 11 and measurement.left_out == 1 and "p10" not in measurement.paintings
-    assert measurement.deletion.shape == (10, len(CAM_METHODS) + 2, 7)
+    # The layer is 32 x 32: random maps at 32 x 32, 14 x 14 and 7 x 7, and the blob.
+    assert measurement.deletion.shape == (10, len(CAM_METHODS) + 4, 7)
     summary = summarise(measurement, {"features": "final"})
     for method in CAM_METHODS:
         row = summary["methods"][method]["features"]

@@ -1,5 +1,6 @@
 """How faithful are a model's maps? Deletion and insertion curves of every CAM method at every depth, against
-a random map and a centre blob, on many paintings (train.py measures a small sample):
+random maps (at the depth's own resolution and coarser) and a centre blob, on many paintings (train.py
+measures a small sample):
 
     python -m artnet.cli.faithfulness --model SPEC --data DIR [--split test|all] [--paintings N] [--steps S]
 
@@ -79,10 +80,13 @@ def main(argv=None):
     summary["unreadable"] = unreadable
     print("\n".join(table_lines(summary)))
     best = summary["most_faithful"]
+    row = summary["methods"][best["method"]][best["layer"]]
     print(
         f"\n{summary['paintings']} paintings ({summary['left_out_without_maps']} left out without maps, "
         f"{unreadable} unreadable), {summary['steps']} steps, {summary['seconds']:.0f} s. "
-        f"Most faithful: {best['method']} at the {best['depth']} depth."
+        f"Most faithful: {best['method']} at the {best['depth']} depth, {summary['choice_rule']}. Against each "
+        f"baseline its deletion does better on at least {row['deletion_worst']:.0%} of the paintings and its "
+        f"insertion on {row['insertion_worst']:.0%}."
     )
     if arguments.json:
         with open(arguments.json, "w", encoding="utf-8") as file:

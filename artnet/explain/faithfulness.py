@@ -7,10 +7,11 @@ pixels first: a faithful map makes the probability rise fast (a large area). A r
 Gaussian blur of the painting, the same for both curves, so that what the model loses is detail (brushwork,
 edges, texture) and not the colours and the layout that the blur keeps.
 
-Every map of every CAM method at every depth is measured against two maps that know nothing of the model,
-on the same painting: a random map at the depth's own resolution (upsampled like the others, so the
-comparison is of maps equally coarse), and a centred Gaussian blob, which is where paintings tend to keep
-their subject. A map that does not beat the random one is noise, whatever it looks like.
+Every map of every CAM method at every depth is measured against maps that know nothing of the model, on
+the same painting: random maps at the depth's own resolution and at coarser fixed ones (all upsampled like
+the real maps), and a centred Gaussian blob, which is where paintings tend to keep their subject. A map
+that does not beat a random one is noise, whatever it looks like; and a fine map must also beat a coarse
+random one, whose smooth blobs delete whole regions at once, before it is called faithful.
 
 `measure` runs the model (TensorFlow); the curves and their areas are NumPy, and artnet.explain.faithfulness_report
 sums them up, as a table and a plot. train.py measures a sample of the test split; `python -m
@@ -35,6 +36,10 @@ DEFAULT_STEPS = 6
 # cluster at the input's resolution, far coarser than any texture the early layers see.
 BLUR_FRACTION = 1 / 28
 RANDOM, CENTRE = "random map", "centre blob"
+# The sides of the random maps that every view is measured against besides the one at its own resolution.
+# A random map of one side is the same baseline at every depth, so each side is measured once per painting;
+# where a depth's own side is one of these (MobileNet's late and final depths at 224 px), it costs nothing.
+COARSE_RANDOM_SIDES = (14, 7)
 # Perturbed paintings are classified in batches of this many images, and maps made for this many paintings.
 BATCH = 64
 CAM_BATCH = 16
@@ -42,18 +47,28 @@ CAM_BATCH = 16
 
 @dataclass(frozen=True)
 class Views:
-    """What is measured on each painting: every (method, layer), a random map per layer, the centre blob."""
+    """What is measured on each painting: every (method, layer), a random map of each side (the layers' own
+    and the coarse ones), the centre blob."""
 
     methods: tuple
     layers: tuple
+    sides: tuple  # each layer's map side, in the order of `layers`
+
+    @property
+    def random_sides(self):
+        """The random maps' sides, each once, finest first."""
+        return tuple(sorted({*self.sides, *COARSE_RANDOM_SIDES}, reverse=True))
 
     @property
     def keys(self):
         return (
             [(method, layer) for method in self.methods for layer in self.layers]
-            + [(RANDOM, layer) for layer in self.layers]
+            + [(RANDOM, side) for side in self.random_sides]
             + [(CENTRE, None)]
         )
+
+    def side_of(self, layer):
+        return self.sides[self.layers.index(layer)]
 
 
 @dataclass
@@ -105,8 +120,8 @@ def interior_steps(pixels, removed, ranks, steps):
     return np.concatenate([deletion, insertion])
 
 
-def random_map(shape, rng):
-    return rng.random(shape).astype(np.float32)
+def random_map(side, rng):
+    return rng.random((side, side)).astype(np.float32)
 
 
 def centre_map(side):
@@ -132,14 +147,15 @@ def curves_of_painting(pixels, maps, class_index, probability_of, steps, rng):
 
 def measure(model, layers, pixels, *, temperature=1.0, steps=DEFAULT_STEPS, seed=0, names=None, progress=None):
     """Deletion and insertion curves of every CAM method at `layers` of `model` (an ArtNet network), with
-    the random and centre baselines, for the top class of each painting of `pixels` (model inputs,
+    the random maps and the centre blob, for the top class of each painting of `pixels` (model inputs,
     side x side x 3 in 0..255). Returns a Measurement. `progress(count)` is told of each painting done."""
     from artnet.explain.cams import CAM_METHODS, BaseCAM
 
     started = time.monotonic()
     if steps < 2:
         raise UserError(f"A curve needs at least 2 steps, not {steps}.")
-    views = Views(tuple(CAM_METHODS), tuple(layers))
+    sides = tuple(int(model.get_layer(layer).output.shape[1]) for layer in layers)
+    views = Views(tuple(CAM_METHODS), tuple(layers), sides)
     cam = BaseCAM(model, views.layers, temperature=temperature, methods=CAM_METHODS.values())
     predict = _probability_function(model, temperature)
     rng = np.random.default_rng(seed)
@@ -160,7 +176,7 @@ def measure(model, layers, pixels, *, temperature=1.0, steps=DEFAULT_STEPS, seed
             if not any(saliency.any() for saliency in maps.values()):
                 left_out += 1
             else:
-                baselines = [random_map(maps[views.methods[0], layer].shape, rng) for layer in views.layers] + [centre]
+                baselines = [random_map(side, rng) for side in views.random_sides] + [centre]
                 class_index = int(result.class_indices[row])
                 deletion, insertion = curves_of_painting(
                     painting.astype(np.uint8), [*maps.values(), *baselines], class_index, probability_of, steps, rng

@@ -4,62 +4,90 @@ paintings' curves. NumPy and matplotlib; no TensorFlow."""
 
 import numpy as np
 
-from artnet.explain.faithfulness import BLUR_FRACTION, CENTRE, RANDOM, area
+from artnet.explain.faithfulness import BLUR_FRACTION, CENTRE, COARSE_RANDOM_SIDES, RANDOM, area
 from artnet.explain.overlay import upsample_map
+
+CURVES = ("deletion", "insertion")
+CHOICE_RULE = (
+    "the view whose lowest share of paintings on which it beats a baseline, over every baseline and both "
+    "curves, is the highest; ties go to the higher mean share"
+)
+
+
+# Each baseline's name in a summary row's keys (deletion_beats_<name>), with what it is in words.
+BASELINE_NAMES = {
+    "random": "a random map at the view's own resolution",
+    **{f"random_{side}x{side}": f"a random map at {side} × {side}" for side in COARSE_RANDOM_SIDES},
+    "centre": "a blob in the middle",
+}
 
 
 def summarise(measurement, depths):
-    """metrics.json's record of a Measurement: per method and layer, the mean deletion and insertion areas
-    and how often they beat the random map and the centre blob on the same painting; the baselines' areas;
-    and the most faithful view. `depths` names each layer's depth (layer -> "early", ...)."""
+    """metrics.json's record of a Measurement: per method and layer, the mean deletion and insertion areas,
+    how often they beat each baseline on the same painting (the random map at the view's own resolution,
+    the coarse random maps, the centre blob) and the lowest of those shares; the baselines' areas; and the
+    most faithful view, with the rule that chose it. `depths` names each layer's depth (layer -> "early", ...)."""
     views, keys = measurement.views, measurement.views.keys
-    deletion, insertion = area(measurement.deletion), area(measurement.insertion)
+    areas = {"deletion": area(measurement.deletion), "insertion": area(measurement.insertion)}
     column = {key: number for number, key in enumerate(keys)}
-    centre = column[CENTRE, None]
 
     def share(values):
         return round(float(np.mean(values)), 4) if len(values) else None
 
+    def beats(curve, here, baseline):
+        better = np.less if curve == "deletion" else np.greater
+        return share(better(areas[curve][:, here], areas[curve][:, column[baseline]]))
+
     methods = {}
     for method, layer in keys[: len(views.methods) * len(views.layers)]:
-        here, random = column[method, layer], column[RANDOM, layer]
-        methods.setdefault(method, {})[layer] = {
-            "depth": depths.get(layer, layer),
-            "deletion": share(deletion[:, here]),
-            "insertion": share(insertion[:, here]),
-            "deletion_beats_random": share(deletion[:, here] < deletion[:, random]),
-            "insertion_beats_random": share(insertion[:, here] > insertion[:, random]),
-            "deletion_beats_centre": share(deletion[:, here] < deletion[:, centre]),
-            "insertion_beats_centre": share(insertion[:, here] > insertion[:, centre]),
-        }
+        here, baselines = column[method, layer], _baselines(views, layer)
+        # A view whose own side is a coarse one meets that random map once, not twice.
+        shares = {curve: {key: beats(curve, here, key) for key in baselines.values()} for curve in CURVES}
+        row = {"depth": depths.get(layer, layer), "side": views.side_of(layer)}
+        row.update({curve: share(areas[curve][:, here]) for curve in CURVES})
+        row.update({f"{curve}_beats_{name}": shares[curve][key] for curve in CURVES for name, key in baselines.items()})
+        if len(measurement.paintings):
+            row.update({f"{curve}_worst": min(shares[curve].values()) for curve in CURVES})
+            row["mean_share"] = share([value for curve in CURVES for value in shares[curve].values()])
+        methods.setdefault(method, {})[layer] = row
     summary = {
         "paintings": len(measurement.paintings),
         "left_out_without_maps": measurement.left_out,
         "steps": measurement.deletion.shape[-1] - 1,
         "removed_pixels_show": f"a Gaussian blur of the painting (sigma {BLUR_FRACTION:.3f} of its side)",
         "seconds": measurement.seconds,
+        "baselines": BASELINE_NAMES,
+        "choice_rule": CHOICE_RULE,
         "methods": methods,
         "random": {
-            layer: {
-                "deletion": share(deletion[:, column[RANDOM, layer]]),
-                "insertion": share(insertion[:, column[RANDOM, layer]]),
-            }
-            for layer in views.layers
+            f"{side}x{side}": {curve: share(areas[curve][:, column[RANDOM, side]]) for curve in CURVES}
+            for side in views.random_sides
         },
-        "centre": {"deletion": share(deletion[:, centre]), "insertion": share(insertion[:, centre])},
+        "centre": {curve: share(areas[curve][:, column[CENTRE, None]]) for curve in CURVES},
     }
     if len(measurement.paintings):
         summary["most_faithful"] = most_faithful(methods)
     return summary
 
 
+def _baselines(views, layer):
+    """The baselines of a view at `layer`, by their names in BASELINE_NAMES: their keys in the Measurement."""
+    coarse = {f"random_{side}x{side}": (RANDOM, side) for side in COARSE_RANDOM_SIDES}
+    return {"random": (RANDOM, views.side_of(layer)), **coarse, "centre": (CENTRE, None)}
+
+
 def most_faithful(methods):
-    """The (method, layer) that beats the random map most reliably: the higher of its two shares (deletion
-    and insertion) at the lower; ties go to the larger gap between insertion and deletion areas."""
+    """The (method, layer) chosen by CHOICE_RULE: no one baseline decides, so a view that beats the fine
+    random map of its own depth but not a smooth one, or not the blob, is not chosen for that. Last ties go
+    to the larger gap between insertion and deletion areas."""
 
     def score(item):
         (_, _), row = item
-        return min(row["deletion_beats_random"], row["insertion_beats_random"]), row["insertion"] - row["deletion"]
+        return (
+            min(row["deletion_worst"], row["insertion_worst"]),
+            row["mean_share"],
+            row["insertion"] - row["deletion"],
+        )
 
     (method, layer), row = max(
         (((method, layer), row) for method, layers in methods.items() for layer, row in layers.items()), key=score
@@ -68,40 +96,47 @@ def most_faithful(methods):
 
 
 def table_lines(summary):
-    """The summary as a Markdown table: one row per method and depth, and the baselines. A value missing
-    from the summary (an incomplete metrics.json) shows as n/a."""
+    """The summary as a Markdown table: one row per method and depth with its shares against every
+    baseline, and the baselines' own areas. A value missing from the summary (an incomplete or older
+    metrics.json) shows as n/a."""
+    coarse = [f"random_{side}x{side}" for side in COARSE_RANDOM_SIDES]
     lines = [
-        "| method | depth | deletion ↓ | insertion ↑ | deletion beats random | insertion beats random "
-        "| beats the centre blob (del. / ins.) |",
-        "|---|---|---|---|---|---|---|",
+        "| method | depth | deletion ↓ | insertion ↑ | beats random, own resolution (del. / ins.) | "
+        + " | ".join(f"beats random {name.removeprefix('random_').replace('x', ' × ')}" for name in coarse)
+        + " | beats the centre blob | worst share (del. / ins.) |",
+        "|---|---|---|---|---|" + "---|" * len(coarse) + "---|---|",
     ]
     best = summary.get("most_faithful") or {}
-    depths = {}
     for method, layers in (summary.get("methods") or {}).items():
         for layer, row in layers.items():
-            depths[layer] = row.get("depth", layer)
             star = " ★" if (method, layer) == (best.get("method"), best.get("layer")) else ""
             noise = "" if _beats_random(row) else " (noise)"
+            shares = [_pair(row, f"{{}}_beats_{name}") for name in ("random", *coarse, "centre")]
             lines.append(
-                f"| {method}{star} | {depths[layer]}{noise} | {_value(row, 'deletion', '.3f')} "
-                f"| {_value(row, 'insertion', '.3f')} | {_value(row, 'deletion_beats_random', '.0%')} "
-                f"| {_value(row, 'insertion_beats_random', '.0%')} | {_value(row, 'deletion_beats_centre', '.0%')}"
-                f" / {_value(row, 'insertion_beats_centre', '.0%')} |"
+                f"| {method}{star} | {row.get('depth', layer)}{noise} | {_value(row, 'deletion', '.3f')} "
+                f"| {_value(row, 'insertion', '.3f')} | {' | '.join(shares)} | **{_pair(row, '{}_worst')}** |"
             )
-    for layer, row in (summary.get("random") or {}).items():
+    blank = " |" * (3 + len(coarse))
+    for side, row in (summary.get("random") or {}).items():
         lines.append(
-            f"| {RANDOM} | {depths.get(layer, layer)} | {_value(row, 'deletion', '.3f')} "
-            f"| {_value(row, 'insertion', '.3f')} | | | |"
+            f"| {RANDOM} | {side.replace('x', ' × ')} | {_value(row, 'deletion', '.3f')} "
+            f"| {_value(row, 'insertion', '.3f')} |{blank}"
         )
     centre = summary.get("centre") or {}
-    lines.append(f"| {CENTRE} | | {_value(centre, 'deletion', '.3f')} | {_value(centre, 'insertion', '.3f')} | | | |")
+    lines.append(f"| {CENTRE} | | {_value(centre, 'deletion', '.3f')} | {_value(centre, 'insertion', '.3f')} |{blank}")
     return lines
 
 
+def _pair(row, pattern):
+    return f"{_value(row, pattern.format('deletion'), '.0%')} / {_value(row, pattern.format('insertion'), '.0%')}"
+
+
 def _beats_random(row):
-    """Whether a table row's map does better than the random map on most paintings, for both curves."""
-    shares = (row.get("deletion_beats_random"), row.get("insertion_beats_random"))
-    return all(isinstance(share, (int, float)) and share > 0.5 for share in shares)
+    """Whether a table row's map does better than every random map on most paintings, for both curves (an
+    older metrics.json has only the random map at the view's own resolution)."""
+    shares = [row.get(f"{curve}_beats_{name}") for curve in CURVES for name in BASELINE_NAMES if name != "centre"]
+    numbers = [share for share in shares if isinstance(share, (int, float))]
+    return isinstance(shares[0], (int, float)) and all(share > 0.5 for share in numbers)
 
 
 def _value(row, key, spec):
@@ -110,8 +145,9 @@ def _value(row, key, spec):
 
 
 def plot_curves(measurement, pixels, summary, path, labels=None, count=4):
-    """A few paintings (`pixels`: those given to measure()), each with the most faithful map over it and its deletion and insertion curves beside
-    those of the random map (same depth) and the centre blob. `labels` name the explained classes."""
+    """A few paintings (`pixels`: those given to measure()), each with the most faithful map over it and its
+    deletion and insertion curves beside those of the random map at its resolution, the coarsest random map
+    and the centre blob. `labels` name the explained classes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -120,10 +156,13 @@ def plot_curves(measurement, pixels, summary, path, labels=None, count=4):
     from artnet.explain.overlay import render_overlay
 
     best = summary["most_faithful"]
-    keys = measurement.views.keys
-    here, random, centre = (
-        keys.index(key) for key in ((best["method"], best["layer"]), (RANDOM, best["layer"]), (CENTRE, None))
-    )
+    views = measurement.views
+    sides = dict.fromkeys((views.side_of(best["layer"]), min(COARSE_RANDOM_SIDES)))
+    compared = [
+        (views.keys.index((best["method"], best["layer"])), f"{best['method']} · {best['depth']}", "-"),
+        *((views.keys.index((RANDOM, side)), f"{RANDOM} {side} × {side}", "--") for side in sides),
+        (views.keys.index((CENTRE, None)), CENTRE, ":"),
+    ]
     shown = _spread(len(measurement.paintings), count)
     fractions = np.linspace(0, 1, measurement.deletion.shape[-1])
     figure, axes = pyplot.subplots(
@@ -146,11 +185,7 @@ def plot_curves(measurement, pixels, summary, path, labels=None, count=4):
             (deletion_axis, measurement.deletion, "deletion"),
             (insertion_axis, measurement.insertion, "insertion"),
         ):
-            for column, label, style in (
-                (here, f"{best['method']} · {best['depth']}", "-"),
-                (random, f"{RANDOM} · {best['depth']}", "--"),
-                (centre, CENTRE, ":"),
-            ):
+            for column, label, style in compared:
                 curve = curves[row, column]
                 axis.plot(fractions, curve, style, label=f"{label} (area {area(curve):.2f})")
             axis.set_ylim(0, 1)

@@ -97,10 +97,11 @@ chance, the largest collection's share, {{ percent(probe.mean_chance) }}). Lower
 {{ faithfulness.steps | default("n/a") }} steps each ({{ faithfulness.left_out_without_maps | default(0) }} paintings left out without maps). Deletion removes a painting's pixels,
 the most salient first by a map, and should lower the probability of the explained movement fast (small
 area); insertion reveals them, starting from {{ faithfulness.removed_pixels_show | default("a blurred copy") }},
-and should raise it fast (large area). Each map is compared on the same painting with a random map at its
-depth's resolution and with a centred blob; "(noise)" marks a map that does not beat the random one on most
-paintings.
-{% if faithful_best %}The app opens on the most faithful, ★: {{ faithful_best.method }} at the {{ faithful_best.depth }} depth.
+and should raise it fast (large area). Each map is compared on the same painting with {{ faithful_baselines }};
+"(noise)" marks a map that does not beat every random map on most paintings.
+{% if faithful_best %}The app opens on the most faithful, ★: {{ faithful_best.method }} at the {{ faithful_best.depth }} depth{% if faithfulness.choice_rule %},
+chosen as {{ faithfulness.choice_rule }}. Against each baseline it does better on at least
+{{ percent(faithful_row.deletion_worst) }} of the paintings for deletion and {{ percent(faithful_row.insertion_worst) }} for insertion{% endif %}.
 {% endif %}
 {{ faithfulness_table }}
 {% else %}Not measured for this model folder.
@@ -146,6 +147,7 @@ def render_model_card(model_folder, repo_id=None):
     title = config.get("backbone_title") or (backbone.title if backbone else config.get("backbone", "model"))
     cross = _mapping(metrics.get("cross_collection"))
     faithful = _mapping(metrics.get("faithfulness"))
+    faithful_best = _mapping(faithful.get("most_faithful"))
     left_out = {
         (entry.get("movement"), entry.get("source")): entry.get("accuracy")
         for entry in cross.get("collections", [])
@@ -172,7 +174,12 @@ def render_model_card(model_folder, repo_id=None):
         calibration=_mapping(metrics.get("calibration")),
         probe=_mapping(metrics.get("collection_predictability")),
         faithfulness=faithful,
-        faithful_best=_mapping(faithful.get("most_faithful")),
+        faithful_best=faithful_best,
+        faithful_row=_mapping(
+            _mapping(_mapping(faithful.get("methods")).get(faithful_best.get("method"))).get(faithful_best.get("layer"))
+        ),
+        faithful_baselines=_in_words(list(_mapping(faithful.get("baselines")).values()))
+        or "a random map at its depth's resolution and a centred blob",
         faithfulness_table="\n".join(table_lines(faithful)),
         counts=counts,
         split_counts={split: _mapping(counts.get(split)) for split in ("train", "validation", "test")},
@@ -244,6 +251,11 @@ def _published_training(training):
         # PureWindowsPath splits on both / and \, wherever the model was trained.
         published["backbone_weights"] = PureWindowsPath(weights).name
     return published
+
+
+def _in_words(items):
+    """The items as a list in words, "a, b and c"; empty for none."""
+    return " and ".join(filter(None, (", ".join(items[:-1]), *items[-1:])))
 
 
 def _mapping(value):

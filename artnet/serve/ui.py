@@ -101,18 +101,30 @@ def cross_collection_line(metrics):
 
 
 def faithfulness_line(metrics):
-    """What the model folder's faithfulness test found, in a sentence."""
+    """What the model folder's faithfulness test found, and what its choice of the most faithful view rests
+    on, in a sentence."""
     found = metrics.get("faithfulness") or {}
     best = found.get("most_faithful")
     if not best:
         return "This model's maps have not been tested for faithfulness."
     row = found["methods"][best["method"]][best["layer"]]
+    where = "deletion and insertion curves; the model card and the project's docs/explanations.md have the table"
+    if "deletion_worst" not in row:  # a model folder measured against its own depth's random map alone
+        return (
+            f"The page opens on the most faithful maps: {best['method']} at the {best['depth']} depth. Removing "
+            f"a painting's pixels in the order these maps rank them lowers the model's confidence faster than a "
+            f"random map does on {row['deletion_beats_random']:.0%} of {found['paintings']} test paintings, and "
+            f"revealing them raises it faster on {row['insertion_beats_random']:.0%} ({where} for every method "
+            "and depth)."
+        )
+    *others, last = found["baselines"].values()
     return (
-        f"The page opens on the most faithful maps: {best['method']} at the {best['depth']} depth. Removing "
-        f"a painting's pixels in the order these maps rank them lowers the model's confidence faster than a "
-        f"random map does on {row['deletion_beats_random']:.0%} of {found['paintings']} test paintings, and "
-        f"revealing them raises it faster on {row['insertion_beats_random']:.0%} (deletion and insertion "
-        "curves; the model card and the project's docs/explanations.md have the table for every method and depth)."
+        f"The page opens on the most faithful maps: {best['method']} at the {best['depth']} depth, the view that "
+        f"beats every baseline ({', '.join(others)} and {last}) on the most paintings in its worst case. Against "
+        f"each of them, removing a painting's pixels in the order these maps rank them lowers the model's "
+        f"confidence faster on at least {row['deletion_worst']:.0%} of {found['paintings']} test paintings, and "
+        f"revealing them raises it faster on at least {row['insertion_worst']:.0%} ({where} for every method, "
+        "depth and baseline)."
     )
 
 

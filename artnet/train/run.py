@@ -198,9 +198,9 @@ def _faithfulness(model, test, options, calibration_metrics):
         row = summary["methods"][best["method"]][best["layer"]]
         logger.info(
             f"Faithfulness on {summary['paintings']} test paintings ({summary['steps']} steps, "
-            f"{summary['seconds']:.0f} s): most faithful {best['method']} at the {best['depth']} depth, its deletion "
-            f"beats a random map on {row['deletion_beats_random']:.0%} of them and its insertion on "
-            f"{row['insertion_beats_random']:.0%}."
+            f"{summary['seconds']:.0f} s): most faithful {best['method']} at the {best['depth']} depth: against each "
+            f"baseline, its deletion does better on at least {row['deletion_worst']:.0%} of them and its insertion "
+            f"on {row['insertion_worst']:.0%}."
         )
     return summary, (measurement, pixels)
 
