@@ -28,6 +28,8 @@ DROP_FILE = """([selector, data, name, type]) => {
     }
 }"""
 DROP_ZONE = "#painting button.upload-container"
+# The painting shown in the box (the example the page opens on): a visitor drops theirs over it.
+SHOWN_PAINTING = "#painting .image-frame img"
 # The overlays' grid (one thumbnail per depth), which Gradio keeps in the page while a preview is open.
 OVERLAY_GRID = "#overlays .thumbnail-lg img"
 OVERLAY_PREVIEW = "#overlays .preview .media-button img"
@@ -55,12 +57,12 @@ def screenshots():
 class Visit:
     """One visitor's page, with the queue calls it has made so far (by event name)."""
 
-    def __init__(self, browser, url):
-        self.page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    def __init__(self, browser, url, width=1280):
+        self.page = browser.new_page(viewport={"width": width, "height": 1000})
         self.calls = []
         self.page.on("request", self._record)
         self.page.goto(url)
-        self.page.wait_for_selector(DROP_ZONE, timeout=WAIT_MS)
+        self.page.wait_for_selector("#painting", timeout=WAIT_MS)
         config = self.page.evaluate("() => window.gradio_config")
         self.event_names = {dependency["id"]: dependency["api_name"] for dependency in config["dependencies"]}
 
@@ -69,8 +71,10 @@ class Visit:
             self.calls.append(self.event_names[json.loads(request.post_data)["fn_index"]])
 
     def drop(self, path, mime_type):
+        """Drop a file where a visitor would: on the painting shown, or on the empty box."""
         data = base64.b64encode(Path(path).read_bytes()).decode()
-        self.page.evaluate(DROP_FILE, [DROP_ZONE, data, Path(path).name, mime_type])
+        zone = SHOWN_PAINTING if self.page.query_selector(SHOWN_PAINTING) else DROP_ZONE
+        self.page.evaluate(DROP_FILE, [zone, data, Path(path).name, mime_type])
 
     def overlay_sources(self):
         return self.page.eval_on_selector_all(OVERLAY_GRID, "images => images.map(image => image.src)")
@@ -94,12 +98,98 @@ class Visit:
     def bars(self):
         return self.page.inner_text("#movements")
 
+    def note(self):
+        return self.page.inner_text("#example-note")
+
     def screenshot(self, path):
         self.page.screenshot(path=str(path), full_page=True)
 
 
 def model_labels(live_app):
     return json.loads((live_app.folder / "config.json").read_text())["labels"]
+
+
+def held_out(label):
+    return f"held-out {label} painting"
+
+
+def most_faithful_caption(live_app):
+    best = json.loads((live_app.folder / "config.json").read_text())["most_faithful"]
+    return f"{best['method']} · {best['depth']} · {best['layer']} · most faithful"
+
+
+def test_the_page_opens_on_an_example_already_analysed(browser, live_app, screenshots, tmp_path):
+    examples = json.loads((live_app.folder / "examples" / "index.json").read_text())
+    visit = Visit(browser, live_app.url)
+
+    # Everything a painting's analysis shows is there at once, before the visitor does anything.
+    visit.wait_for_overlays()
+    assert visit.note().startswith("An example")
+    true_movement = visit.page.input_value("#true-movement input, #true-movement textarea")
+    assert true_movement in {example["label"] for example in examples} and true_movement in visit.note()
+    bars = visit.bars()
+    assert all(label in bars for label in model_labels(live_app))
+    top = bars.split("\n")[1]
+    assert visit.page.inner_text("#description").startswith(top)
+    assert visit.page.is_checked(f"#movement input[value='{top}']")
+    assert visit.page.get_attribute(OVERLAY_PREVIEW, "alt") == most_faithful_caption(live_app)
+    if (live_app.folder / "neighbours").is_dir():
+        visit.page.wait_for_function("() => document.querySelectorAll('#similar .thumbnail-lg img').length == 8")
+    # The painting is one of the examples, shown whole.
+    shown = visit.page.eval_on_selector("#painting img", "image => [image.naturalWidth, image.naturalHeight]")
+    sizes = {Image.open(live_app.folder / "examples" / example["file"]).size for example in examples}
+    assert tuple(shown) in sizes
+    # None of it ran the network for this visitor, and the page stays at its top.
+    assert visit.calls == []
+    assert visit.page.evaluate("window.scrollY") == 0
+    visit.screenshot(screenshots / "0_opening_example.png")
+
+    # The visitor's own painting replaces the example, which the page no longer claims it is.
+    path = tmp_path / "mine.jpg"
+    painting("blobs", seed=3, size=(320, 240)).save(path)
+    before = visit.overlay_sources()
+    visit.drop(path, "image/jpeg")
+    visit.wait_for_new_overlays(before)
+    assert visit.note() == ""
+    assert visit.page.input_value("#true-movement input, #true-movement textarea") == ""
+    assert_dropped_over_the_painting_shown(visit)
+
+
+def assert_dropped_over_the_painting_shown(visit):
+    """A drop over the painting shown makes one analysis, or two: the box's clearing reports the old
+    painting (an example or the session's own, which needs no network pass), then the upload the new one.
+    Then the calls are forgotten, for the next step to count its own."""
+    assert visit.calls in (["analyse"], ["analyse", "analyse"])
+    visit.calls.clear()
+
+
+def boxes_overlapping(page, gallery):
+    """For each thumbnail of `gallery`: whether its caption's box overlaps its image's box."""
+    return page.eval_on_selector_all(
+        f"{gallery} .thumbnail-lg",
+        """thumbnails => thumbnails.map(thumbnail => {
+            const image = thumbnail.querySelector("img").getBoundingClientRect();
+            const caption = thumbnail.querySelector(".caption-label").getBoundingClientRect();
+            return caption.top < image.bottom && image.top < caption.bottom
+                && caption.left < image.right && image.left < caption.right;
+        })""",
+    )
+
+
+@pytest.mark.parametrize("width", [1400, 400], ids=["laptop", "phone"])
+def test_gallery_captions_sit_under_the_paintings_not_over_them(browser, live_app, screenshots, width):
+    visit = Visit(browser, live_app.url, width)
+    galleries = ["#examples"] + (["#similar"] if (live_app.folder / "neighbours").is_dir() else [])
+    for gallery in galleries:
+        visit.page.locator(f"{gallery} .thumbnail-lg img").first.wait_for(timeout=WAIT_MS)
+        overlapping = boxes_overlapping(visit.page, gallery)
+        assert overlapping and not any(overlapping), f"{gallery}: captions over their paintings {overlapping}"
+        # Every thumbnail fits the page's width: none is cut off at the right or hidden in a scroll.
+        right = visit.page.eval_on_selector_all(
+            f"{gallery} .thumbnail-lg", "items => Math.max(...items.map(item => item.getBoundingClientRect().right))"
+        )
+        assert right <= width
+    visit.screenshot(screenshots / f"6_galleries_{width}px.png")
 
 
 def test_drop_a_painting_then_redraw_the_overlays_without_the_network(browser, live_app, screenshots, capsys, tmp_path):
@@ -113,15 +203,16 @@ def test_drop_a_painting_then_redraw_the_overlays_without_the_network(browser, l
         painting("stripes", seed=7, size=(480, 360)).save(path, quality=92)
     visit = Visit(browser, live_app.url)
 
+    before = visit.overlay_sources()
     visit.drop(path, "image/jpeg")
-    visit.wait_for_overlays()
+    visit.wait_for_new_overlays(before)
     bars = visit.bars()
     assert all(label in bars for label in model_labels(live_app))
     top = bars.split("\n")[1]
     assert top in model_labels(live_app)
     assert visit.page.inner_text("#description").startswith(top)
     assert visit.page.is_checked(f"#movement input[value='{top}']")
-    assert visit.calls == ["analyse"]
+    assert_dropped_over_the_painting_shown(visit)
     # The page opens on the most faithful view that the model folder records: its method selected, its
     # depth shown large.
     best = json.loads((live_app.folder / "config.json").read_text())["most_faithful"]
@@ -135,7 +226,7 @@ def test_drop_a_painting_then_redraw_the_overlays_without_the_network(browser, l
     before = visit.overlay_sources()
     visit.page.fill("#opacity input[type=range]", "0.9")
     visit.wait_for_new_overlays(before)
-    assert visit.calls == ["analyse", "redraw"]
+    assert visit.calls == ["redraw"]
     assert visit.bars() == bars
     visit.screenshot(screenshots / "2_opacity_0.9.png")
 
@@ -144,7 +235,7 @@ def test_drop_a_painting_then_redraw_the_overlays_without_the_network(browser, l
     before = visit.overlay_sources()
     visit.page.click(f"#method input[value='{other}']")
     visit.wait_for_new_overlays(before)
-    assert visit.calls == ["analyse", "redraw", "redraw"]
+    assert visit.calls == ["redraw", "redraw"]
     assert all(caption.startswith(f"{other} · ") for caption in visit.overlay_captions())
     assert visit.page.get_attribute(OVERLAY_PREVIEW, "alt") == f"{other} · {best['depth']} · {best['layer']}"
     assert visit.bars() == bars
@@ -158,7 +249,9 @@ def test_drop_a_painting_then_redraw_the_overlays_without_the_network(browser, l
 def test_click_an_example_and_read_about_the_model(browser, live_app, screenshots):
     examples = json.loads((live_app.folder / "examples" / "index.json").read_text())
     visit = Visit(browser, live_app.url)
-    chosen = len(examples) // 2
+    # An example of another movement than the one the page opens on.
+    opening = visit.page.input_value("#true-movement input, #true-movement textarea")
+    chosen = next(number for number, example in enumerate(examples) if example["label"] != opening)
 
     # The gallery: a thumbnail of every example, captioned with its true movement and the model's answer.
     thumbnails = visit.page.locator("#examples .thumbnail-item")
@@ -170,8 +263,13 @@ def test_click_an_example_and_read_about_the_model(browser, live_app, screenshot
     visit.screenshot(screenshots / "3_examples_gallery.png")
 
     thumbnails.nth(chosen).click()
+    visit.page.wait_for_function(
+        "label => document.querySelector('#true-movement input, #true-movement textarea').value == label",
+        arg=examples[chosen]["label"],
+        timeout=WAIT_MS,
+    )
     visit.wait_for_overlays()
-    assert visit.page.input_value("#true-movement input, #true-movement textarea") == examples[chosen]["label"]
+    assert held_out(examples[chosen]["label"]) in visit.note()
     assert visit.calls == ["select_example"]
     # The model's answer in the caption is the answer the page shows.
     assert visit.bars().split("\n")[1] == captions[chosen].split("model: ")[1].rsplit(" ", 1)[0]

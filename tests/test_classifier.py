@@ -59,6 +59,22 @@ def test_explain_returns_the_classify_probabilities_from_its_own_pass(classifier
     assert explanation.class_name == max(expected, key=expected.get)
 
 
+def test_several_paintings_explained_in_one_pass_get_the_explanations_they_get_one_by_one(classifier):
+    """As the app explains its examples at start-up."""
+    paintings = [painting(style, seed=5, size=(80 + 30 * index, 70)) for index, style in enumerate(STYLES)]
+    together = classifier.explain_many(paintings)
+    assert len(together) == len(paintings)
+    for explanation, image in zip(together, paintings):
+        alone = classifier.explain(image)
+        assert explanation.class_name == alone.class_name
+        assert explanation.probabilities == pytest.approx(alone.probabilities, abs=1e-5)
+        assert explanation.image.shape == alone.image.shape
+        for method, layers in alone.maps.items():
+            for layer, expected in layers.items():
+                np.testing.assert_allclose(explanation.maps[method][layer], expected, atol=1e-4)
+    assert classifier.explain_many([]) == []
+
+
 def test_maps_cover_the_padded_image_and_lie_in_0_1(classifier):
     explanation = classifier.explain(painting("gradients", size=(120, 90)))
     assert explanation.methods == ["Grad-CAM", "Grad-CAM++", "LayerCAM", "HiResCAM"] == classifier.cam_methods

@@ -82,6 +82,16 @@ class StandInClassifier:
         chosen = class_name or "Impressionism"
         return overlay.explanation(picture, stand_in_maps(chosen), dict(PROBABILITIES), chosen)
 
+    def explain_many(self, images):
+        """One pass for all the paintings, as the Classifier's; each explained for its top class."""
+        pictures = [load_image(image) for image in images]
+        if pictures:
+            self.passes.append(("explain_many", len(pictures)))
+        return [self._top_explanation(picture, number) for number, picture in enumerate(pictures)]
+
+    def _top_explanation(self, picture, number):
+        return overlay.explanation(picture, stand_in_maps("Impressionism"), dict(PROBABILITIES), "Impressionism")
+
 
 @pytest.fixture
 def classifier():
@@ -219,7 +229,7 @@ def test_examples_are_explained_at_start_up_and_a_click_only_draws(classifier, t
     handlers = handlers_module.Handlers(
         classifier, str(tmp_path / "gradio_cache"), examples=model_folder.read_examples(folder)
     )
-    assert classifier.passes == [("explain", None)] * 2
+    assert classifier.passes == [("explain_many", 2)]
     # The gallery's captions show the true movement and the model's answer, a wrong one too.
     assert [caption for _, caption in handlers.example_gallery()] == [
         "✓ true Impressionism · model: Impressionism 70%",
@@ -235,12 +245,102 @@ def test_examples_are_explained_at_start_up_and_a_click_only_draws(classifier, t
         handlers_module.DEFAULT_COLORMAP,
     )
     assert bars == PROBABILITIES and len(overlays) == len(LAYERS) and shown.painting == painting
-    # A click on the example opens the overlays on the most faithful depth; the API gets the plain list.
+    # A click on the example opens the overlays on the most faithful depth, and says it is an example; the
+    # API gets the plain list.
     clicked = handlers.select_example(gr.SelectData(None, {"index": 1, "value": None}))
     assert opened(clicked[8]) == (overlays, 1) and clicked[:8] == answer[:8]
-    assert len(classifier.passes) == 2
+    assert clicked[-1].startswith("**An example**") and "held-out Realism painting" in clicked[-1]
+    assert len(classifier.passes) == 1
     with pytest.raises(gr.Error, match="There is no example 2; this model has 2, from 0."):
         handlers.load_example(2)
+
+
+class StandInWithAnswers(StandInClassifier):
+    """A stand-in whose answer for the n-th example of a batch is ANSWERS[n]: right, wrong, surer, less sure."""
+
+    ANSWERS = [
+        {"Cubism": 0.6, "Impressionism": 0.3, "Realism": 0.1},
+        {"Cubism": 0.05, "Impressionism": 0.9, "Realism": 0.05},
+        {"Cubism": 0.1, "Impressionism": 0.1, "Realism": 0.8},
+    ]
+
+    def _top_explanation(self, picture, number):
+        probabilities = self.ANSWERS[number]
+        top = max(probabilities, key=probabilities.get)
+        return overlay.explanation(picture, stand_in_maps(top), dict(probabilities), top)
+
+
+def component(demo, elem_id):
+    return next(block for block in demo.blocks.values() if getattr(block, "elem_id", None) == elem_id)
+
+
+def test_the_page_opens_on_the_surest_right_example_already_analysed_without_a_pass_per_visitor(tmp_path):
+    # The model is surest of b.png, but wrong about it: the page opens on c.png, the surest right answer.
+    truths = {"a.png": "Cubism", "b.png": "Realism", "c.png": "Realism"}
+    folder = write_folder(
+        tmp_path / "model", index=[{"file": name, "label": label} for name, label in truths.items()], files=truths
+    )
+    classifier = StandInWithAnswers()
+    demo = ui.build_demo(classifier, ModelSource(str(folder)))
+    assert os.path.basename(component(demo, "painting").value["path"]) == "c.png"
+    assert component(demo, "true-movement").value == "Realism"
+    assert component(demo, "movements").value["label"] == "Realism"
+    assert component(demo, "description").value.startswith("### Realism")
+    assert component(demo, "movement").value == "Realism"
+    note = component(demo, "example-note").value
+    assert note.startswith("**An example**") and "held-out Realism painting" in note
+    # The overlays of every depth, opened on the most faithful one, which its caption names.
+    overlays = component(demo, "overlays")
+    assert [image["caption"] for image in overlays.value] == [
+        "LayerCAM · early · conv2_block6_concat",
+        "LayerCAM · final · relu · most faithful",
+    ]
+    assert overlays.selected_index == 1
+    # All of it from the one pass that explained the examples at start-up.
+    assert classifier.passes == [("explain_many", 3)]
+
+
+def test_a_folder_without_examples_opens_on_an_empty_page(tmp_path, classifier):
+    demo = ui.build_demo(classifier, ModelSource(str(tmp_path)))
+    assert component(demo, "painting").value is None and component(demo, "example-note").value == ""
+    assert classifier.passes == []
+
+
+def test_a_copy_of_an_example_is_drawn_from_its_start_up_explanation(tmp_path):
+    """As Gradio sends the page's example back: a copy in its cache. Only another movement needs a pass."""
+    folder = write_folder(
+        tmp_path / "model", index=[{"file": "a.png", "label": "Cubism"}, {"file": "b.png", "label": "Realism"}]
+    )
+    for number, name in enumerate(("a.png", "b.png")):
+        painting("stripes", seed=number, size=(30, 20)).save(folder / "examples" / name)
+    classifier = StandInWithAnswers()
+    handlers = handlers_module.Handlers(
+        classifier, str(tmp_path / "gradio_cache"), examples=model_folder.read_examples(folder)
+    )
+    copy = tmp_path / "gradio_cache" / "0123" / "b.png"
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes((folder / "examples" / "b.png").read_bytes())
+    overlays, shown = handlers.redraw({"path": str(copy)}, "Impressionism", "Grad-CAM", 0.7, "jet", None)
+    assert shown.explanation.probabilities == StandInWithAnswers.ANSWERS[1] and len(overlays) == len(LAYERS)
+    assert handlers.analyse_again({"path": str(copy)}, "LayerCAM", 0.5, "jet")[0] == StandInWithAnswers.ANSWERS[1]
+    assert classifier.passes == [("explain_many", 2)]
+    handlers.redraw({"path": str(copy)}, "Cubism", "Grad-CAM", 0.7, "jet", shown)
+    assert classifier.passes == [("explain_many", 2), ("explain", "Cubism")]
+
+
+def test_an_example_that_is_not_an_image_is_left_out_with_a_warning(tmp_path, classifier, caplog):
+    folder = write_folder(
+        tmp_path / "model",
+        index=[{"file": "a.png", "label": "Cubism"}, {"file": "notes.png", "label": "Realism"}],
+        files=["a.png"],
+    )
+    (folder / "examples" / "notes.png").write_text("not a painting")
+    handlers = handlers_module.Handlers(
+        classifier, str(tmp_path / "gradio_cache"), examples=model_folder.read_examples(folder)
+    )
+    assert [example.label for example in handlers.examples] == ["Cubism"]
+    assert [caption for _, caption in handlers.example_gallery()] == ["✗ true Cubism · model: Impressionism 70%"]
+    assert "Skipping the example" in caplog.text and "notes.png" in caplog.text
 
 
 def test_the_api_explains_with_the_most_faithful_method_unless_told_another(handlers, upload):
@@ -260,6 +360,14 @@ def test_overlays_are_jpeg_files_written_whole_under_their_content_hash(handlers
     assert again == first and os.stat(again).st_ino == written.st_ino
     assert handlers.explain(upload, None, 0.9)[0][0] != first
     assert not [name for name in os.listdir(os.path.dirname(first)) if name.startswith(".")]
+
+
+def test_the_painting_already_shown_is_not_analysed_again(handlers, classifier, upload):
+    """A painting dropped over the one shown first clears the box, which reports the old painting."""
+    *_, shown, _ = handlers.analyse(upload, "LayerCAM", 0.5, "jet")
+    unchanged = handlers.analyse(upload, "LayerCAM", 0.5, "jet", shown)
+    assert all(isinstance(output, type(gr.skip())) for output in unchanged) and len(unchanged) == 6
+    assert classifier.passes == [("explain", None)]
 
 
 def test_a_cleared_painting_clears_the_outputs(handlers, classifier):
@@ -457,7 +565,8 @@ class SlowStandInClassifier(StandInClassifier):
 
 def test_no_more_network_passes_run_at_once_than_the_app_allows(tmp_path, monkeypatch, upload):
     """/classify and /explain run the network, and example clicks draw overlays: together, at most
-    MODEL_CONCURRENCY at a time, however many users ask. (Examples are explained once, at start-up.)"""
+    MODEL_CONCURRENCY at a time, however many users ask. (Examples are explained once, at start-up, in one
+    pass.)"""
     from gradio_client import Client, handle_file
 
     monkeypatch.chdir(tmp_path)  # Gradio keeps its files under the working folder
@@ -485,5 +594,5 @@ def test_no_more_network_passes_run_at_once_than_the_app_allows(tmp_path, monkey
     finally:
         demo.close()
     assert errors == []
-    assert len(classifier.passes) == len(files) + 8
+    assert classifier.passes[0] == ("explain_many", len(files)) and len(classifier.passes) == 1 + 8
     assert classifier.most_at_once == ui.MODEL_CONCURRENCY

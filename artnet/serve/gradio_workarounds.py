@@ -9,15 +9,48 @@ import os
 
 from artnet.files import atomic_path
 
-# Gradio gives a Gallery a fixed height with a scroll bar and clips long captions to one line, so the
-# overlays, the examples and the closest paintings would not show whole, nor their captions (layer names;
-# true and predicted movement; movement, similarity and title). Can go when Gallery takes a height of
-# "auto" and wraps captions.
+# Gradio gives a Gallery a fixed height with a scroll bar, lays each caption over its thumbnail and clips it
+# to one line, and floats the gallery's label over the first row: the overlays, the examples and the
+# closest paintings would not show whole, the paintings would hide under their captions (true and
+# predicted movement; movement, similarity and title), and the captions would be cut, the large
+# overlay's too on a phone. Its columns never shrink below 100 px either, so on a phone a row of five
+# runs off the screen. Here each caption sits under its thumbnail, wrapped, the label above the grid, and
+# a phone gets three columns and a smaller caption under the large overlay (there is no room to wrap it).
+# Can go when Gallery takes a height of "auto", offers captions beside or under the images and
+# responsive columns.
 GALLERY_CSS = """
 :is(#overlays, #examples, #similar) .fixed-height { min-height: 0; max-height: none; }
-:is(#overlays, #examples, #similar) .caption-label { max-width: 100%; font-size: var(--text-sm); }
-:is(#examples, #similar) .caption-label { white-space: normal; font-size: var(--text-xs); }
+:is(#overlays, #examples, #similar) > label[data-testid="block-label"] { position: static; }
+:is(#overlays, #examples, #similar) .grid-container {
+    padding-top: 0; grid-template-columns: repeat(var(--grid-cols), minmax(0, 1fr));
+}
+@media (max-width: 640px) {
+    :is(#examples, #similar) .grid-container { grid-template-columns: repeat(3, minmax(0, 1fr)); }
+    #overlays .preview .caption { font-size: var(--text-xs); }
+}
+:is(#overlays, #examples, #similar) .thumbnail-lg {
+    aspect-ratio: auto; height: auto; display: flex; flex-direction: column; justify-content: flex-start;
+}
+:is(#overlays, #examples, #similar) .thumbnail-lg > img { aspect-ratio: 1; height: auto; flex: none; }
+:is(#overlays, #examples, #similar) .thumbnail-lg .caption-label {
+    position: static; max-width: 100%; border: none; border-radius: 0; background: none; opacity: 1;
+    white-space: normal; font-size: var(--text-xs); line-height: var(--line-xs);
+}
 """
+
+# Gradio focuses a Gallery's selected thumbnail whenever its preview opens, and focus scrolls the page to
+# it: a page that opens on an analysed example would open scrolled down to the overlays, and a dropped
+# painting would carry the visitor away from its bars. Focus there still moves, without the scroll. Can go
+# when Gallery focuses with preventScroll.
+GALLERY_HEAD = """<script>
+(() => {
+    const focus = HTMLElement.prototype.focus;
+    HTMLElement.prototype.focus = function (options) {
+        const thumbnail = this.classList && this.classList.contains("thumbnail-small");
+        return focus.call(this, thumbnail ? { ...options, preventScroll: true } : options);
+    };
+})();
+</script>"""
 
 # Pillow's default, the quality of Gradio's own JPEG files.
 JPEG_QUALITY = 75

@@ -7,7 +7,9 @@ This module knows Gradio and not TensorFlow.
 """
 
 import contextlib
+import hashlib
 import io
+import logging
 import os
 from dataclasses import dataclass
 
@@ -15,9 +17,12 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 from PIL import Image
 
+from artnet.data.images import load_image
 from artnet.errors import UserError
 from artnet.serve.gradio_workarounds import saved_jpeg
 from artnet.styles import DESCRIPTIONS
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_OPACITY = 0.5
 DEFAULT_COLORMAP = "jet"
@@ -44,15 +49,21 @@ class Handlers:
         self.most_faithful = dict(classifier.most_faithful)
         # Gradio's cache, which it serves files from and clears (delete_cache).
         self.overlay_folder = overlay_folder or get_upload_folder()
-        # The model folder's examples, each explained once, at start-up: a click on one only draws.
-        self.examples = list(examples)
-        self.example_explanations = [self._explain(example.path, None) for example in self.examples]
+        # The model folder's examples, explained once, at start-up, in one pass: a click on one only draws.
+        self.examples, paintings = readable_examples(examples)
+        self.example_explanations = classifier.explain_many(paintings)
+        # The examples by their files' content: the copy of one that Gradio serves and sends back (the
+        # page's opening painting, a clicked example) is drawn from its explanation, without the network.
+        self._example_numbers = {file_digest(example.path): number for number, example in enumerate(self.examples)}
 
-    def analyse(self, painting, method, opacity, colormap):
+    def analyse(self, painting, method, opacity, colormap, shown=None):
         """A new painting: label bars, description, the top class selected, overlays, and the state. A
-        cleared painting clears them."""
+        cleared painting clears them; the painting that the session already shows (`shown`) changes
+        nothing, as when a painting dropped over it first clears the box, which reports the old one."""
         if painting is None:
             return None, "", None, [], None, []
+        if shown is not None and isinstance(painting, dict) and painting.get("path") == shown.painting:
+            return (gr.skip(),) * 6
         return self.analyse_again(painting, method, opacity, colormap)
 
     def analyse_again(self, painting, method, opacity, colormap):
@@ -103,8 +114,27 @@ class Handlers:
 
     def select_example(self, selected: gr.SelectData):
         """The example clicked in the gallery: what `load_example` shows for it, with the overlays opened on
-        the most faithful depth."""
-        return self._example(selected.index, opened=True)
+        the most faithful depth, and the note that says it is an example."""
+        return *self._example(selected.index, opened=True), self.example_note(selected.index)
+
+    def opening_example(self):
+        """The number of the example that the page opens on, already analysed: the one the model is surest
+        of among those it gets right (a worked example, not a puzzle), else the first; None without examples."""
+        if not self.examples:
+            return None
+        right = [
+            number
+            for number, (example, explanation) in enumerate(zip(self.examples, self.example_explanations))
+            if explanation.class_name == example.label
+        ]
+        return max(right or [0], key=lambda number: max(self.example_explanations[number].probabilities.values()))
+
+    def example_note(self, number):
+        """What tells a visitor that the painting shown is one of the examples, and how to replace it."""
+        return (
+            f"**An example**, already analysed: a held-out {self.examples[number].label} painting from the model's "
+            "test set. Drop your own painting on the box to replace it."
+        )
 
     def load_example(self, number):
         """The example at `number`: the painting, its true movement and what the model makes of it, from the
@@ -150,8 +180,24 @@ class Handlers:
         return self._overlays(self._explain(painting_path(painting), movement), method, opacity, colormap)
 
     def _explain(self, path, movement):
+        """The explanation of the painting at `path` for `movement` (None: the top one): an example's from
+        start-up when it explains that movement, else from a network pass."""
+        stored = self._example_explanation(path)
+        if stored is not None and movement in (None, "", stored.class_name):
+            return stored
+        return self._network_pass(path, movement)
+
+    def _network_pass(self, path, movement):
         with user_errors():
             return self.classifier.explain(path, class_name=movement or None)
+
+    def _example_explanation(self, path):
+        """The start-up explanation of the example whose file `path` is, or a copy of; else None. Reading
+        the file costs a small fraction of the network pass that it may save."""
+        if not self._example_numbers:
+            return None
+        number = self._example_numbers.get(file_digest(path))
+        return None if number is None else self.example_explanations[number]
 
     def _overlays(self, explanation, method, opacity, colormap):
         """(JPEG file, caption) of each depth."""
@@ -175,10 +221,15 @@ class Handlers:
 
     def _opened(self, overlays):
         """The overlays of a new painting, opened on the most faithful depth."""
-        names = [layer["name"] for layer in self.layers]
-        if self.most_faithful["layer"] not in names:
+        if self.most_faithful_index is None:
             return overlays
-        return gr.update(value=overlays, selected_index=names.index(self.most_faithful["layer"]))
+        return gr.update(value=overlays, selected_index=self.most_faithful_index)
+
+    @property
+    def most_faithful_index(self):
+        """Which of the overlays is the most faithful depth's, or None when the model folder names none."""
+        names = [layer["name"] for layer in self.layers]
+        return names.index(self.most_faithful["layer"]) if self.most_faithful["layer"] in names else None
 
 
 def painting_path(painting):
@@ -191,6 +242,30 @@ def painting_path(painting):
     if not os.path.isfile(path):
         raise user_error("This upload has expired on the server. Upload the painting again.")
     return path
+
+
+def readable_examples(examples):
+    """(the examples whose files are readable images, their images): one that is not is left out, with a
+    warning that says why, as read_examples leaves out a missing one."""
+    readable, paintings = [], []
+    for example in examples:
+        try:
+            painting = load_image(example.path)
+        except UserError as error:
+            logger.warning(f"Skipping the example {example.path}: {error}")
+        else:
+            readable.append(example)
+            paintings.append(painting)
+    return readable, paintings
+
+
+def file_digest(path):
+    """A digest of a file's content; None when it cannot be read (the painting's loader says why)."""
+    try:
+        with open(path, "rb") as file:
+            return hashlib.file_digest(file, "sha256").hexdigest()
+    except OSError:
+        return None
 
 
 def user_error(message):

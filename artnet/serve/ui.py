@@ -19,7 +19,7 @@ import gradio as gr
 from artnet.data.images import MAX_PIXELS, READABLE_FORMATS
 from artnet.model.backbones import BACKBONES
 from artnet.model.folder import EXAMPLES_FOLDER, read_examples, read_metrics
-from artnet.serve.gradio_workarounds import GALLERY_CSS, quiet_launch, share_link_wanted
+from artnet.serve.gradio_workarounds import GALLERY_CSS, GALLERY_HEAD, quiet_launch, share_link_wanted
 from artnet.serve.handlers import DEFAULT_COLORMAP, DEFAULT_OPACITY, Handlers
 
 # A high-resolution scan of a painting fits; a JPEG of MAX_PIXELS is usually far smaller.
@@ -41,6 +41,13 @@ STATE_SECONDS = 15 * 60
 STATE_SESSIONS = 256
 # Overlays are written to Gradio's cache on every slider move: clear files older than two hours, hourly.
 CACHE_CLEANUP = (3600, 7200)
+# The note over an example stands out from the page, so that nobody takes the example for their painting.
+PAGE_CSS = """
+#example-note p {
+    margin: 0; padding: var(--size-2) var(--size-3); border-left: 3px solid var(--color-accent);
+    background: var(--color-accent-soft); border-radius: var(--radius-sm);
+}
+"""
 
 
 def backbone_title(config):
@@ -135,6 +142,7 @@ class Page:
     painting: object
     again: object
     true_movement: object
+    example_note: object  # says that the painting shown is an example, and how to replace it
     examples: object  # the gr.Gallery of examples, or None when the model folder has none
     example_index: object  # which example the API asks for
     bars: object
@@ -161,11 +169,16 @@ def build_demo(classifier, source):
 def layout(handlers, classifier, source):
     """The page: the painting, its examples and About on the left; the bars and the overlays on the right.
     The examples sit under the painting but fill the outputs on the right, so those are built first
-    (render=False) and placed where they belong with render()."""
+    (render=False) and placed where they belong with render(). The page opens on an example, analysed."""
     labels = handlers.labels
-    bars = gr.Label(label="Art movement", num_top_classes=len(labels), elem_id="movements", render=False)
-    description = gr.Markdown(elem_id="description", render=False)
-    movement = gr.Radio(labels, label="Explain the movement", elem_id="movement", render=False)
+    opening = opening_values(handlers)
+    bars = gr.Label(
+        opening.get("bars"), label="Art movement", num_top_classes=len(labels), elem_id="movements", render=False
+    )
+    description = gr.Markdown(opening.get("description", ""), elem_id="description", render=False)
+    movement = gr.Radio(
+        labels, value=opening.get("movement"), label="Explain the movement", elem_id="movement", render=False
+    )
     method = gr.Radio(
         handlers.methods, value=handlers.most_faithful["method"], label="Method", elem_id="method", render=False
     )
@@ -173,7 +186,9 @@ def layout(handlers, classifier, source):
     colormap = gr.Dropdown(list(COLORMAPS), value=DEFAULT_COLORMAP, label="Colormap", elem_id="colormap", render=False)
     # The handlers give JPEG files (saved_jpeg); anything else the Gallery encodes as JPEG too.
     overlays = gr.Gallery(
+        opening.get("overlays"),
         label="Where the evidence lies, at four depths",
+        selected_index=handlers.most_faithful_index if opening else None,
         format="jpeg",
         columns=2,
         object_fit="contain",
@@ -181,11 +196,13 @@ def layout(handlers, classifier, source):
         render=False,
     )
     similar = gr.Gallery(
+        opening.get("similar"),
         label="Paintings the model finds closest (movement · similarity · title)",
         format="jpeg",
         columns=4,
         height="auto",
         allow_preview=False,
+        buttons=[],
         object_fit="contain",
         elem_id="similar",
         render=False,
@@ -197,7 +214,9 @@ def layout(handlers, classifier, source):
     )
     with gr.Row(equal_height=False):
         with gr.Column():
+            example_note = gr.Markdown(opening.get("note", ""), elem_id="example-note")
             painting = gr.Image(
+                opening.get("painting"),
                 label="Painting",
                 sources=["upload", "clipboard", "webcam"],
                 type="filepath",
@@ -210,6 +229,7 @@ def layout(handlers, classifier, source):
             with gr.Row():
                 again = gr.Button("Classify again", variant="primary", elem_id="again")
                 true_movement = gr.Textbox(
+                    opening.get("true_movement"),
                     label="True movement",
                     placeholder="known for the examples",
                     interactive=False,
@@ -234,6 +254,7 @@ def layout(handlers, classifier, source):
         painting,
         again,
         true_movement,
+        example_note,
         examples,
         gr.Number(0, precision=0, visible=False),
         bars,
@@ -248,6 +269,25 @@ def layout(handlers, classifier, source):
     )
 
 
+def opening_values(handlers):
+    """The first value of each component that shows a painting's analysis: the opening example's, from its
+    explanation made at start-up, so that no visitor's page waits for the network; none without examples."""
+    number = handlers.opening_example()
+    if number is None:
+        return {}
+    painting, true_movement, bars, description, movement, *_, overlays, _, similar = handlers.load_example(number)
+    return dict(
+        painting=painting,
+        true_movement=true_movement,
+        bars=bars,
+        description=description,
+        movement=movement,
+        overlays=overlays,
+        similar=similar,
+        note=handlers.example_note(number),
+    )
+
+
 def examples_gallery(handlers):
     """The model folder's examples as a grid of thumbnails, each captioned with its true movement and the
     model's answer; None when the folder has none."""
@@ -259,6 +299,7 @@ def examples_gallery(handlers):
         columns=5,
         height="auto",
         allow_preview=False,
+        buttons=[],
         object_fit="cover",
         elem_id="examples",
     )
@@ -278,17 +319,32 @@ def wire_events(demo, page, handlers):
         api_visibility="private",
         **model,
     )
-    for trigger, analyse in ((page.painting.input, handlers.analyse), (page.again.click, handlers.analyse_again)):
-        trigger(
-            analyse,
-            inputs=[page.painting, page.method, page.opacity, page.colormap],
-            outputs=[page.bars, page.description, page.movement, page.overlays, page.shown, page.similar],
-            api_visibility="private",
-            cancels=[redraw],
-            **model,
-        )
-    # A painting of the user's own has no known movement.
-    page.painting.input(None, outputs=page.true_movement, js="() => ''", api_visibility="private")
+    analysis = [page.bars, page.description, page.movement, page.overlays, page.shown, page.similar]
+    # A painting dropped over the one shown fires two inputs: the box's clearing, which reports the old
+    # painting (analyse leaves the page as it is), then the upload's, often while the first still runs.
+    # Gradio's default would drop the second, and the page would keep the old painting's answer beside the
+    # new painting.
+    page.painting.input(
+        handlers.analyse,
+        inputs=[page.painting, page.method, page.opacity, page.colormap, page.shown],
+        outputs=analysis,
+        api_visibility="private",
+        cancels=[redraw],
+        trigger_mode="always_last",
+        **model,
+    )
+    page.again.click(
+        handlers.analyse_again,
+        inputs=[page.painting, page.method, page.opacity, page.colormap],
+        outputs=analysis,
+        api_visibility="private",
+        cancels=[redraw],
+        **model,
+    )
+    # A painting of the user's own has no known movement, and is no example.
+    page.painting.input(
+        None, outputs=[page.true_movement, page.example_note], js="() => ['', '']", api_visibility="private"
+    )
     if page.examples is not None:
         example_outputs = [
             page.painting,
@@ -305,7 +361,9 @@ def wire_events(demo, page, handlers):
         ]
         # A click carries the example in its event data, an API call in its argument: one event each,
         # as Gradio gives no event data to an API call of a select event.
-        page.examples.select(handlers.select_example, outputs=example_outputs, api_visibility="private", **model)
+        page.examples.select(
+            handlers.select_example, outputs=[*example_outputs, page.example_note], api_visibility="private", **model
+        )
         gr.on(
             [],
             handlers.load_example,
@@ -335,7 +393,8 @@ def launch_options(model_folder=None):
         max_file_size=MAX_FILE_SIZE,
         state_session_capacity=STATE_SESSIONS,
         theme=gr.themes.Soft(primary_hue="indigo"),
-        css=GALLERY_CSS,
+        css=GALLERY_CSS + PAGE_CSS,
+        head=GALLERY_HEAD,
         allowed_paths=[os.path.join(model_folder, EXAMPLES_FOLDER)] if model_folder else None,
     )
 
