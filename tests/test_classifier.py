@@ -62,7 +62,7 @@ def test_explain_returns_the_classify_probabilities_from_its_own_pass(classifier
 def test_several_paintings_explained_in_one_pass_get_the_explanations_they_get_one_by_one(classifier):
     """As the app explains its examples at start-up."""
     paintings = [painting(style, seed=5, size=(80 + 30 * index, 70)) for index, style in enumerate(STYLES)]
-    together = classifier.explain_many(paintings)
+    together = classifier.explain_many(paintings, batch_size=2)  # passes of 2, 2 and 1
     assert len(together) == len(paintings)
     for explanation, image in zip(together, paintings):
         alone = classifier.explain(image)

@@ -143,16 +143,19 @@ class Classifier:
         result = self._cam_for(layers)(self._model_input(painting)[np.newaxis], [class_index])
         return self._explanation(painting, result, 0, layers)
 
-    def explain_many(self, images: Iterable[ImageSource]) -> list[Explanation]:
-        """Explanations of several paintings, each for its top prediction, at the model folder's layers, all
-        from one pass: cheaper than a pass each, and the first one traces the pass (as `warm_up` does)."""
+    def explain_many(self, images: Iterable[ImageSource], batch_size: int = 16) -> list[Explanation]:
+        """Explanations of several paintings, each for its top prediction, at the model folder's layers, from
+        one pass per `batch_size` of them (the backward pass holds every painting's activations): cheaper
+        than a pass each, and the first one traces the pass (as `warm_up` does)."""
         paintings = [load_image(image) for image in images]
-        if not paintings:
-            return []
-        result = self._cam_for(self._default_layers)(np.stack([self._model_input(painting) for painting in paintings]))
-        return [
-            self._explanation(painting, result, row, self._default_layers) for row, painting in enumerate(paintings)
-        ]
+        explanations = []
+        for start in range(0, len(paintings), batch_size):
+            batch = paintings[start : start + batch_size]
+            result = self._cam_for(self._default_layers)(np.stack([self._model_input(painting) for painting in batch]))
+            explanations += [
+                self._explanation(painting, result, row, self._default_layers) for row, painting in enumerate(batch)
+            ]
+        return explanations
 
     def _explanation(self, painting, result, row, layers):
         """The Explanation of the painting in row `row` of a CamResult."""
