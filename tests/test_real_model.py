@@ -119,7 +119,7 @@ def test_the_index_of_training_paintings_is_small_and_its_neighbours_share_the_m
     assert neighbours["nearest_has_the_movement"] >= metrics["test"]["accuracy"] - 0.05
 
 
-def test_the_most_faithful_maps_beat_a_random_map_on_most_test_paintings(real_training_run, metrics):
+def test_the_most_faithful_maps_beat_every_baseline_on_most_test_paintings(real_training_run, metrics):
     folder, result = real_training_run
     faithfulness = metrics["faithfulness"]
     asked = metrics["training"]["faithfulness_paintings"]
@@ -127,8 +127,19 @@ def test_the_most_faithful_maps_beat_a_random_map_on_most_test_paintings(real_tr
         REAL_TRAINING_EXTRA_ARGUMENTS[REAL_TRAINING_EXTRA_ARGUMENTS.index("--faithfulness-paintings") + 1]
     )
     assert faithfulness["paintings"] + faithfulness["left_out_without_maps"] == asked
+    # Every view is measured against every baseline (random maps at its own side and coarser, the blob).
+    assert {"random", "random_14x14", "random_7x7", "centre"} <= set(faithfulness["baselines"])
+    views = [row for layers in faithfulness["methods"].values() for row in layers.values()]
+    for row in views:
+        for curve in ("deletion", "insertion"):
+            assert row[f"{curve}_worst"] == min(row[f"{curve}_beats_{name}"] for name in faithfulness["baselines"])
     best = faithfulness["most_faithful"]
     row = faithfulness["methods"][best["method"]][best["layer"]]
+    # The chosen view has the best worst case of all, and no one baseline beats it on most paintings.
+    assert min(row["deletion_worst"], row["insertion_worst"]) == max(
+        min(view["deletion_worst"], view["insertion_worst"]) for view in views
+    )
+    assert row["deletion_worst"] > 0.5 and row["insertion_worst"] > 0.5
     # The goal: the best view's deletion and insertion beat a random map's on at least 70 % of the paintings.
     assert row["deletion_beats_random"] >= 0.7 and row["insertion_beats_random"] >= 0.7
     assert json.loads((folder / "config.json").read_text())["most_faithful"] == best
@@ -142,6 +153,7 @@ def test_the_most_faithful_maps_beat_a_random_map_on_most_test_paintings(real_tr
         )
         == 16
     )
+    assert faithfulness["choice_rule"] in " ".join(card.split())
     assert (folder / "plots" / "deletion.png").stat().st_size > 50_000
 
 
