@@ -15,6 +15,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from artnet.data.out_of_scope import default_folder  # noqa: E402
 from artnet.data.views import VIEWS  # noqa: E402
 from artnet.errors import OneLineErrorParser, UserError  # noqa: E402
 from artnet.hub.push import check_can_push, push  # noqa: E402
@@ -35,6 +36,13 @@ def backbone_weights(value):
 
 def view_list(value):
     return tuple(view.strip() for view in value.split(",") if view.strip())
+
+
+def out_of_scope_folder(value, data):
+    """--out-of-scope: a folder, none, or by default the one beside the data folder where there is one."""
+    if value is None:
+        return default_folder(data)
+    return None if value.lower() == "none" else value
 
 
 def parse_arguments(argv=None):
@@ -106,6 +114,18 @@ def parse_arguments(argv=None):
         help="with probability P, mix a training sample's style statistics with those of a painting of the same movement "
         "from another collection (MixStyle; default: %(default)s)",
     )
+    add(
+        "--out-of-scope",
+        metavar="DIR|none",
+        help="images that are none of the movements (one folder per category), from which the model learns to answer "
+        '"none of these" (default: the folder out_of_scope beside the data folder, where there is one)',
+    )
+    add(
+        "--coverage",
+        type=float,
+        default=DEFAULTS.coverage,
+        help="the share of paintings whose prediction set holds their true movement (default: %(default)s)",
+    )
     add("--validation-fraction", type=float, default=DEFAULTS.validation_fraction, help="(default: %(default)s)")
     add("--test-fraction", type=float, default=DEFAULTS.test_fraction, help="(default: %(default)s)")
     add(
@@ -167,7 +187,12 @@ def main(argv=None):
             # First of all: a long run must not end in an authentication error.
             check_can_push(arguments.push_to_hub, tag=arguments.tag)
         prepared = prepare_run(
-            arguments.data, arguments.output, options, resume=arguments.resume, dataset=arguments.dataset
+            arguments.data,
+            arguments.output,
+            options,
+            resume=arguments.resume,
+            dataset=arguments.dataset,
+            out_of_scope=out_of_scope_folder(arguments.out_of_scope, arguments.data),
         )
         # TensorFlow is imported only now: every check above answers at once and in one line.
         from artnet.train.run import train

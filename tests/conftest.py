@@ -152,10 +152,12 @@ def background_trainings(request, tmp_path_factory):
     )
     started = {}
     if "generated" in needed:
-        from datasets import write_class_folders
+        from datasets import write_class_folders, write_out_of_scope
 
         workspace = tmp_path_factory.mktemp("training")
         data = write_class_folders(workspace / "paintings", per_style=24)
+        # Beside the data, where train.py looks for the images that teach "none of these" by default.
+        write_out_of_scope(workspace / "out_of_scope")
         folder = workspace / "model"
         folder.mkdir()
         for name in ("config.json", "model.keras", EARLIER_MODEL_FILE):

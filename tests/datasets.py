@@ -4,7 +4,7 @@ file, a style outside the five movements and (in the CSV layout) a row whose fil
 import csv
 import os
 
-from synthetic import STYLES, painting
+from synthetic import STYLES, out_of_scope_image, painting
 
 # Each synthetic style stands for one movement, named as the data would name it: a movement, or a
 # Painter by Numbers / WikiArt style name that artnet.styles merges into one.
@@ -44,6 +44,28 @@ def write_class_folders(root, per_style=20, seed=0):
     os.makedirs(os.path.join(root, UNMAPPED_STYLE))
     for index in range(3):
         painting("noise", seed=9000 + index).save(os.path.join(root, UNMAPPED_STYLE, f"{index}.jpg"))
+    return root
+
+
+# The generated out-of-scope folder's categories and how close each is to the movements.
+OUT_OF_SCOPE_CATEGORIES = {"rings": ("Rings", "far"), "diagonals": ("Diagonal_bands", "near")}
+
+
+def write_out_of_scope(root, per_category=12):
+    """DIR/<category>/*.jpg of generated images that are none of the styles, with manifest.csv's kinds."""
+    rows = []
+    for number, (style, (folder, kind)) in enumerate(OUT_OF_SCOPE_CATEGORIES.items()):
+        os.makedirs(os.path.join(root, folder))
+        for index in range(per_category):
+            file = f"{style}_{index:03d}.jpg"
+            out_of_scope_image(style, seed=50_000 + number * 1000 + index, size=sizes(index)).save(
+                os.path.join(root, folder, file), quality=92
+            )
+            rows.append({"file": f"{folder}/{file}", "category": folder.replace("_", " "), "kind": kind})
+    with open(os.path.join(root, "manifest.csv"), "w", newline="", encoding="utf-8") as file:
+        writer = csv.DictWriter(file, fieldnames=["file", "category", "kind"])
+        writer.writeheader()
+        writer.writerows(rows)
     return root
 
 

@@ -48,3 +48,26 @@ def painting(style, seed=0, size=(96, 80)):
         mask = rng.uniform(0, 1, (height, width)).astype(np.float32)
     pixels = colour_a * (1 - mask[..., None]) + colour_b * mask[..., None]
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+# Generated images that are none of the styles above, as the out-of-scope folder's categories: concentric
+# rings and diagonal bands, each in a palette of its own.
+OUT_OF_SCOPE_STYLES = {"rings": ((20, 170, 170), (10, 10, 10)), "diagonals": ((240, 240, 40), (150, 20, 90))}
+
+
+def out_of_scope_image(style, seed=0, size=(96, 80)):
+    """A PIL RGB image of `size` in one of OUT_OF_SCOPE_STYLES."""
+    rng = np.random.default_rng(seed)
+    width, height = size
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    colour_a, colour_b = (
+        np.array(colour) + rng.uniform(-COLOUR_JITTER, COLOUR_JITTER, 3) for colour in OUT_OF_SCOPE_STYLES[style]
+    )
+    period = rng.uniform(8, 14)
+    if style == "rings":
+        radius = np.hypot(x - rng.uniform(0, width), y - rng.uniform(0, height))
+        mask = (np.sin(2 * np.pi * radius / period) > 0).astype(np.float32)
+    else:
+        mask = (np.sin(2 * np.pi * (x + y) / period) > 0).astype(np.float32)
+    pixels = colour_a * (1 - mask[..., None]) + colour_b * mask[..., None]
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))

@@ -5,7 +5,7 @@ import dataclasses
 
 import numpy as np
 
-from artnet.train.fitting import CachedSamples, sample_weights
+from artnet.train.fitting import CachedSamples, OutOfScopeImages, sample_weights
 from artnet.train.options import TrainingOptions
 
 VIEWS = ("whole", "flipped")
@@ -74,3 +74,35 @@ def test_mixing_blends_a_painting_with_another_collection_of_its_movement_and_no
     assert np.any(np.abs(movement_0 - own[LABELS[rows] == 0]) > 1e-3)
     # The same epoch and batch mix the same way: a resumed run sees what the interrupted one would have.
     assert np.array_equal(one_batch(mix_collections=1.0)[1][0], inputs)
+
+
+class OtherCache(Cache):
+    """The out-of-scope images' cache: every value is -1, in its own views."""
+
+    views = ("whole", "flipped")
+
+    def view_index(self, view):
+        return self.views.index(view)
+
+
+def test_out_of_scope_images_train_the_last_output_in_each_of_their_views():
+    others = OutOfScopeImages(OtherCache([-1, -1, -1]), np.arange(3))
+    samples = CachedSamples(
+        Cache(COLLECTION_NUMBERS), (np.arange(6), LABELS), 3, options(), sources=SOURCES, out_of_scope=others
+    )
+    inputs, targets = samples[0]
+    # Six paintings and three images, two views each, in one batch of 64.
+    assert len(targets) == 18
+    none = targets.argmax(axis=1) == 2
+    assert none.sum() == 6 and np.all(inputs[none] == -1) and np.all(inputs[~none] >= 0)
+    # Balanced collections weigh the paintings; each out-of-scope sample weighs one.
+    balanced = CachedSamples(
+        Cache(COLLECTION_NUMBERS),
+        (np.arange(6), LABELS),
+        3,
+        options(collection_weights="balanced"),
+        sources=SOURCES,
+        out_of_scope=others,
+    )
+    _, targets, weights = balanced[0]
+    assert np.all(weights[targets.argmax(axis=1) == 2] == 1.0) and not np.allclose(weights, 1.0)

@@ -17,7 +17,7 @@ from artnet.styles import MOVEMENTS
 
 from conftest import EARLIER_MODEL_FILE, ROOT, TRAINING_ARGUMENTS, run_train_py
 from datasets import MOVEMENT_OF_STYLE, write_class_folders, write_painter_by_numbers
-from synthetic import STYLES, painting
+from synthetic import OUT_OF_SCOPE_STYLES, STYLES, out_of_scope_image, painting
 
 
 @pytest.mark.slow
@@ -87,6 +87,31 @@ def test_the_model_folder_is_complete_and_serves_in_the_classifier(trained_model
 
 
 @pytest.mark.slow
+def test_the_run_learns_to_answer_none_of_these_from_the_out_of_scope_folder_beside_the_data(training_run):
+    from artnet.serve.classifier import Classifier
+
+    folder, result = training_run
+    assert "Out of scope: 24 images in 2 categories." in result.stdout
+    config = json.loads((folder / "config.json").read_text())
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert config["scope"]["threshold"] == metrics["out_of_scope"]["threshold"]
+    assert config["prediction_sets"]["coverage"] == 0.9 == metrics["prediction_sets"]["coverage"]
+    test = metrics["out_of_scope"]["test"]
+    assert test["images"] == 6 and set(test["per_category"]) == {"Rings", "Diagonal bands"}
+    assert test["far"]["images"] == test["near"]["images"] == 3
+    assert f"Scope: AUROC {test['auroc']:.3f}" in result.stdout
+    assert (folder / "plots" / "scope.png").stat().st_size > 10_000
+    # New images of both kinds, and new paintings of every style: most get the right kind of answer.
+    classifier = Classifier.from_folder(folder)
+    others = [out_of_scope_image(style, seed=70_000 + index) for style in OUT_OF_SCOPE_STYLES for index in range(4)]
+    paintings = [painting(style, seed=60_000 + index) for style in STYLES for index in range(4)]
+    assert sum(not classifier.answer(image).in_scope for image in others) >= 6
+    answers = [classifier.answer(image) for image in paintings]
+    assert sum(answer.in_scope for answer in answers) >= 14
+    assert all(answer.movements[0] == max(answer.probabilities, key=answer.probabilities.get) for answer in answers)
+
+
+@pytest.mark.slow
 def test_retraining_replaces_the_earlier_model_folder(trained_model_folder):
     # The training fixture trains into an earlier model folder that holds one more file.
     assert not (trained_model_folder / EARLIER_MODEL_FILE).exists()
@@ -140,6 +165,18 @@ def test_retraining_replaces_the_earlier_model_folder(trained_model_folder):
             "error: --backbone-weights {tmp}/other.weights.h5 does not fit --backbone densenet121: it holds 1 tensors",
         ),
         (["--epochs", "3"], "train.py: error: the following arguments are required: --data (see --help)"),
+        (
+            ["--data", "{tmp}/scarce", "--coverage", "1.5"],
+            "error: --coverage is a share of paintings, between 0 and 1, not 1.5.",
+        ),
+        (
+            ["--data", "{tmp}/scarce", "--out-of-scope", "{tmp}/nowhere"],
+            "error: There is no out-of-scope folder at '{tmp}/nowhere'; give another --out-of-scope, or none.",
+        ),
+        (
+            ["--data", "{tmp}/scarce", "--out-of-scope", "{tmp}/empty"],
+            "has no images in subfolders (one per category, such as Baroque/); give another --out-of-scope, or none.",
+        ),
     ],
 )
 def test_bad_options_and_data_end_at_once_in_one_line(arguments, message, tmp_path):

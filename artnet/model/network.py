@@ -21,6 +21,8 @@ from artnet.model.heads import HEADS
 
 LOGITS_LAYER = "logits"
 PROBABILITIES_LAYER = "probabilities"
+# The training top's extra output, "none of these" (artnet.model.scope): trained, then kept in config.json.
+OUT_OF_SCOPE_LAYER = "head_out_of_scope"
 NORMALISATION_LAYER = "imagenet_normalization"
 # Every layer of a head is named with this prefix, or is the logits or the probabilities.
 HEAD_PREFIX = "head_"
@@ -141,6 +143,25 @@ def build_model(num_classes, image_size=224, backbone_weights="imagenet", backbo
     # float32 even under mixed precision, so that probabilities sum to one exactly enough.
     probabilities = keras.layers.Activation("softmax", dtype="float32", name=PROBABILITIES_LAYER)(logits)
     return keras.Model(pixels, probabilities, name=f"artnet_{spec.application.lower()}")
+
+
+def with_out_of_scope_output(top):
+    """A copy of the top, with its weights, and a further output beside the movements, "none of these":
+    one unit on what the logits layer sees, with its regularisation, under one softmax with the movements'
+    logits. The movements' logits and probabilities keep their layers' names, by which the trained weights
+    are copied into the whole network."""
+    # Rebuilt from its config: a top cut out of the whole network starts from a tensor inside it, which a
+    # new output cannot be connected to.
+    copy = keras.Model.from_config(top.get_config())
+    copy.set_weights(top.get_weights())
+    top = copy
+    logits = top.get_layer(LOGITS_LAYER)
+    none = keras.layers.Dense(1, kernel_regularizer=logits.kernel_regularizer, name=OUT_OF_SCOPE_LAYER)(logits.input)
+    joined = keras.layers.Concatenate(name=f"{HEAD_PREFIX}movements_and_none")([logits.output, none])
+    probabilities = keras.layers.Activation("softmax", dtype="float32", name=f"{HEAD_PREFIX}probabilities_with_none")(
+        joined
+    )
+    return keras.Model(top.input, probabilities, name="top_with_out_of_scope")
 
 
 def calibrated_probabilities(logits, temperature):

@@ -99,11 +99,31 @@ def log_summary(metrics):
         f"Shape test: the movement changes for {shape['changed_any']:.1%} of the test paintings when they are "
         "centre-cropped or squashed to a square instead of padded."
     )
+    sets = metrics.get("prediction_sets")
+    if sets:
+        found = sets["test"]
+        logger.info(
+            f"Prediction sets for {sets['coverage']:.0%} coverage: they hold the true movement of "
+            f"{found['coverage']:.1%} of the test paintings, with {found['mean_size']:.2f} movements on average "
+            f"({found['single']:.0%} of them name one)."
+        )
+    scope = metrics.get("out_of_scope")
+    if scope:
+        test = scope["test"]
+        by_kind = ", ".join(f"{kind} {test[kind]['auroc']:.3f}" for kind in ("near", "far") if kind in test)
+        logger.info(
+            f"Scope: AUROC {test['auroc']:.3f} against {test['images']} out-of-scope test images ({by_kind}); at the "
+            f"threshold {test['kept']:.1%} of the test paintings are kept in scope and {test['flagged']:.1%} of the "
+            f"images flagged. Test accuracy {scope['test_accuracy_without_out_of_scope_images']:.2%} when trained "
+            "without them."
+        )
     cross = metrics.get("cross_collection")
     if cross:
+        kept = f", {cross['mean_in_scope']:.1%} kept in scope" if "mean_in_scope" in cross else ""
         logger.info(
             f"Cross-collection test: {cross['mean_accuracy']:.1%} of the paintings of a left-out collection are "
-            f"recognised (mean over {len(cross['collections'])} collections)."
+            f"recognised (mean over {len(cross['collections'])} collections){kept}; their prediction sets hold "
+            f"the movement {cross['mean_coverage']:.1%} of the time."
         )
     calibration = metrics.get("calibration")
     if calibration:

@@ -5,11 +5,13 @@ from the cache. The run around it (checkpoints, evaluation, the model folder) is
 
 import collections
 import math
+from dataclasses import dataclass
 
 import keras
 import numpy as np
 
-from artnet.model.network import LOGITS_LAYER, is_head_layer
+from artnet.model import calibration
+from artnet.model.network import LOGITS_LAYER, OUT_OF_SCOPE_LAYER, is_head_layer
 
 # Rows of the cache predicted at a time.
 PREDICTION_BATCH = 512
@@ -20,12 +22,27 @@ RECALIBRATION_BATCH = 32
 # MixStyle's Beta(0.1, 0.1): most mixing weights lie near 0 or 1, so a mixed sample mostly keeps one
 # painting's statistics with a touch of the other's.
 MIX_ALPHA = 0.1
+# The views in which out-of-scope images train: whole and mirrored. The other views, which work against
+# the collections' looks, did not separate them better, and each costs a pass over every image
+# (bench/scope.py).
+OUT_OF_SCOPE_VIEWS = ("whole", "flipped")
+
+
+@dataclass(frozen=True)
+class OutOfScopeImages:
+    """Cached images that are none of the movements: the rows of their own feature cache (artnet.train.features),
+    trained as the top's last output, "none of these", under each of `views`."""
+
+    features: object  # CachedFeatures
+    rows: np.ndarray
+    views: tuple = OUT_OF_SCOPE_VIEWS
 
 
 class CachedSamples(keras.utils.PyDataset):
-    """Every training view of every training painting once per epoch, shuffled anew each epoch from the
-    run's seed and the epoch's number, so that a resumed run sees the epochs that the interrupted one would
-    have seen.
+    """Every training view of every training painting once per epoch, and each view of each out-of-scope
+    image when given (labelled with the top's last output, "none of these"), shuffled anew each epoch from
+    the run's seed and the epoch's number, so that a resumed run sees the epochs that the interrupted one
+    would have seen.
 
     Two options work against learning the collection instead of the movement, given each painting's
     collection (`sources`):
@@ -37,7 +54,7 @@ class CachedSamples(keras.utils.PyDataset):
       number of paintings.
     """
 
-    def __init__(self, features, training, num_classes, options, *, first_epoch=0, sources=None):
+    def __init__(self, features, training, num_classes, options, *, first_epoch=0, sources=None, out_of_scope=None):
         super().__init__()
         rows, labels = training
         self.features, self.num_classes = features, num_classes
@@ -54,20 +71,38 @@ class CachedSamples(keras.utils.PyDataset):
         # from another collection: one pool of partners per (view, movement, collection), shared by its samples.
         self.keys = list(zip(self.views.tolist(), self.labels.tolist(), groups.tolist()))
         self.partners = _partner_pools(self.keys) if self.mix_probability else None
+        self.paintings = len(self.rows)
+        self.out_of_scope = out_of_scope
+        if out_of_scope is not None:
+            other_views = [out_of_scope.features.view_index(view) for view in out_of_scope.views]
+            self.other_rows = np.repeat(out_of_scope.rows, len(other_views))
+            self.other_views = np.tile(other_views, len(out_of_scope.rows))
+            if self.weights is not None:
+                self.weights = np.concatenate([self.weights, np.ones(len(self.other_rows))])
         self._shuffle()
 
-    def _shuffle(self):
-        self.order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.rows))
-
     def __len__(self):
-        return math.ceil(len(self.rows) / self.batch_size)
+        return math.ceil(len(self.order) / self.batch_size)
+
+    def _shuffle(self):
+        total = self.paintings + (len(self.other_rows) if self.out_of_scope is not None else 0)
+        self.order = np.random.default_rng([self.seed, self.epoch]).permutation(total)
 
     def __getitem__(self, index):
         chosen = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        arrays = self.features.take(self.rows[chosen], self.views[chosen])
+        paintings = chosen[chosen < self.paintings]
+        arrays = self.features.take(self.rows[paintings], self.views[paintings])
         if self.mix_probability:
-            arrays = self._mixed(arrays, chosen, np.random.default_rng([self.seed, self.epoch, index]))
-        targets = one_hot(self.labels[chosen], self.num_classes)
+            arrays = self._mixed(arrays, paintings, np.random.default_rng([self.seed, self.epoch, index]))
+        labels = self.labels[paintings]
+        if len(paintings) < len(chosen):
+            others = chosen[chosen >= self.paintings] - self.paintings
+            other_arrays = self.out_of_scope.features.take(self.other_rows[others], self.other_views[others])
+            arrays = [np.concatenate([mine, theirs]) for mine, theirs in zip(arrays, other_arrays)]
+            labels = np.concatenate([labels, np.full(len(others), self.num_classes - 1)])
+            # The batch's samples in the order of their labels: the paintings, then the others.
+            chosen = np.concatenate([paintings, chosen[chosen >= self.paintings]])
+        targets = one_hot(labels, self.num_classes)
         if self.weights is None:
             return model_inputs(arrays), targets
         return model_inputs(arrays), targets, self.weights[chosen].astype(np.float32)
@@ -176,12 +211,34 @@ def class_weights(options, labels):
     return {index: len(labels) / (len(counts) * count) for index, count in counts.items()}
 
 
-def fit_top(top, features, training, validation, options, *, callbacks=(), first_epoch=0, verbose=2, sources=None):
+def fit_top(
+    top,
+    features,
+    training,
+    validation,
+    options,
+    *,
+    callbacks=(),
+    first_epoch=0,
+    verbose=2,
+    sources=None,
+    out_of_scope=None,
+):
     """Train `top` on the cached training views of `training` (rows, label indices), validating on the
     whole view of `validation` (rows, label indices). `sources` is each training painting's collection,
-    for the options that work against learning it. Returns Keras's History."""
+    for the options that work against learning it; `out_of_scope` (OutOfScopeImages) trains the top's
+    last output, "none of these", when the top has one (artnet.model.network.with_out_of_scope_output).
+    Returns Keras's History."""
     num_classes = top.output_shape[-1]
-    samples = CachedSamples(features, training, num_classes, options, first_epoch=first_epoch, sources=sources)
+    samples = CachedSamples(
+        features,
+        training,
+        num_classes,
+        options,
+        first_epoch=first_epoch,
+        sources=sources,
+        out_of_scope=out_of_scope if has_out_of_scope_output(top) else None,
+    )
     validation_inputs = predictable(features, validation[0], "whole")
     extra = [BatchNormRecalibration(features, training[0], options)] if training_batchnorms(top) else []
     return top.fit(
@@ -193,6 +250,10 @@ def fit_top(top, features, training, validation, options, *, callbacks=(), first
         callbacks=[learning_rate_schedule(options), *extra, *callbacks],
         verbose=verbose,
     )
+
+
+def has_out_of_scope_output(top):
+    return any(layer.name == OUT_OF_SCOPE_LAYER for layer in top.layers)
 
 
 def training_batchnorms(top):
@@ -253,24 +314,33 @@ def predictable(features, rows, view):
     return model_inputs(features.take(rows, np.full(len(rows), features.view_index(view))))
 
 
-def predict(top, features, rows, view):
-    """(rows, classes) probabilities of `top` for each row under `view`, from the cache."""
-    outputs = [
-        top.predict(predictable(features, rows[start : start + PREDICTION_BATCH], view), verbose=0)
-        for start in range(0, len(rows), PREDICTION_BATCH)
-    ]
-    return np.concatenate(outputs) if outputs else np.zeros((0, top.output_shape[-1]), np.float32)
+def predict(top, features, rows, view="whole"):
+    """(rows, movements) probabilities of each row under `view`, from the cache: the softmax of the
+    movements' logits alone, also for a top that has an out-of-scope output."""
+    return calibration.softmax(logits(top, features, rows, view)).astype(np.float32)
 
 
 def logits(top, features, rows, view="whole"):
-    """The logits of each row under `view`: what temperature scaling divides."""
-    return predict(keras.Model(top.inputs, top.get_layer(LOGITS_LAYER).output), features, rows, view)
+    """The movements' logits of each row under `view`: what temperature scaling divides."""
+    return _layer_outputs(keras.Model(top.inputs, top.get_layer(LOGITS_LAYER).output), features, rows, view)
 
 
 def embeddings(top, features, rows, view="whole"):
     """What the logits layer sees for each row: the painting as the trained head describes it."""
-    embedder = keras.Model(top.inputs, top.get_layer(LOGITS_LAYER).input)
-    return predict(embedder, features, rows, view)
+    return _layer_outputs(keras.Model(top.inputs, top.get_layer(LOGITS_LAYER).input), features, rows, view)
+
+
+def out_of_scope_logits(top, features, rows, view="whole"):
+    """The "none of these" logit of each row, from a top trained with out-of-scope images."""
+    return _layer_outputs(keras.Model(top.inputs, top.get_layer(OUT_OF_SCOPE_LAYER).output), features, rows, view)[:, 0]
+
+
+def _layer_outputs(model, features, rows, view):
+    outputs = [
+        model.predict(predictable(features, rows[start : start + PREDICTION_BATCH], view), verbose=0)
+        for start in range(0, len(rows), PREDICTION_BATCH)
+    ]
+    return np.concatenate(outputs) if outputs else np.zeros((0, model.output_shape[-1]), np.float32)
 
 
 def fresh_copy(top):

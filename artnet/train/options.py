@@ -42,6 +42,8 @@ class TrainingOptions:
     test_fraction: float = 0.15
     cross_collection: bool = True
     faithfulness_paintings: int = 50
+    # The share of paintings whose prediction set holds their true movement (split conformal prediction).
+    coverage: float = 0.9
     mixed_precision: bool = False
     run_eagerly: bool = False
 
@@ -57,6 +59,8 @@ class TrainingOptions:
             raise OptionError("--epochs, --batch-size and --halve-learning-rate-every must be at least 1.")
         if self.faithfulness_paintings < 1:
             raise OptionError(f"--faithfulness-paintings must be at least 1, not {self.faithfulness_paintings}.")
+        if not 0 < self.coverage < 1:
+            raise OptionError(f"--coverage is a share of paintings, between 0 and 1, not {self.coverage}.")
         if not self.learning_rate > 0:
             raise OptionError(f"--learning-rate must be positive, not {self.learning_rate}.")
         backbone.freeze_policy(self.freeze)

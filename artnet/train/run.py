@@ -9,6 +9,7 @@ copied into the whole network, evaluated on the test split with the tests for sh
 (artnet.train.shortcuts), and written as the model folder (artnet.train.writing).
 """
 
+import collections
 import contextlib
 import dataclasses
 import json
@@ -28,12 +29,18 @@ from artnet.data.views import EVALUATION_VIEWS, VIEWS
 from artnet.explain import faithfulness, faithfulness_report
 from artnet.explain.neighbours import NeighbourIndex, agreement, normalised, thumbnail_jpeg
 from artnet.files import atomic_path
-from artnet.model import calibration
+from artnet.model import calibration, conformal, scope
 from artnet.model.backbones import IMAGENET, get_backbone
-from artnet.model.network import apply_freeze_policy, build_model, split_at_training
+from artnet.model.network import (
+    OUT_OF_SCOPE_LAYER,
+    apply_freeze_policy,
+    build_model,
+    split_at_training,
+    with_out_of_scope_output,
+)
 from artnet.progress import progress_bar
 from artnet.threads import in_order
-from artnet.train import evaluation, fitting, shortcuts
+from artnet.train import answer_evaluation, evaluation, fitting, shortcuts
 from artnet.train.features import default_cache_root, load_or_build
 from artnet.train.options import OptionError
 from artnet.train.setup import RunFolder, checkpoint_name, split_counts
@@ -94,6 +101,22 @@ class Split:
         return np.array([painting.source for painting in self.paintings], dtype=object)
 
 
+@dataclass
+class OutOfScope:
+    """The out-of-scope images of each split that decoded ({split: [OutOfScopeImage]}) and their cached
+    features, in the views that train them."""
+
+    features: object  # CachedFeatures
+    images: dict
+
+    def rows(self, split):
+        return self.features.rows(self.images[split])
+
+    @property
+    def training(self):
+        return fitting.OutOfScopeImages(self.features, self.rows("train"))
+
+
 def train(prepared, output, feature_cache=None):
     """Train the prepared run (artnet.train.setup), evaluate it and write the model folder `output`.
     Returns a TrainingResult."""
@@ -110,15 +133,16 @@ def train(prepared, output, feature_cache=None):
     clock = StepClock()
     with clock.step("features"):
         features = _cached_features(trunk, state, options, feature_cache)
+        out_of_scope = _out_of_scope_features(trunk, state, options, feature_cache)
     splits = {name: Split.of(split, features, labels) for name, split in state.split.items()}
     resumed_from = state.epochs_done
     with clock.step("training"), strategy.scope():
-        best_top = _fit(top, features, splits, options, run, state)
+        best_top = _fit(top, features, splits, options, run, state, out_of_scope)
     _copy_weights(best_top, model)
     if options.mixed_precision:
         model = _float32_copy(model, options, labels)
 
-    contents = _evaluate(model, best_top, features, splits, prepared, clock)
+    contents = _evaluate(model, best_top, features, splits, prepared, clock, out_of_scope, top)
     contents.metrics["training"]["seconds"] = round(time.monotonic() - started, 1)
     contents.metrics["training"]["step_seconds"] = dict(clock.seconds)
     with clock.step("writing the folder"):
@@ -149,9 +173,27 @@ def _cached_features(trunk, state, options, feature_cache):
     return features
 
 
-def _evaluate(model, top, features, splits, prepared, clock):
-    """The best epoch tested on the test split, with the shortcut tests, calibration and the index of
-    training paintings for similar ones."""
+def _out_of_scope_features(trunk, state, options, feature_cache):
+    """OutOfScope for a run with out-of-scope images, their features cached in the views that train
+    them; None for a run without."""
+    if not state.out_of_scope:
+        return None
+    images = sorted((image for split in state.out_of_scope.values() for image in split), key=lambda image: image.path)
+    features = load_or_build(
+        trunk, images, fitting.OUT_OF_SCOPE_VIEWS, options.image_size, feature_cache or default_cache_root()
+    )
+    if features.failures:
+        logger.warning(f"Skipped {len(features.failures)} out-of-scope images that could not be decoded.")
+    decoded = {
+        name: [image for image in split if not features.failed(image)] for name, split in state.out_of_scope.items()
+    }
+    return OutOfScope(features, decoded)
+
+
+def _evaluate(model, top, features, splits, prepared, clock, out_of_scope, architecture):
+    """The best epoch tested on the test split, with the shortcut tests, calibration, the prediction sets,
+    the scope score and the index of training paintings for similar ones. `architecture` is the top without
+    an out-of-scope output, which the comparison without out-of-scope images trains afresh."""
     state, options, labels = prepared.state, prepared.options, prepared.state.labels
     logger.info(
         f"Evaluating the model of epoch {state.best_epoch} (best validation accuracy {state.best_val_accuracy:.3f}) "
@@ -162,8 +204,18 @@ def _evaluate(model, top, features, splits, prepared, clock):
         _check_agreement(model, splits["test"], probabilities["whole"], options.image_size, features)
         metrics = evaluation.test_metrics(splits["test"].paintings, splits["test"].labels, probabilities, labels)
         metrics["calibration"], calibrated = _calibrate(top, features, splits)
+    with clock.step("prediction sets and scope"):
+        answer_config, scope_scores = _answers(top, features, splits, out_of_scope, options, labels, metrics)
+        if out_of_scope:
+            metrics["out_of_scope"]["test_accuracy_without_out_of_scope_images"] = _accuracy_without_out_of_scope(
+                architecture, features, splits, options
+            )
     with clock.step("shortcut tests"):
-        metrics.update(shortcuts.shortcut_tests(top, features, splits, labels, options, metrics["per_source"]))
+        metrics.update(
+            shortcuts.shortcut_tests(
+                top, features, splits, labels, options, metrics["per_source"], out_of_scope=out_of_scope
+            )
+        )
     with clock.step("closest-paintings index"):
         neighbours = _neighbour_index(top, features, splits["train"])
         metrics["neighbours"] = _neighbour_metrics(
@@ -174,7 +226,9 @@ def _evaluate(model, top, features, splits, prepared, clock):
     metrics.update(_run_record(prepared.source, state, options, features))
     metrics["warnings"] = evaluation.training_warnings(metrics)
     evaluation.log_summary(metrics)
-    return FolderContents(model, metrics, state, splits["test"], calibrated, neighbours, measured)
+    return FolderContents(
+        model, metrics, state, splits["test"], calibrated, neighbours, measured, answer_config, scope_scores
+    )
 
 
 def _faithfulness(model, test, options, calibration_metrics):
@@ -240,6 +294,77 @@ def _neighbour_metrics(neighbours, test_embeddings, test):
     }
 
 
+def _answers(top, features, splits, out_of_scope, options, labels, metrics):
+    """metrics.json's "prediction_sets" and "out_of_scope" entries, from the validation split's calibrated
+    probabilities and scope scores: what config.json keeps of them, and the test split's scope scores
+    (paintings, out-of-scope images, those images, the threshold) for the figure, or None."""
+    temperature = metrics["calibration"]["temperature"]
+    validation, test = splits["validation"], splits["test"]
+    validation_logits, test_logits = (
+        fitting.logits(top, features, validation.rows),
+        fitting.logits(top, features, test.rows),
+    )
+    floor = conformal.probability_floor(
+        calibration.softmax(validation_logits, temperature), validation.labels, options.coverage
+    )
+    config = {"prediction_sets": conformal.config_entry(options.coverage, floor)}
+    metrics["prediction_sets"] = {
+        **config["prediction_sets"],
+        "test": answer_evaluation.prediction_set_metrics(
+            calibration.softmax(test_logits, temperature), test.labels, floor, labels
+        ),
+    }
+    if not out_of_scope:
+        return config, None
+    kernel, bias = top.get_layer(OUT_OF_SCOPE_LAYER).get_weights()
+    provisional = scope.ScopeRule(kernel[:, 0], float(bias[0]), 0.0)
+    validation_scores = provisional.scores(validation_logits, fitting.embeddings(top, features, validation.rows))
+    config["scope"] = scope.config_entry(kernel, bias, scope.threshold_keeping(validation_scores))
+    rule = scope.ScopeRule.from_config(config)
+
+    def scores(split_features, rows):
+        return rule.scores(fitting.logits(top, split_features, rows), fitting.embeddings(top, split_features, rows))
+
+    others = out_of_scope.features
+    test_scores, others_test_scores = scores(features, test.rows), scores(others, out_of_scope.rows("test"))
+    metrics["out_of_scope"] = {
+        key: value for key, value in config["scope"].items() if key not in ("kernel", "bias")
+    } | {
+        "images": {
+            split: dict(collections.Counter(image.category for image in images))
+            for split, images in out_of_scope.images.items()
+        },
+        "validation": answer_evaluation.scope_metrics(
+            validation_scores,
+            scores(others, out_of_scope.rows("validation")),
+            out_of_scope.images["validation"],
+            rule.threshold,
+        ),
+        "test": answer_evaluation.scope_metrics(
+            test_scores, others_test_scores, out_of_scope.images["test"], rule.threshold
+        ),
+        "test_accuracy": metrics["test"]["accuracy"],
+    }
+    return config, (test_scores, others_test_scores, out_of_scope.images["test"], rule.threshold)
+
+
+def _accuracy_without_out_of_scope(architecture, features, splits, options):
+    """The test accuracy of the same recipe trained without out-of-scope images: what they cost the movements."""
+    model = fitting.compile_top(fitting.fresh_copy(architecture), options)
+    fitting.fit_top(
+        model,
+        features,
+        splits["train"].pair,
+        splits["validation"].pair,
+        options,
+        callbacks=[fitting.KeepBest()],
+        verbose=0,
+        sources=splits["train"].sources,
+    )
+    predicted = np.argmax(fitting.predict(model, features, splits["test"].rows), axis=1)
+    return float(np.mean(predicted == splits["test"].labels))
+
+
 def _calibrate(top, features, splits):
     """The temperature fitted on the validation split: the test split's calibration with and without it,
     and the test paintings' calibrated probabilities (whole painting)."""
@@ -264,8 +389,9 @@ def _build_network(options, labels):
     return apply_freeze_policy(model, options.freeze, options.backbone)
 
 
-def _fit(top, features, splits, options, run, state):
-    """Fit the top from where the run stands; the top of the best epoch, loaded from its checkpoint."""
+def _fit(top, features, splits, options, run, state, out_of_scope):
+    """Fit the top from where the run stands, with an output for "none of these" when the run has
+    out-of-scope images; the top of the best epoch, loaded from its checkpoint."""
     if state.checkpoint is not None:
         top = keras.saving.load_model(run.checkpoint_path(state.checkpoint), safe_mode=True)
         top.run_eagerly = options.run_eagerly
@@ -274,13 +400,21 @@ def _fit(top, features, splits, options, run, state):
             f"({int(top.optimizer.iterations.numpy())} training steps done)."
         )
     else:
+        if out_of_scope:
+            top = with_out_of_scope_output(top)
         fitting.compile_top(top, options)
         os.makedirs(run.folder, exist_ok=True)
     if state.epochs_done < options.epochs:
         samples = len(splits["train"].rows) * len(options.views)
+        others = (
+            f" and {len(out_of_scope.images['train']) * len(fitting.OUT_OF_SCOPE_VIEWS)} of out-of-scope images "
+            f"({len(out_of_scope.images['train'])} x {len(fitting.OUT_OF_SCOPE_VIEWS)} views)"
+            if out_of_scope
+            else ""
+        )
         logger.info(
-            f"Training the top of the network on {samples} cached samples "
-            f"({len(splits['train'].rows)} paintings x {len(options.views)} views) for {options.epochs} epochs."
+            f"Training the top of the network on {samples} cached samples of paintings "
+            f"({len(splits['train'].rows)} paintings x {len(options.views)} views){others} for {options.epochs} epochs."
         )
         fitting.fit_top(
             top,
@@ -291,6 +425,7 @@ def _fit(top, features, splits, options, run, state):
             callbacks=[EpochCheckpoint(run, state)],
             first_epoch=state.epochs_done,
             sources=splits["train"].sources,
+            out_of_scope=out_of_scope.training if out_of_scope else None,
             # A progress bar on a terminal; in a log, a line per epoch.
             verbose=1 if sys.stdout.isatty() else 2,
         )
@@ -298,9 +433,10 @@ def _fit(top, features, splits, options, run, state):
 
 
 def _copy_weights(top, model):
-    """The trained top's weights into the whole network, layer by layer."""
+    """The trained top's weights into the whole network, layer by layer; the out-of-scope output, which
+    config.json keeps, stays out."""
     for layer in top.layers:
-        if layer.weights:
+        if layer.weights and layer.name != OUT_OF_SCOPE_LAYER:
             model.get_layer(layer.name).set_weights(layer.get_weights())
 
 

@@ -16,6 +16,7 @@ import re
 import shutil
 from dataclasses import dataclass, field
 
+from artnet.data.out_of_scope import OutOfScopeImage, find_out_of_scope, split_out_of_scope
 from artnet.data.paintings import DataError, Painting, find_paintings, split_paintings
 from artnet.errors import UserError
 from artnet.files import write_json_atomically
@@ -46,6 +47,8 @@ class RunState:
     options: TrainingOptions
     labels: list
     split: dict  # split name -> [Painting]
+    # split name -> [OutOfScopeImage]: the images that train and test "none of these"; None without them.
+    out_of_scope: dict | None = None
     epochs_done: int = 0
     history: dict = field(default_factory=dict)
     checkpoint: str | None = None  # the last finished epoch's
@@ -58,6 +61,9 @@ class RunState:
             **dataclasses.asdict(self),
             "options": dataclasses.asdict(self.options),
             "split": {name: [dataclasses.asdict(p) for p in paintings] for name, paintings in self.split.items()},
+            "out_of_scope": None
+            if self.out_of_scope is None
+            else {name: [dataclasses.asdict(image) for image in images] for name, images in self.out_of_scope.items()},
         }
 
     @classmethod
@@ -67,6 +73,12 @@ class RunState:
                 **saved,
                 "options": options_from_saved(saved["options"]),
                 "split": {name: [Painting(**p) for p in paintings] for name, paintings in saved["split"].items()},
+                "out_of_scope": None
+                if saved.get("out_of_scope") is None
+                else {
+                    name: [OutOfScopeImage(**image) for image in images]
+                    for name, images in saved["out_of_scope"].items()
+                },
             }
         )
 
@@ -118,9 +130,9 @@ class PreparedRun:
         return self.state.options
 
 
-def prepare_run(data_dir, output, options, resume=False, dataset=None):
+def prepare_run(data_dir, output, options, resume=False, dataset=None, out_of_scope=None):
     """Everything that can fail quickly, before any training work: options, data, split, resume state.
-    Raises UserError."""
+    `out_of_scope` is the folder of images that are none of the movements, or None. Raises UserError."""
     options.check()
     check_output(output, data_dir)
     run = RunFolder(output)
@@ -146,10 +158,18 @@ def prepare_run(data_dir, output, options, resume=False, dataset=None):
                 f"An interrupted run of {output} is in {run.folder}: continue it with --resume, or delete that "
                 "folder to start afresh."
             )
+        others = None if out_of_scope is None else find_out_of_scope(out_of_scope)
         source = find_paintings(data_dir, dataset)
         splits = split_paintings(source.paintings, options.validation_fraction, options.test_fraction, options.seed)
-        state = RunState(options=options, labels=source.labels, split=dict(zip(SPLITS, splits)))
+        state = RunState(
+            options=options,
+            labels=source.labels,
+            split=dict(zip(SPLITS, splits)),
+            out_of_scope=None if others is None else split_out_of_scope(others, options.seed),
+        )
     logger.info(describe_data(source, state.split))
+    if state.out_of_scope:
+        logger.info(describe_out_of_scope(state.out_of_scope))
     return PreparedRun(source, state, resumed=resume)
 
 
@@ -204,4 +224,14 @@ def describe_data(source, splits):
         reasons = ", ".join(f"{count} with {reason}" for reason, count in sorted(source.skipped.items()))
         top = ", ".join(f"{style} ({count})" for style, count in source.unmapped_styles.most_common(5))
         lines.append(f"  Left out: {reasons}" + (f"; most common unmapped styles: {top}" if top else "") + ".")
+    return "\n".join(lines)
+
+
+def describe_out_of_scope(split):
+    """A line per category of the out-of-scope images, with its split."""
+    categories = sorted({image.category for images in split.values() for image in images})
+    lines = [f"Out of scope: {sum(len(images) for images in split.values())} images in {len(categories)} categories."]
+    for category in categories:
+        counts = [sum(image.category == category for image in split[name]) for name in SPLITS]
+        lines.append(f"  {category:<26}{counts[0]:>6}{counts[1]:>12}{counts[2]:>8}")
     return "\n".join(lines)

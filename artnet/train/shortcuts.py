@@ -18,6 +18,8 @@ import logging
 
 import numpy as np
 
+from artnet.model import calibration, conformal, scope
+from artnet.model.network import OUT_OF_SCOPE_LAYER
 from artnet.train import fitting
 
 logger = logging.getLogger(__name__)
@@ -27,13 +29,14 @@ PROBE_STEPS = 300
 PROBE_L2 = 1e-2
 
 
-def shortcut_tests(top, features, splits, labels, options, per_source):
+def shortcut_tests(top, features, splits, labels, options, per_source, out_of_scope=None):
     """metrics.json's "cross_collection" (when asked for and the collections are known) and
-    "collection_predictability" entries."""
+    "collection_predictability" entries. `out_of_scope` (artnet.train.run.OutOfScope) trains the folds'
+    "none of these" output as it trained the model's."""
     everything = [painting for split in splits.values() for painting in split.paintings]
     results = {}
     if options.cross_collection and collection_folds(everything):
-        results["cross_collection"] = cross_collection(top, features, splits, labels, options, per_source)
+        results["cross_collection"] = cross_collection(top, features, splits, labels, options, per_source, out_of_scope)
     rows = np.concatenate([split.rows for split in splits.values()])
     probe = collection_predictability(fitting.embeddings(top, features, rows), everything, labels)
     if probe:
@@ -61,11 +64,15 @@ def collection_folds(paintings):
     return folds
 
 
-def cross_collection(top, features, splits, labels, options, per_source):
-    """Train with each fold's collections left out; how often their paintings get their movement."""
+def cross_collection(top, features, splits, labels, options, per_source, out_of_scope=None):
+    """Train with each fold's collections left out; how often their paintings get their movement, and
+    with the fold's own calibration, prediction sets and scope threshold (fitted on its validation split,
+    as the model's are), how often their sets hold it and how often they are kept in scope. A new
+    collection is not exchangeable with the validation split: the coverage measured here says how far
+    the sets' guarantee holds for it."""
     everything = [painting for split in splits.values() for painting in split.paintings]
     index = {label: number for number, label in enumerate(labels)}
-    results = []
+    results, flagged = [], []
     folds = collection_folds(everything)
     for number, fold in enumerate(folds, 1):
         logger.info(
@@ -86,24 +93,72 @@ def cross_collection(top, features, splits, labels, options, per_source):
             callbacks=[fitting.KeepBest()],
             verbose=0,
             sources=train.sources[kept_train],
+            out_of_scope=out_of_scope.training if out_of_scope else None,
+        )
+        answer = _FoldAnswer(
+            model, features, validation.rows[kept_validation], validation.labels[kept_validation], options
         )
         for movement, source in fold:
             held = [p for p in everything if (p.movement, p.source) == (movement, source)]
-            predicted = np.argmax(fitting.predict(model, features, features.rows(held), "whole"), axis=1)
+            rows = features.rows(held)
+            truth = np.full(len(rows), index[movement])
+            predicted = np.argmax(fitting.predict(model, features, rows, "whole"), axis=1)
             results.append(
                 {
                     "movement": movement,
                     "source": source,
                     "paintings": len(held),
-                    "accuracy": float(np.mean(predicted == index[movement])),
+                    "accuracy": float(np.mean(predicted == truth)),
                     "test_accuracy_trained_with_it": per_source.get(movement, {}).get(source, {}).get("accuracy"),
+                    **answer.metrics(features, rows, truth),
                 }
             )
-    return {
+        if out_of_scope:
+            flagged.append(float(np.mean(~answer.in_scope(out_of_scope.features, out_of_scope.rows("test")))))
+    summary = {
         "folds": [[list(pair) for pair in fold] for fold in folds],
         "collections": results,
         "mean_accuracy": float(np.mean([result["accuracy"] for result in results])),
+        "mean_coverage": float(np.mean([result["coverage"] for result in results])),
+        "mean_set_size": float(np.mean([result["mean_set_size"] for result in results])),
     }
+    if out_of_scope:
+        summary["mean_in_scope"] = float(np.mean([result["in_scope"] for result in results]))
+        summary["out_of_scope_test_flagged_per_fold"] = flagged
+    return summary
+
+
+class _FoldAnswer:
+    """A fold model's calibration, prediction sets and scope threshold, each fitted on its validation split."""
+
+    def __init__(self, model, features, rows, labels, options):
+        self.model = model
+        logits = fitting.logits(model, features, rows)
+        self.temperature = calibration.fit_temperature(logits, labels)
+        self.floor = conformal.probability_floor(
+            calibration.softmax(logits, self.temperature), labels, options.coverage
+        )
+        self.rule = None
+        if fitting.has_out_of_scope_output(model):
+            kernel, bias = model.get_layer(OUT_OF_SCOPE_LAYER).get_weights()
+            unfitted = scope.ScopeRule(kernel[:, 0], float(bias[0]), 0.0)
+            threshold = scope.threshold_keeping(unfitted.scores(logits, fitting.embeddings(model, features, rows)))
+            self.rule = scope.ScopeRule(unfitted.kernel, unfitted.bias, threshold)
+
+    def in_scope(self, features, rows):
+        scores = self.rule.scores(
+            fitting.logits(self.model, features, rows), fitting.embeddings(self.model, features, rows)
+        )
+        return scores >= self.rule.threshold
+
+    def metrics(self, features, rows, truth):
+        """Coverage and mean size of the sets of these paintings, and the share kept in scope."""
+        probabilities = calibration.softmax(fitting.logits(self.model, features, rows), self.temperature)
+        sets = conformal.set_metrics(probabilities, truth, self.floor)
+        found = {"coverage": sets["coverage"], "mean_set_size": sets["mean_size"]}
+        if self.rule is not None:
+            found["in_scope"] = float(np.mean(self.in_scope(features, rows)))
+        return found
 
 
 def collection_predictability(embeddings, paintings, labels):

@@ -13,7 +13,7 @@ from artnet.explain import faithfulness_report
 from artnet.hub.card import render_model_card
 from artnet.model import folder as model_folder
 from artnet.model.network import save_folder
-from artnet.train import evaluation
+from artnet.train import answer_evaluation, evaluation
 from artnet.train.setup import OutputError, output_problem
 
 EXAMPLES_PER_MOVEMENT = 2
@@ -30,6 +30,8 @@ class FolderContents:
     test_probabilities: np.ndarray  # calibrated, whole painting
     neighbours: tuple  # (embeddings, entries, thumbnails) of the training paintings
     faithfulness: tuple  # (Measurement, the model inputs it measured) of the maps on test paintings
+    answer_config: dict  # config.json's "prediction_sets" and, with out-of-scope images, "scope"
+    scope_scores: tuple | None  # the test split's (paintings' scores, images' scores, images, threshold)
 
 
 def write_model_folder(output, contents):
@@ -52,6 +54,7 @@ def write_model_folder(output, contents):
             backbone=options.backbone,
             head=options.head,
             temperature=temperature,
+            **contents.answer_config,
             **({"most_faithful": most_faithful} if most_faithful else {}),
         )
         model_folder.write_metrics(staging, metrics)
@@ -67,6 +70,8 @@ def write_model_folder(output, contents):
             model_folder.plot_path(staging, "most_wrong.png"),
         )
         evaluation.plot_reliability(metrics["calibration"], model_folder.plot_path(staging, "reliability.png"))
+        if contents.scope_scores:
+            answer_evaluation.plot_scope_scores(*contents.scope_scores, model_folder.plot_path(staging, "scope.png"))
         if most_faithful:
             faithfulness_report.plot_curves(
                 *contents.faithfulness, metrics["faithfulness"], model_folder.plot_path(staging, "deletion.png"), labels
