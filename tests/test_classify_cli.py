@@ -75,7 +75,16 @@ def test_a_nested_folder_with_bad_files_gets_a_row_each_and_exit_code_1(collecti
     files = find_files([str(collection)])
     assert [row["path"] for row in rows] == files and not any(path.endswith("README.txt") for path in files)
     labels = ["Cubism", "Impressionism", "Expressionism", "Realism", "Abstract"]
-    assert list(rows[0]) == ["path", "movement", "probability", *labels, "error"]
+    assert list(rows[0]) == [
+        "path",
+        "movement",
+        "probability",
+        "in_scope",
+        "scope_score",
+        "movements",
+        *labels,
+        "error",
+    ]
     for row in rows:
         bad = os.path.relpath(row["path"], collection)
         if bad in BAD_FILES:
@@ -84,6 +93,8 @@ def test_a_nested_folder_with_bad_files_gets_a_row_each_and_exit_code_1(collecti
             assert row["error"] == "" and row["movement"] in labels
             assert sum(float(row[label]) for label in labels) == pytest.approx(1.0, abs=1e-4)
             assert float(row["probability"]) == max(float(row[label]) for label in labels)
+            # A model folder without prediction sets or a scope score answers its top movement, in scope.
+            assert (row["movements"], row["in_scope"], row["scope_score"]) == (row["movement"], "true", "")
     assert (
         f"Classified {len(rows) - len(BAD_FILES)} of {len(rows)} files; {len(BAD_FILES)} could not be" in result.stderr
     )
@@ -93,7 +104,7 @@ def test_good_paintings_alone_exit_0_and_without_csv_print_a_table(collection, u
     result = classify(collection / "made", "--model", untrained_model_folder)
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.strip().splitlines()
-    assert len(lines) == len(STYLES) and all("\t" in line and line.endswith("%") for line in lines)
+    assert len(lines) == len(STYLES) and all("\t" in line and line.endswith("%)") for line in lines)
 
 
 @pytest.mark.parametrize(

@@ -19,13 +19,12 @@ from artnet.cli.options import add_model_option, load_classifier
 from artnet.errors import OneLineErrorParser, UserError
 from artnet.serve.batch import (
     ERROR,
-    MOVEMENT,
     PATH,
-    PROBABILITY,
     CsvRows,
     TableRows,
     UsageError,
     classify_files,
+    columns,
     find_files,
     finished_rows,
     in_shard,
@@ -77,11 +76,10 @@ def main(argv=None):
         files = [path for path in find_files(arguments.paths) if in_shard(path, *arguments.shard)]
         # The model only once the command line is known to be right: its errors come at once.
         classifier, _ = load_classifier(arguments.model)
-        columns = [PATH, MOVEMENT, PROBABILITY, *classifier.labels, ERROR]
-        kept = finished_rows(arguments.csv, columns) if arguments.resume else []
+        kept = finished_rows(arguments.csv, columns(classifier.labels)) if arguments.resume else []
         done = {row[PATH] for row in kept}
         todo = [path for path in files if path not in done]
-        output = CsvRows(arguments.csv, columns, kept) if arguments.csv else TableRows()
+        output = CsvRows(arguments.csv, columns(classifier.labels), kept) if arguments.csv else TableRows()
     except UserError as error:
         print(f"python -m artnet.cli.classify: {error}", file=sys.stderr)
         return 2

@@ -40,6 +40,7 @@ class CamResult:
     probabilities: np.ndarray  # (batch, classes)
     class_indices: np.ndarray  # (batch,) the class each map explains
     embeddings: np.ndarray  # (batch, features) what the logits layer sees
+    logits: np.ndarray  # (batch, classes) as the network gives them, before the temperature
 
 
 class BaseCAM:
@@ -98,7 +99,7 @@ class BaseCAM:
         images = np.asarray(images, dtype=np.float32)
         if class_indices is None:
             class_indices = np.full(len(images), -1, dtype=np.int32)
-        maps, probabilities, explained, embeddings = self._compiled_pass(
+        maps, probabilities, explained, embeddings, logits = self._compiled_pass(
             images, np.asarray(class_indices, dtype=np.int32)
         )
         return CamResult(
@@ -109,6 +110,7 @@ class BaseCAM:
             probabilities=probabilities.numpy(),
             class_indices=explained.numpy(),
             embeddings=embeddings.numpy(),
+            logits=logits.numpy(),
         )
 
     def _maps_and_probabilities(self, images, class_indices):
@@ -138,7 +140,7 @@ class BaseCAM:
                 cam = tf.nn.relu(tf.reduce_sum(layer_activations * weights, axis=-1))
                 method_maps.append(tf.where(has_content[:, tf.newaxis, tf.newaxis], normalise_maps(cam), 0.0))
             maps.append(method_maps)
-        return maps, probabilities, explained, tf.cast(embeddings, tf.float32)
+        return maps, probabilities, explained, tf.cast(embeddings, tf.float32), logits
 
 
 class GradCAM(BaseCAM):

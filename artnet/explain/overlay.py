@@ -16,6 +16,7 @@ from PIL import Image
 
 from artnet.data.images import content_box, fit_within, square_image
 from artnet.errors import UserError
+from artnet.model.answers import Answer
 
 # Explanations are rendered at most this wide: sharper than any browser shows them.
 DISPLAY_SIDE = 768
@@ -37,6 +38,7 @@ class Explanation:
     probabilities: dict[str, float]  # label -> probability, in the model's label order
     class_name: str  # the class the maps explain
     embedding: np.ndarray | None = None  # what the model's last layer saw, for similar paintings
+    answer: Answer | None = None  # what the model answers, from the same pass
 
     @property
     def methods(self) -> list[str]:
@@ -67,6 +69,7 @@ def explanation(
     probabilities: dict[str, float],
     class_name: str,
     embedding: np.ndarray | None = None,
+    answer: Answer | None = None,
 ) -> Explanation:
     """The Explanation of `painting` (a PIL image) from maps at the layers' own resolution (method ->
     layer -> (height, width) in 0..1, over the padded square)."""
@@ -92,6 +95,7 @@ def explanation(
         probabilities=probabilities,
         class_name=class_name,
         embedding=embedding,
+        answer=answer,
     )
 
 

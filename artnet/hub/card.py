@@ -5,13 +5,14 @@ One renderer serves train.py, which writes the card into the folder, and the Hub
 it again with the repo's name for the usage lines.
 """
 
+import os
 from pathlib import PureWindowsPath
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from artnet.explain.faithfulness_report import table_lines
 from artnet.model.backbones import BACKBONES
-from artnet.model.folder import read_config, read_metrics
+from artnet.model.folder import PLOTS_FOLDER, read_config, read_metrics
 
 PAINTER_BY_NUMBERS = "painter-by-numbers"
 
@@ -74,15 +75,19 @@ trained, {{ number(calibration.ece_after, ".3f") }} calibrated.
 
 Test accuracy per movement and collection (whole painting):
 
-| movement | collection | test paintings | accuracy |{% if cross %} left out of training |{% endif %}
-| --- | --- | ---: | ---: |{% if cross %} ---: |{% endif %}
-{% for movement, sources in per_source.items() %}{% for source, scores in sources.items() %}| {{ movement }} | {{ source }} | {{ scores.paintings }} | {{ percent(scores.accuracy) }} |{% if cross %} {{ cross_accuracy(movement, source) }} |{% endif %}
+| movement | collection | test paintings | accuracy |{% if cross %} left out of training |{% endif %}{% if cross.mean_coverage is defined %} left out: sets hold it |{% endif %}{% if cross.mean_in_scope is defined %} left out: kept in scope |{% endif %}
+| --- | --- | ---: | ---: |{% if cross %} ---: |{% endif %}{% if cross.mean_coverage is defined %} ---: |{% endif %}{% if cross.mean_in_scope is defined %} ---: |{% endif %}
+{% for movement, sources in per_source.items() %}{% for source, scores in sources.items() %}| {{ movement }} | {{ source }} | {{ scores.paintings }} | {{ percent(scores.accuracy) }} |{% if cross %} {{ left_out(movement, source, "accuracy") }} |{% endif %}{% if cross.mean_coverage is defined %} {{ left_out(movement, source, "coverage") }} |{% endif %}{% if cross.mean_in_scope is defined %} {{ left_out(movement, source, "in_scope") }} |{% endif %}
 {% endfor %}{% endfor %}{% if cross %}
 "Left out of training": the same recipe trained without that collection's paintings of the movement, and
 tested on all of them ({{ cross.collections | length }} collections in {{ cross.folds | length }} folds; mean
 {{ percent(cross.mean_accuracy) }}). A low number there means that the movement's other collections do not
 teach what this one looks like: a different sub-style, or a collection the model recognises by its look.
-{% endif %}{% endif %}{% if shape %}
+{% if cross.mean_coverage is defined %}Each fold's prediction sets{% if cross.mean_in_scope is defined %} and scope threshold{% endif %} are fitted on its own validation split; a
+left-out collection is not exchangeable with it, so the sets' coverage there (mean {{ percent(cross.mean_coverage) }}) says how
+far their guarantee holds for paintings from elsewhere{% if cross.mean_in_scope is defined %}, and "kept in scope" (mean {{ percent(cross.mean_in_scope) }}) how often a new
+collection of a known movement is still recognised as one of the movements{% endif %}.
+{% endif %}{% endif %}{% endif %}{% if shape %}
 Shape test: shown centre-cropped to a square instead of padded, the movement of {{ percent(shape.changed_centre) }}
 of the test paintings changes; squashed to a square, {{ percent(shape.changed_squashed) }}; by either,
 {{ percent(shape.changed_any) }}.
@@ -91,7 +96,37 @@ Collection probe: a logistic regression on the features that the model's last la
 collection a painting of a movement came from {{ percent(probe.mean_accuracy) }} of the time (cross-validated;
 chance, the largest collection's share, {{ percent(probe.mean_chance) }}). Lower is better.
 {% endif %}
-## Explanations: do the maps point at what the model uses?
+{% if sets %}## Prediction sets and "none of these"
+
+Besides its probabilities, the model answers with a prediction set: every movement whose calibrated
+probability is at least {{ number(sets.probability_floor, ".3f") }}, most likely first, and at least the most likely one
+({{ sets.method }}; Sadinle, Lei and Wasserman, 2019). The floor is fitted on the validation split so that
+the sets hold the true movement of {{ percent(sets.coverage) }} of paintings like those of the training collections.
+{% if sets.test %}On the test split they hold it {{ percent(sets.test.coverage) }} of the time, with {{ number(sets.test.mean_size, ".2f") }} movements on
+average ({{ percent(sets.test.single) }} name one):
+
+| movement | test paintings | the set holds it | mean set size |
+| --- | ---: | ---: | ---: |
+{% for label, found in sets.test.per_movement.items() %}| {{ label }} | {{ found.paintings }} | {{ percent(found.coverage) }} | {{ number(found.mean_size, ".2f") }} |
+{% endfor %}{% endif %}
+{% if scope %}"None of these": {{ scope.description }}. Below the threshold, {{ number(scope.threshold, ".2f") }}, which keeps {{ percent(scope.kept_on_validation) }} of
+the validation paintings in scope, the answer is that the painting looks like none of the movements (the
+app then names the closest). Trained on {{ scope_images.train }} out-of-scope images, tested on {{ scope.test.images }} others of the same
+categories{% if scope_categories %} ({{ scope_categories }}){% endif %}, against the {{ scope.test.paintings }} test paintings of the movements:
+{{ percent(scope.test.kept) }} of those are kept in scope, and the area under the ROC curve of the score is:
+
+| out-of-scope test images | images | AUROC | flagged at the threshold |
+| --- | ---: | ---: | ---: |
+| all | {{ scope.test.images }} | {{ number(scope.test.auroc, ".3f") }} | {{ percent(scope.test.flagged) }} |
+{% for kind in ("near", "far") %}{% if scope.test[kind] %}| {{ kind }} | {{ scope.test[kind].images }} | {{ number(scope.test[kind].auroc, ".3f") }} | {{ percent(scope.test[kind].flagged) }} |
+{% endif %}{% endfor %}{% for category, found in scope.test.per_category.items() %}| {{ category }} | {{ found.images }} | {{ number(found.auroc, ".3f") }} | {{ percent(found.flagged) }} |
+{% endfor %}
+Test accuracy of the movements: {{ percent(scope.test_accuracy) }} trained with the out-of-scope images,
+{{ percent(scope.test_accuracy_without_out_of_scope_images) }} without them.
+{% if plots_scope %}
+![The scope score of the test paintings and out-of-scope images, with the threshold](plots/scope.png)
+{% endif %}{% endif %}
+{% endif %}## Explanations: do the maps point at what the model uses?
 
 {% if faithfulness %}Deletion and insertion curves (Petsiuk et al., 2018) on {{ faithfulness.paintings | default("n/a") }} test paintings,
 {{ faithfulness.steps | default("n/a") }} steps each ({{ faithfulness.left_out_without_maps | default(0) }} paintings left out without maps). Deletion removes a painting's pixels,
@@ -127,8 +162,13 @@ Left out: {% for reason, count in skipped.items() %}{{ count }} {{ reason }}{% i
 {% endif %}
 ## Limitations
 
-Five broad movements cannot describe every painting: works from other movements (Baroque, Romanticism,
-Pop Art...) still get one of the five labels. A CAM map shows where the evidence for a movement lies, at the
+{% if scope %}Five broad movements cannot describe every painting. The scope score flags most images of the
+out-of-scope categories it was trained on, European painting before 1800 ("near") less often than prints,
+Pop Art and photographs; a movement it has never seen (Romanticism, Symbolism...) may be taken for the
+closest of the five, or flagged, and neither is a judgement of its worth.
+{% else %}Five broad movements cannot describe every painting: works from other movements (Baroque, Romanticism,
+Pop Art...) still get one of the five labels.
+{% endif %}A CAM map shows where the evidence for a movement lies, at the
 resolution of the chosen layer; it is not a proof of what the network "understands", and the table above
 says how far each map can be trusted.
 """
@@ -149,10 +189,11 @@ def render_model_card(model_folder, repo_id=None):
     faithful = _mapping(metrics.get("faithfulness"))
     faithful_best = _mapping(faithful.get("most_faithful"))
     left_out = {
-        (entry.get("movement"), entry.get("source")): entry.get("accuracy")
+        (entry.get("movement"), entry.get("source")): entry
         for entry in cross.get("collections", [])
         if isinstance(entry, dict)
     }
+    scope = _mapping(metrics.get("out_of_scope"))
     return ModelCard.from_template(
         _card_data(config, metrics, backbone, repo_id),
         template_str=TEMPLATE,
@@ -167,9 +208,14 @@ def render_model_card(model_folder, repo_id=None):
         confusion=test.get("confusion_matrix") if isinstance(test.get("confusion_matrix"), list) else None,
         per_source=_mapping(metrics.get("per_source")),
         cross=cross,
-        cross_accuracy=lambda movement, source: (
-            _percent(left_out[movement, source]) if (movement, source) in left_out else ""
+        left_out=lambda movement, source, key: (
+            _percent(_mapping(left_out.get((movement, source))).get(key)) if (movement, source) in left_out else ""
         ),
+        sets=_mapping(metrics.get("prediction_sets")),
+        scope=scope,
+        scope_images={split: sum(_mapping(counts).values()) for split, counts in _mapping(scope.get("images")).items()},
+        scope_categories=", ".join(_mapping(_mapping(scope.get("test")).get("per_category"))),
+        plots_scope=os.path.isfile(os.path.join(model_folder, PLOTS_FOLDER, "scope.png")),
         shape=_mapping(metrics.get("shape")),
         calibration=_mapping(metrics.get("calibration")),
         probe=_mapping(metrics.get("collection_predictability")),

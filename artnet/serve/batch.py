@@ -15,9 +15,18 @@ import sys
 from artnet.data.images import IMAGE_EXTENSIONS
 from artnet.errors import UserError
 from artnet.files import atomic_path
+from artnet.model.answers import in_words
 from artnet.threads import in_order
 
 PATH, MOVEMENT, PROBABILITY, ERROR = "path", "movement", "probability", "error"
+IN_SCOPE, SCOPE_SCORE, MOVEMENTS = "in_scope", "scope_score", "movements"
+# Between the movements of a prediction set in the CSV: no movement's name holds it.
+SET_SEPARATOR = "|"
+
+
+def columns(labels):
+    """The CSV's columns for a model's labels."""
+    return [PATH, MOVEMENT, PROBABILITY, IN_SCOPE, SCOPE_SCORE, MOVEMENTS, *labels, ERROR]
 
 
 class UsageError(UserError):
@@ -85,12 +94,12 @@ class CsvRows:
 
 
 class TableRows:
-    """A short table on stdout: the file, its movement and probability, or why it has none."""
+    """A short table on stdout: the file and its answer (the prediction set, or none of the movements,
+    with the top movement's probability), or why it has none."""
 
     def write(self, rows):
         for row in rows:
-            answer = f"{row[MOVEMENT]} {float(row[PROBABILITY]):.0%}" if not row[ERROR] else f"error: {row[ERROR]}"
-            print(f"{row[PATH]}\t{answer}", flush=True)
+            print(f"{row[PATH]}\t{_table_answer(row)}", flush=True)
 
     def close(self):
         pass
@@ -130,20 +139,29 @@ def classify_files(classifier, files, output, batch_size, progress=True):
     return failures
 
 
+def _table_answer(row):
+    if row[ERROR]:
+        return f"error: {row[ERROR]}"
+    named = in_words(row[MOVEMENTS].split(SET_SEPARATOR), row[IN_SCOPE] == "true")
+    return f"{named} ({row[MOVEMENT]} {float(row[PROBABILITY]):.0%})"
+
+
 def _write_batch(classifier, batch, output):
     ready = [(path, model_input) for path, model_input, error in batch if not error]
-    answers = dict(zip((path for path, _ in ready), classifier.classify_batch([m for _, m in ready]))) if ready else {}
+    answers = dict(zip((path for path, _ in ready), classifier.answer_batch([m for _, m in ready]))) if ready else {}
     rows = []
     for path, _, error in batch:
-        row = {PATH: path, MOVEMENT: "", PROBABILITY: "", **{label: "" for label in classifier.labels}, ERROR: error}
+        row = dict.fromkeys(columns(classifier.labels), "") | {PATH: path, ERROR: error}
         if not error:
-            probabilities = answers[path]
-            top = max(probabilities, key=probabilities.get)
+            answer = answers[path]
             row.update(
                 {
-                    MOVEMENT: top,
-                    PROBABILITY: f"{probabilities[top]:.6f}",
-                    **{label: f"{p:.6f}" for label, p in probabilities.items()},
+                    MOVEMENT: answer.closest,
+                    PROBABILITY: f"{answer.probabilities[answer.closest]:.6f}",
+                    IN_SCOPE: "true" if answer.in_scope else "false",
+                    SCOPE_SCORE: "" if answer.scope_score is None else f"{answer.scope_score:.4f}",
+                    MOVEMENTS: SET_SEPARATOR.join(answer.movements),
+                    **{label: f"{p:.6f}" for label, p in answer.probabilities.items()},
                 }
             )
         rows.append(row)

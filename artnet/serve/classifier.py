@@ -20,6 +20,7 @@ from artnet.errors import UserError
 from artnet.explain.cams import CAM_METHODS, BaseCAM
 from artnet.explain.neighbours import DEFAULT_K, Match, NeighbourIndex
 from artnet.explain.overlay import Explanation, explanation
+from artnet.model.answers import Answer, AnswerRules
 from artnet.model.folder import read_neighbours
 from artnet.model.network import LOGITS_LAYER, calibrated_probabilities, load_folder
 
@@ -72,6 +73,8 @@ class Classifier:
         # The training paintings that similar() searches (a NeighbourIndex), or None.
         self.neighbours = neighbours
         self._jit_compile = jit_compile
+        # The prediction sets' floor and the scope rule: what an Answer is made by.
+        self.answer_rules = AnswerRules(config)
         head = model.get_layer(LOGITS_LAYER)
         outputs = keras.Model(model.inputs, [head.output, head.input])
         self._predict = tf.function(
@@ -92,8 +95,10 @@ class Classifier:
         return cls(model, config, neighbours=NeighbourIndex(*found) if found else None, **options)
 
     def _calibrated(self, outputs):
+        """(calibrated probabilities, embeddings, logits as the network gives them)."""
         logits, embeddings = outputs
-        return calibrated_probabilities(logits, self.temperature), tf.cast(embeddings, tf.float32)
+        logits = tf.cast(logits, tf.float32)
+        return calibrated_probabilities(logits, self.temperature), tf.cast(embeddings, tf.float32), logits
 
     def warm_up(self) -> None:
         """Trace and run both compiled passes once, so that no user request pays for tracing."""
@@ -117,13 +122,23 @@ class Classifier:
 
     def classify_batch(self, model_inputs: Sequence[np.ndarray]) -> list[dict[str, float]]:
         """[{label: probability}] for paintings already made model inputs, in one network pass."""
-        probabilities, _ = self._predict(np.stack(model_inputs))
+        probabilities, _, _ = self._predict(np.stack(model_inputs))
         return [self._probability_dict(row) for row in probabilities.numpy()]
+
+    def answer(self, image: ImageSource) -> Answer:
+        """What the model answers for a painting (a path, bytes or a PIL image): its calibrated probabilities,
+        the prediction set and whether it looks like one of the movements at all, from one pass."""
+        return self.answer_batch([self.model_input(image)])[0]
+
+    def answer_batch(self, model_inputs: Sequence[np.ndarray]) -> list[Answer]:
+        """The Answers for paintings already made model inputs, in one network pass."""
+        probabilities, embeddings, logits = (output.numpy() for output in self._predict(np.stack(model_inputs)))
+        return [self.answer_rules.answer(*row) for row in zip(probabilities, logits, embeddings)]
 
     def similar(self, image: ImageSource, k: int = DEFAULT_K) -> list[Match]:
         """The k training paintings closest to a painting (Matches, most similar first), from the pass that
         classifies it. Raises UserError when the model folder has no index of them."""
-        _, embeddings = self._predict(self.model_input(image)[np.newaxis])
+        _, embeddings, _ = self._predict(self.model_input(image)[np.newaxis])
         return self.similar_to(embeddings.numpy()[0], k)
 
     def similar_to(self, embedding: np.ndarray, k: int = DEFAULT_K) -> list[Match]:
@@ -165,6 +180,7 @@ class Classifier:
             self._probability_dict(result.probabilities[row]),
             self.labels[int(result.class_indices[row])],
             result.embeddings[row],
+            self.answer_rules.answer(result.probabilities[row], result.logits[row], result.embeddings[row]),
         )
 
     def _model_input(self, painting):
