@@ -21,7 +21,9 @@ def parse_options(argv=None):
 def main(argv=None):
     options = parse_options(argv)
     try:
-        classifier, source = load_classifier(options.model, concurrent_passes=ui.MODEL_CONCURRENCY)
+        # Warmed up once the page is served (ui.serve): what the page shows first needs only the pass that
+        # explains its examples, which building the page traces.
+        classifier, source = load_classifier(options.model, concurrent_passes=ui.MODEL_CONCURRENCY, warm_up=False)
     except UserError as error:
         print(f"app.py: {error}", file=sys.stderr)
         return 2
@@ -32,6 +34,7 @@ def main(argv=None):
             port=options.port,
             share=options.share,
             model_folder=source.folder,
+            warm_up=classifier.warm_up,
         )
     except OSError as error:  # the port is taken, or the address is not this machine's
         print(f"app.py: cannot serve: {error}", file=sys.stderr)

@@ -28,12 +28,12 @@ def checked_model(spec: str | None) -> ModelSource:
     return source
 
 
-def load_classifier(spec: str | None, concurrent_passes: int | None = None):
+def load_classifier(spec: str | None, concurrent_passes: int | None = None, warm_up: bool = True):
     """(Classifier, ModelSource) for `spec`; with `concurrent_passes`, the CPU cores are shared out between
-    that many passes first. Raises UserError."""
+    that many passes first; without `warm_up`, its passes are traced when first used. Raises UserError."""
     source = checked_model(spec)
     from artnet.serve.classifier import Classifier, share_cpu_cores
 
     if concurrent_passes:
         share_cpu_cores(concurrent_passes)
-    return Classifier.from_folder(source.folder), source
+    return Classifier.from_folder(source.folder, warm_up=warm_up), source

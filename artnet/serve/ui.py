@@ -12,6 +12,7 @@ and depth that did best in the model folder's faithfulness test.
 """
 
 import os
+import threading
 from dataclasses import dataclass
 
 import gradio as gr
@@ -399,11 +400,15 @@ def launch_options(model_folder=None):
     )
 
 
-def serve(demo, host=None, port=None, share=False, model_folder=None):
+def serve(demo, host=None, port=None, share=False, model_folder=None, warm_up=None):
     """Launch the app and block. `host` and `port` default to Gradio's GRADIO_SERVER_NAME and
-    GRADIO_SERVER_PORT (else 127.0.0.1:7860); GRADIO_SHARE=true asks for a share link like `share`."""
+    GRADIO_SERVER_PORT (else 127.0.0.1:7860); GRADIO_SHARE=true asks for a share link like `share`.
+    `warm_up` runs in the background once the page is served: what the first visitor's page needs is
+    ready before, what their first request needs follows while they look at it."""
     share = share_link_wanted(demo, share)
     local_url, share_url = quiet_launch(demo, share, server_name=host, server_port=port, **launch_options(model_folder))
+    if warm_up is not None:
+        threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
     print(f"ArtNet is running at {local_url}")
     if share_url:
         print(f"Public link, open for up to a week: {share_url}")
