@@ -22,7 +22,9 @@ from artnet.data.images import load_image
 from artnet.errors import UserError
 from artnet.explain import overlay
 from artnet.explain.neighbours import NeighbourIndex, thumbnail_jpeg
+from artnet.model import conformal, scope
 from artnet.model import folder as model_folder
+from artnet.model.answers import Answer
 from artnet.model.folder import ModelSource
 from artnet.serve import handlers as handlers_module
 from artnet.serve import ui
@@ -122,7 +124,9 @@ def opened(gallery):
 
 
 def test_a_new_painting_gets_bars_description_top_class_and_overlays_from_one_pass(handlers, classifier, upload):
-    bars, description, movement, gallery, shown, similar = handlers.analyse(upload, "LayerCAM", 0.5, "jet")
+    answer, bars, description, movement, gallery, shown, similar = handlers.analyse(upload, "LayerCAM", 0.5, "jet")
+    # A model folder without prediction sets or a scope score answers its most likely movement, and says so.
+    assert answer.startswith("## Impressionism\n\n") and "train it again to get them" in answer
     assert bars == {"Cubism": 0.1, "Impressionism": 0.7, "Realism": 0.2}
     assert description.startswith("### Impressionism\n\nImpressionism captures")
     assert movement == "Impressionism"
@@ -236,7 +240,8 @@ def test_examples_are_explained_at_start_up_and_a_click_only_draws(classifier, t
         "✗ true Realism · model: Impressionism 70%",
     ]
     answer = handlers.load_example(1)
-    painting, true_movement, bars, description, movement, method, opacity, colormap, overlays, shown, _ = answer
+    painting, true_movement, bars, description, movement, method, opacity, colormap, overlays, shown, _, text = answer
+    assert text.startswith("## Impressionism")
     assert painting == str(folder / "examples" / "b.png") and true_movement == "Realism"
     assert (movement, method, opacity, colormap) == (
         "Impressionism",
@@ -286,6 +291,7 @@ def test_the_page_opens_on_the_surest_right_example_already_analysed_without_a_p
     assert component(demo, "true-movement").value == "Realism"
     assert component(demo, "movements").value["label"] == "Realism"
     assert component(demo, "description").value.startswith("### Realism")
+    assert component(demo, "answer").value.startswith("## Realism")
     assert component(demo, "movement").value == "Realism"
     note = component(demo, "example-note").value
     assert note.startswith("**An example**") and "held-out Realism painting" in note
@@ -298,6 +304,55 @@ def test_the_page_opens_on_the_surest_right_example_already_analysed_without_a_p
     assert overlays.selected_index == 1
     # All of it from the one pass that explained the examples at start-up.
     assert classifier.passes == [("explain_many", 3)]
+
+
+class StandInWithRules(StandInClassifier):
+    """A stand-in whose folder has prediction sets and a scope score, and whose answer is ANSWER."""
+
+    ANSWER = Answer(dict(PROBABILITIES), ["Impressionism"], True, 3.0)
+
+    def __init__(self, answer=ANSWER):
+        super().__init__()
+        self.config = {**StandInClassifier.config, "prediction_sets": conformal.config_entry(0.9, 0.15)}
+        self.config["scope"] = scope.config_entry(np.zeros(2), [0.0], threshold=-1.0)
+        self.given = answer
+
+    def explain(self, image, class_name=None):
+        return dataclasses.replace(super().explain(image, class_name), answer=self.given)
+
+    def answer(self, image):
+        load_image(image)
+        self.passes.append(("answer", None))
+        return self.given
+
+
+@pytest.mark.parametrize(
+    "given, heading",
+    [
+        (StandInWithRules.ANSWER, "## Impressionism\n\n"),
+        (Answer(dict(PROBABILITIES), ["Impressionism", "Realism"], True, 2.0), "## Impressionism or Realism\n\n"),
+        (
+            Answer(dict(PROBABILITIES), ["Impressionism"], False, -4.0),
+            "## This does not look like any of the three movements ArtNet knows (closest: Impressionism)\n\n"
+            "The bars and the maps below are for the closest movement, Impressionism.\n\n",
+        ),
+    ],
+)
+def test_the_answer_above_the_bars_says_the_set_or_none_of_these_and_how_it_was_made(given, heading, tmp_path, upload):
+    handlers = handlers_module.Handlers(StandInWithRules(given), str(tmp_path / "gradio_cache"))
+    answer, bars, *_ = handlers.analyse(upload, "LayerCAM", 0.5, "jet")
+    assert answer.startswith(heading) and bars == PROBABILITIES
+    how = answer.removeprefix(heading)
+    assert "every movement at 15% or more" in how and "90%" in how and '"none of these"' in how
+    assert how.endswith("[The numbers](#about-section)</small>")
+
+
+def test_the_answer_endpoint_gives_the_fields_of_the_answer(tmp_path, upload):
+    given = Answer(dict(PROBABILITIES), ["Impressionism"], False, -4.0)
+    classifier = StandInWithRules(given)
+    found = handlers_module.Handlers(classifier, str(tmp_path / "gradio_cache")).answer(upload)
+    assert found == {**given.as_dict(), "in_words": "none of the movements (closest: Impressionism)"}
+    assert classifier.passes == [("answer", None)]
 
 
 def test_a_folder_without_examples_opens_on_an_empty_page(tmp_path, classifier):
@@ -322,7 +377,7 @@ def test_a_copy_of_an_example_is_drawn_from_its_start_up_explanation(tmp_path):
     copy.write_bytes((folder / "examples" / "b.png").read_bytes())
     overlays, shown = handlers.redraw({"path": str(copy)}, "Impressionism", "Grad-CAM", 0.7, "jet", None)
     assert shown.explanation.probabilities == StandInWithAnswers.ANSWERS[1] and len(overlays) == len(LAYERS)
-    assert handlers.analyse_again({"path": str(copy)}, "LayerCAM", 0.5, "jet")[0] == StandInWithAnswers.ANSWERS[1]
+    assert handlers.analyse_again({"path": str(copy)}, "LayerCAM", 0.5, "jet")[1] == StandInWithAnswers.ANSWERS[1]
     assert classifier.passes == [("explain_many", 2)]
     handlers.redraw({"path": str(copy)}, "Cubism", "Grad-CAM", 0.7, "jet", shown)
     assert classifier.passes == [("explain_many", 2), ("explain", "Cubism")]
@@ -366,12 +421,12 @@ def test_the_painting_already_shown_is_not_analysed_again(handlers, classifier, 
     """A painting dropped over the one shown first clears the box, which reports the old painting."""
     *_, shown, _ = handlers.analyse(upload, "LayerCAM", 0.5, "jet")
     unchanged = handlers.analyse(upload, "LayerCAM", 0.5, "jet", shown)
-    assert all(isinstance(output, type(gr.skip())) for output in unchanged) and len(unchanged) == 6
+    assert all(isinstance(output, type(gr.skip())) for output in unchanged) and len(unchanged) == 7
     assert classifier.passes == [("explain", None)]
 
 
 def test_a_cleared_painting_clears_the_outputs(handlers, classifier):
-    assert handlers.analyse(None, "LayerCAM", 0.5, "jet") == (None, "", None, [], None, [])
+    assert handlers.analyse(None, "LayerCAM", 0.5, "jet") == ("", None, "", None, [], None, [])
     assert handlers.redraw(None, "Cubism", "LayerCAM", 0.5, "jet", None) == ([], None)
     assert classifier.passes == []
 
@@ -379,7 +434,7 @@ def test_a_cleared_painting_clears_the_outputs(handlers, classifier):
 def test_classify_again_without_a_painting_says_to_add_one(handlers, classifier, upload):
     with pytest.raises(gr.Error, match="Add a painting first"):
         handlers.analyse_again(None, "LayerCAM", 0.5, "jet")
-    assert handlers.analyse_again(upload, "LayerCAM", 0.5, "jet")[2] == "Impressionism"
+    assert handlers.analyse_again(upload, "LayerCAM", 0.5, "jet")[3] == "Impressionism"
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,11 @@ class Answer:
     in_scope: bool  # False: none of the movements fits
     scope_score: float | None  # log(p(any movement) / p(none)); None for a model without a scope score
 
+    @classmethod
+    def most_likely(cls, probabilities: Mapping[str, float]) -> "Answer":
+        """The answer of a model without prediction sets or a scope score: its most likely movement, in scope."""
+        return cls(dict(probabilities), [max(probabilities, key=probabilities.get)], True, None)
+
     @property
     def closest(self) -> str:
         """The most likely movement, which an out-of-scope painting is closest to."""

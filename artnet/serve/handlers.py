@@ -19,6 +19,7 @@ from PIL import Image
 
 from artnet.data.images import load_image
 from artnet.errors import UserError
+from artnet.model.answers import Answer, AnswerRules
 from artnet.serve.gradio_workarounds import saved_jpeg
 from artnet.styles import DESCRIPTIONS
 
@@ -44,6 +45,8 @@ class Handlers:
         self.labels = list(classifier.labels)
         self.layers = [dict(layer) for layer in classifier.gradcam_layers]
         self.methods = list(classifier.cam_methods)
+        # How the folder's answers are made, which the page says in a line.
+        self.rules = AnswerRules(classifier.config)
         # The view that the faithfulness test found best: its method is the one the page opens on, and its
         # depth's overlay is the one shown large.
         self.most_faithful = dict(classifier.most_faithful)
@@ -57,13 +60,13 @@ class Handlers:
         self._example_numbers = {file_digest(example.path): number for number, example in enumerate(self.examples)}
 
     def analyse(self, painting, method, opacity, colormap, shown=None):
-        """A new painting: label bars, description, the top class selected, overlays, and the state. A
-        cleared painting clears them; the painting that the session already shows (`shown`) changes
-        nothing, as when a painting dropped over it first clears the box, which reports the old one."""
+        """A new painting: the answer in words, label bars, description, the top class selected, overlays,
+        and the state. A cleared painting clears them; the painting that the session already shows (`shown`)
+        changes nothing, as when a painting dropped over it first clears the box, which reports the old one."""
         if painting is None:
-            return None, "", None, [], None, []
+            return "", None, "", None, [], None, []
         if shown is not None and isinstance(painting, dict) and painting.get("path") == shown.painting:
-            return (gr.skip(),) * 6
+            return (gr.skip(),) * 7
         return self.analyse_again(painting, method, opacity, colormap)
 
     def analyse_again(self, painting, method, opacity, colormap):
@@ -71,6 +74,7 @@ class Handlers:
         path = painting_path(painting)
         explanation = self._explain(path, None)
         return (
+            self.answer_text(explanation),
             explanation.probabilities,
             describe(explanation.probabilities),
             explanation.class_name,
@@ -159,6 +163,7 @@ class Handlers:
             self._opened(overlays) if opened else overlays,
             ShownExplanation(example.path, explanation),
             self._similar(explanation.embedding),
+            self.answer_text(explanation),
         )
 
     def example_gallery(self):
@@ -173,6 +178,48 @@ class Handlers:
         path = painting_path(painting)
         with user_errors():
             return self.classifier.classify(path)
+
+    def answer(self, painting):
+        """What the model answers for a painting: its probabilities, the prediction set (`movements`, most
+        likely first), whether it looks like one of the movements (`in_scope`, `scope_score`), and the answer
+        in words, as the page says it."""
+        path = painting_path(painting)
+        with user_errors():
+            answer = self.classifier.answer(path)
+        return {**answer.as_dict(), "in_words": answer.in_words}
+
+    def answer_text(self, explanation):
+        """The page's answer above the bars: the prediction set, or "none of the movements" with the closest,
+        for whose movement the bars' top and the maps then stand; and a line on how it was made."""
+        answer = explanation.answer or Answer.most_likely(explanation.probabilities)
+        if answer.in_scope:
+            heading = f"## {answer.in_words}"
+        else:
+            heading = (
+                f"## This does not look like any of the {count_in_words(len(self.labels))} movements ArtNet knows "
+                f"(closest: {answer.closest})\n\nThe bars and the maps below are for the closest movement, "
+                f"{answer.closest}."
+            )
+        return f"{heading}\n\n{self.how_answered()}"
+
+    def how_answered(self):
+        """One line on how the answers are made, with a link to the numbers in About."""
+        if self.rules.coverage is None and self.rules.scope is None:
+            how = (
+                "The most likely movement: this model was trained before ArtNet gave prediction sets and "
+                '"none of these"; train it again to get them.'
+            )
+        else:
+            how = (
+                f"How: every movement at {self.rules.floor:.0%} or more, a set that holds the true movement of "
+                f"{self.rules.coverage:.0%} of paintings like the held-out ones"
+                if self.rules.coverage is not None
+                else "How: the most likely movement"
+            )
+            if self.rules.scope is not None:
+                how += ', and "none of these" when the network finds none of the movements likely'
+            how += "."
+        return f"<small>{how} [The numbers](#about-section)</small>"
 
     def explain(self, painting, movement=None, opacity=DEFAULT_OPACITY, colormap=DEFAULT_COLORMAP, method=None):
         """Overlays of a painting for a movement (default: the top prediction) by a CAM method (default: the
@@ -280,6 +327,12 @@ def user_errors():
         yield
     except UserError as error:
         raise user_error(str(error)) from None
+
+
+def count_in_words(count):
+    """A small count as a word ("five"), a larger one in digits."""
+    words = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+    return words[count - 1] if 1 <= count <= len(words) else str(count)
 
 
 def example_caption(true_movement, predicted, probabilities):

@@ -78,6 +78,7 @@ def about(classifier, source):
             "Its percentages are calibrated on held-out paintings (temperature scaling): a movement it "
             "gives 80 % is right about 80 % of the time."
         )
+    lines += [prediction_sets_line(metrics), scope_line(metrics)]
     if source.url:
         revision = f" at revision `{source.revision}`" if source.revision else ""
         if source.commit and source.commit != source.revision:
@@ -105,6 +106,52 @@ def cross_collection_line(metrics):
         f"Its test paintings come from the collections it was trained on. Trained again without one collection of "
         f"a movement, it recognises that collection's paintings {cross['mean_accuracy']:.0%} of the time (mean over "
         f"{len(cross.get('collections', []))} collections): expect something between the two for a painting of yours."
+    )
+
+
+def prediction_sets_line(metrics):
+    """How the answer's set of movements is made and how often it held the true one, in the training
+    collections and in one left out."""
+    sets = metrics.get("prediction_sets") or {}
+    if "test" not in sets:
+        return ""
+    test, cross = sets["test"], metrics.get("cross_collection") or {}
+    elsewhere = (
+        f" On a collection left out of training, where that promise does not hold, they held it "
+        f"{cross['mean_coverage']:.0%} of the time."
+        if "mean_coverage" in cross
+        else ""
+    )
+    return (
+        f"Its answer names every movement at {sets['probability_floor']:.0%} or more (split conformal prediction): "
+        f"a set meant to hold the true movement of {sets['coverage']:.0%} of paintings like its held-out ones. On "
+        f"its {test['paintings']} test paintings the sets held it {test['coverage']:.1%} of the time, with "
+        f"{test['mean_size']:.2f} movements on average.{elsewhere}"
+    )
+
+
+def scope_line(metrics):
+    """How well "none of these" tells other images from the movements' paintings."""
+    scope = metrics.get("out_of_scope") or {}
+    if "test" not in scope:
+        return ""
+    test = scope["test"]
+    kinds = " and ".join(
+        f"{test[kind]['flagged']:.0%} of the {kind} ones ("
+        + "".join(f"{name}, " for name in test[kind].get("categories", []))
+        + f"AUROC {test[kind]['auroc']:.2f})"
+        for kind in ("near", "far")
+        if kind in test
+    )
+    cross = metrics.get("cross_collection") or {}
+    new = (
+        f" Paintings of its movements from a collection it never saw were kept {cross['mean_in_scope']:.0%} of the time."
+        if "mean_in_scope" in cross
+        else ""
+    )
+    return (
+        f'It answers "none of these" for images that look like none of its movements: on held-out images it '
+        f"flagged {kinds}, while it kept {test['kept']:.0%} of its test paintings.{new}"
     )
 
 
@@ -146,6 +193,7 @@ class Page:
     example_note: object  # says that the painting shown is an example, and how to replace it
     examples: object  # the gr.Gallery of examples, or None when the model folder has none
     example_index: object  # which example the API asks for
+    answer: object  # the answer in words, above the bars
     bars: object
     description: object
     movement: object
@@ -173,6 +221,7 @@ def layout(handlers, classifier, source):
     (render=False) and placed where they belong with render(). The page opens on an example, analysed."""
     labels = handlers.labels
     opening = opening_values(handlers)
+    answer = gr.Markdown(opening.get("answer", ""), elem_id="answer", render=False)
     bars = gr.Label(
         opening.get("bars"), label="Art movement", num_top_classes=len(labels), elem_id="movements", render=False
     )
@@ -239,6 +288,7 @@ def layout(handlers, classifier, source):
                 )
             examples = examples_gallery(handlers)
         with gr.Column():
+            answer.render()
             bars.render()
             description.render()
             similar.render()
@@ -249,7 +299,7 @@ def layout(handlers, classifier, source):
                 opacity.render()
                 colormap.render()
             overlays.render()
-    with gr.Accordion("About", open=False):
+    with gr.Accordion("About", open=False, elem_id="about-section"):
         gr.Markdown(about(classifier, source), elem_id="about")
     return Page(
         painting,
@@ -258,6 +308,7 @@ def layout(handlers, classifier, source):
         example_note,
         examples,
         gr.Number(0, precision=0, visible=False),
+        answer,
         bars,
         description,
         movement,
@@ -276,8 +327,11 @@ def opening_values(handlers):
     number = handlers.opening_example()
     if number is None:
         return {}
-    painting, true_movement, bars, description, movement, *_, overlays, _, similar = handlers.load_example(number)
+    painting, true_movement, bars, description, movement, *_, overlays, _, similar, answer = handlers.load_example(
+        number
+    )
     return dict(
+        answer=answer,
         painting=painting,
         true_movement=true_movement,
         bars=bars,
@@ -320,7 +374,7 @@ def wire_events(demo, page, handlers):
         api_visibility="private",
         **model,
     )
-    analysis = [page.bars, page.description, page.movement, page.overlays, page.shown, page.similar]
+    analysis = [page.answer, page.bars, page.description, page.movement, page.overlays, page.shown, page.similar]
     # A painting dropped over the one shown fires two inputs: the box's clearing, which reports the old
     # painting (analyse leaves the page as it is), then the upload's, often while the first still runs.
     # Gradio's default would drop the second, and the page would keep the old painting's answer beside the
@@ -359,6 +413,7 @@ def wire_events(demo, page, handlers):
             page.overlays,
             page.shown,
             page.similar,
+            page.answer,
         ]
         # A click carries the example in its event data, an API call in its argument: one event each,
         # as Gradio gives no event data to an API call of a select event.
@@ -374,6 +429,7 @@ def wire_events(demo, page, handlers):
             **model,
         )
     gr.on([], handlers.classify, inputs=[page.painting], outputs=[page.bars], api_name="classify", **model)
+    gr.on([], handlers.answer, inputs=[page.painting], outputs=[gr.JSON(visible=False)], api_name="answer", **model)
     gr.on(
         [],
         handlers.explain,

@@ -56,7 +56,11 @@ def scope_metrics(in_scope_scores, out_of_scope_scores, images, threshold):
         "auroc": auroc(in_scope_scores, out_of_scope_scores),
         "kept": float(np.mean(in_scope_scores >= threshold)) if len(in_scope_scores) else None,
         "flagged": float(flagged.mean()) if len(flagged) else None,
-        **{kind: group(kinds == kind) for kind in (NEAR, FAR) if (kinds == kind).any()},
+        **{
+            kind: group(kinds == kind) | {"categories": sorted(set(categories[kinds == kind]))}
+            for kind in (NEAR, FAR)
+            if (kinds == kind).any()
+        },
         "per_category": {category: group(categories == category) for category in sorted(set(categories))},
     }
 
