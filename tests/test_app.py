@@ -11,7 +11,10 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
+from conftest import SHARED, have_shared_data
 from synthetic import STYLES, painting
+
+SHARED_OUT_OF_SCOPE = os.path.join(SHARED, "out_of_scope")
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -112,7 +115,9 @@ def test_clicking_an_example_shows_this_models_answer_for_it(client, live_app, c
     assert index, "the model folder has no examples"
     for number, example in enumerate(index):
         answer = client.predict(number, api_name="/load_example")
-        painting, true_movement, bars, description, movement, method, opacity, colormap, overlays, closest = answer
+        painting, true_movement, bars, description, movement, method, opacity, colormap, overlays, closest, said = (
+            answer
+        )
         assert (
             true_movement == example["label"]
             and Image.open(painting).size == Image.open(live_app.folder / "examples" / example["file"]).size
@@ -120,10 +125,51 @@ def test_clicking_an_example_shows_this_models_answer_for_it(client, live_app, c
         direct = client.predict(handle_file(live_app.folder / "examples" / example["file"]), api_name="/classify")
         assert probabilities(bars) == pytest.approx(probabilities(direct), abs=1e-5)
         assert movement == bars["label"] and f"### {movement}" in description
+        assert said.startswith("## ") and "[The numbers](#about-section)" in said
         assert (method, opacity, colormap) == (config["most_faithful"]["method"], 0.5, "jet")
         assert len(overlays) == len(config["gradcam_layers"])
         has_index = (live_app.folder / "neighbours").is_dir()
         assert len(closest) == (8 if has_index else 0)
+
+
+def out_of_scope_test_images(live_app):
+    """{category: the first few out-of-scope test images of the served model's split}: the shared images for
+    the real model, the generated ones beside the generated paintings otherwise."""
+    from artnet.data.out_of_scope import find_out_of_scope, split_out_of_scope
+
+    metrics = json.loads((live_app.folder / "metrics.json").read_text())
+    folder = SHARED_OUT_OF_SCOPE if have_shared_data() else live_app.folder.parent / "out_of_scope"
+    test = split_out_of_scope(find_out_of_scope(folder), metrics["training"]["seed"])["test"]
+    categories = {}
+    for image in test:
+        categories.setdefault(image.category, []).append(image.path)
+    assert set(categories) == set(metrics["out_of_scope"]["test"]["per_category"])
+    return {category: paths[:5] for category, paths in categories.items()}
+
+
+def test_out_of_scope_images_and_paintings_get_the_right_kind_of_answer_over_http(client, live_app, config):
+    """Every out-of-scope category of the test split, and the folder's examples (held-out paintings)."""
+    flagged = {}
+    for category, paths in out_of_scope_test_images(live_app).items():
+        answers = [client.predict(handle_file(path), api_name="/answer") for path in paths]
+        for answer in answers:
+            # An out-of-scope answer is an answer: every field, the closest movement first.
+            assert set(answer) == {"probabilities", "movements", "in_scope", "scope_score", "in_words"}
+            probabilities = answer["probabilities"]
+            assert answer["movements"][0] == max(probabilities, key=probabilities.get)
+            assert (answer["scope_score"] >= config["scope"]["threshold"]) == answer["in_scope"]
+            if not answer["in_scope"]:
+                assert answer["in_words"] == f"none of the movements (closest: {answer['movements'][0]})"
+        flagged[category] = sum(not answer["in_scope"] for answer in answers)
+    # The default recipe flags most images of every category, the near ones (earlier European painting) less.
+    assert all(count >= 1 for count in flagged.values()), flagged
+    assert sum(flagged.values()) >= 0.6 * sum(len(paths) for paths in out_of_scope_test_images(live_app).values())
+    examples = json.loads((live_app.folder / "examples" / "index.json").read_text())
+    kept = [
+        client.predict(handle_file(live_app.folder / "examples" / example["file"]), api_name="/answer")["in_scope"]
+        for example in examples
+    ]
+    assert sum(kept) >= 0.7 * len(kept)
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +192,7 @@ def bad_uploads(tmp_path_factory):
     ]
 
 
-@pytest.mark.parametrize("endpoint", ["/classify", "/explain"])
+@pytest.mark.parametrize("endpoint", ["/classify", "/explain", "/answer"])
 def test_each_bad_upload_gets_its_message_and_the_next_request_works(
     client, endpoint, bad_uploads, good_painting, live_app
 ):
