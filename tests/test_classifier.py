@@ -59,6 +59,38 @@ def test_explain_returns_the_classify_probabilities_from_its_own_pass(classifier
     assert explanation.class_name == max(expected, key=expected.get)
 
 
+def test_a_folder_written_before_sets_and_scope_answers_its_top_movement_in_scope(classifier):
+    """The fixture's folder has neither prediction_sets nor scope in its config, as folders written before them."""
+    assert "prediction_sets" not in classifier.config and "scope" not in classifier.config
+    image = painting("stripes", size=(90, 70))
+    answer, probabilities = classifier.answer(image), classifier.classify(image)
+    assert answer.movements == [max(probabilities, key=probabilities.get)]
+    assert answer.in_scope is True and answer.scope_score is None
+    assert answer.probabilities == pytest.approx(probabilities, abs=1e-5)
+    assert classifier.explain(image).answer == answer
+
+
+def test_the_answer_follows_the_folders_prediction_sets_and_scope(untrained_model_folder, tmp_path):
+    """The same network with rules in its config: a floor that admits every movement, and a scope unit
+    whose bias puts every painting below the threshold."""
+    import shutil
+
+    from artnet.model import conformal, scope
+    from artnet.model.folder import read_config, write_config
+    from artnet.serve.classifier import Classifier
+
+    folder = tmp_path / "model"
+    shutil.copytree(untrained_model_folder, folder)
+    config = read_config(folder)
+    embedding_size = Classifier.from_folder(untrained_model_folder).model.get_layer("logits").input.shape[-1]
+    config["prediction_sets"] = conformal.config_entry(0.9, 0.0)
+    config["scope"] = scope.config_entry([0.0] * embedding_size, [100.0], threshold=0.0)
+    write_config(folder, config)
+    answer = Classifier.from_folder(folder).answer(painting("blobs"))
+    assert sorted(answer.movements) == sorted(MOVEMENTS) and not answer.in_scope and answer.scope_score < -90
+    assert answer.in_words.startswith("none of the movements (closest: ")
+
+
 def test_several_paintings_explained_in_one_pass_get_the_explanations_they_get_one_by_one(classifier):
     """As the app explains its examples at start-up."""
     paintings = [painting(style, seed=5, size=(80 + 30 * index, 70)) for index, style in enumerate(STYLES)]

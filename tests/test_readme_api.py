@@ -55,12 +55,16 @@ def in_a_folder_with_painting_jpg(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_the_python_example_classifies_and_explains(live_app, in_a_folder_with_painting_jpg):
+def test_the_python_example_answers_classifies_and_explains(live_app, in_a_folder_with_painting_jpg):
     code = readme_example("api-python").replace(README_URL, live_app.url.rstrip("/"))
     method = re.search(r'method="([^"]+)"', code).group(1)
     printed = io.StringIO()
+    names = {}
     with contextlib.redirect_stdout(printed):
-        exec(compile(code, "README.md", "exec"), {})
+        exec(compile(code, "README.md", "exec"), names)
+    answer = names["answer"]
+    assert answer["movements"][0] == max(answer["probabilities"], key=answer["probabilities"].get)
+    assert isinstance(answer["in_scope"], bool) and answer["in_words"]
     captioned = [line.rsplit(" ", 1) for line in printed.getvalue().splitlines() if " · " in line]
     # The overlays first, one per depth; then the closest training paintings, where the model has them.
     overlays, closest = captioned[: len(captions(live_app))], captioned[len(captions(live_app)) :]
