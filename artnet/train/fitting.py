@@ -5,6 +5,7 @@ from the cache. The run around it (checkpoints, evaluation, the model folder) is
 
 import collections
 import math
+import weakref
 from dataclasses import dataclass
 
 import keras
@@ -322,25 +323,36 @@ def predict(top, features, rows, view="whole"):
 
 def logits(top, features, rows, view="whole"):
     """The movements' logits of each row under `view`: what temperature scaling divides."""
-    return _layer_outputs(keras.Model(top.inputs, top.get_layer(LOGITS_LAYER).output), features, rows, view)
+    return head_outputs(top, features, rows, view)[0]
 
 
 def embeddings(top, features, rows, view="whole"):
     """What the logits layer sees for each row: the painting as the trained head describes it."""
-    return _layer_outputs(keras.Model(top.inputs, top.get_layer(LOGITS_LAYER).input), features, rows, view)
+    return head_outputs(top, features, rows, view)[1]
 
 
-def out_of_scope_logits(top, features, rows, view="whole"):
-    """The "none of these" logit of each row, from a top trained with out-of-scope images."""
-    return _layer_outputs(keras.Model(top.inputs, top.get_layer(OUT_OF_SCOPE_LAYER).output), features, rows, view)[:, 0]
-
-
-def _layer_outputs(model, features, rows, view):
-    outputs = [
+def head_outputs(top, features, rows, view="whole"):
+    """(logits, embeddings) of each row under `view`, from one pass over the cache."""
+    model = _head_model(top)
+    parts = [
         model.predict(predictable(features, rows[start : start + PREDICTION_BATCH], view), verbose=0)
         for start in range(0, len(rows), PREDICTION_BATCH)
     ]
-    return np.concatenate(outputs) if outputs else np.zeros((0, model.output_shape[-1]), np.float32)
+    if not parts:
+        return tuple(np.zeros((0, output.shape[-1]), np.float32) for output in model.outputs)
+    return tuple(np.concatenate(outputs) for outputs in zip(*parts))
+
+
+# One model per top that outputs its logits and what the logits layer sees: Keras traces a model's
+# prediction once, and a run asks each top for them many times.
+_HEAD_MODELS = weakref.WeakKeyDictionary()
+
+
+def _head_model(top):
+    if top not in _HEAD_MODELS:
+        head = top.get_layer(LOGITS_LAYER)
+        _HEAD_MODELS[top] = keras.Model(top.input, [head.output, head.input])
+    return _HEAD_MODELS[top]
 
 
 def fresh_copy(top):

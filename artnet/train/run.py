@@ -323,7 +323,7 @@ def _answers(top, features, splits, out_of_scope, options, labels, metrics):
     rule = scope.ScopeRule.from_config(config)
 
     def scores(split_features, rows):
-        return rule.scores(fitting.logits(top, split_features, rows), fitting.embeddings(top, split_features, rows))
+        return rule.scores(*fitting.head_outputs(top, split_features, rows))
 
     others = out_of_scope.features
     test_scores, others_test_scores = scores(features, test.rows), scores(others, out_of_scope.rows("test"))

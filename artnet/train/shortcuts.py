@@ -101,16 +101,13 @@ def cross_collection(top, features, splits, labels, options, per_source, out_of_
         for movement, source in fold:
             held = [p for p in everything if (p.movement, p.source) == (movement, source)]
             rows = features.rows(held)
-            truth = np.full(len(rows), index[movement])
-            predicted = np.argmax(fitting.predict(model, features, rows, "whole"), axis=1)
             results.append(
                 {
                     "movement": movement,
                     "source": source,
                     "paintings": len(held),
-                    "accuracy": float(np.mean(predicted == truth)),
+                    **answer.metrics(features, rows, np.full(len(rows), index[movement])),
                     "test_accuracy_trained_with_it": per_source.get(movement, {}).get(source, {}).get("accuracy"),
-                    **answer.metrics(features, rows, truth),
                 }
             )
         if out_of_scope:
@@ -133,7 +130,7 @@ class _FoldAnswer:
 
     def __init__(self, model, features, rows, labels, options):
         self.model = model
-        logits = fitting.logits(model, features, rows)
+        logits, embeddings = fitting.head_outputs(model, features, rows)
         self.temperature = calibration.fit_temperature(logits, labels)
         self.floor = conformal.probability_floor(
             calibration.softmax(logits, self.temperature), labels, options.coverage
@@ -142,22 +139,24 @@ class _FoldAnswer:
         if fitting.has_out_of_scope_output(model):
             kernel, bias = model.get_layer(OUT_OF_SCOPE_LAYER).get_weights()
             unfitted = scope.ScopeRule(kernel[:, 0], float(bias[0]), 0.0)
-            threshold = scope.threshold_keeping(unfitted.scores(logits, fitting.embeddings(model, features, rows)))
+            threshold = scope.threshold_keeping(unfitted.scores(logits, embeddings))
             self.rule = scope.ScopeRule(unfitted.kernel, unfitted.bias, threshold)
 
     def in_scope(self, features, rows):
-        scores = self.rule.scores(
-            fitting.logits(self.model, features, rows), fitting.embeddings(self.model, features, rows)
-        )
-        return scores >= self.rule.threshold
+        return self.rule.scores(*fitting.head_outputs(self.model, features, rows)) >= self.rule.threshold
 
     def metrics(self, features, rows, truth):
-        """Coverage and mean size of the sets of these paintings, and the share kept in scope."""
-        probabilities = calibration.softmax(fitting.logits(self.model, features, rows), self.temperature)
-        sets = conformal.set_metrics(probabilities, truth, self.floor)
-        found = {"coverage": sets["coverage"], "mean_set_size": sets["mean_size"]}
+        """How often these paintings get their movement, how often their sets hold it and with how many
+        movements, and the share kept in scope."""
+        logits, embeddings = fitting.head_outputs(self.model, features, rows)
+        sets = conformal.set_metrics(calibration.softmax(logits, self.temperature), truth, self.floor)
+        found = {
+            "accuracy": float(np.mean(np.argmax(logits, axis=1) == truth)),
+            "coverage": sets["coverage"],
+            "mean_set_size": sets["mean_size"],
+        }
         if self.rule is not None:
-            found["in_scope"] = float(np.mean(self.in_scope(features, rows)))
+            found["in_scope"] = float(np.mean(self.rule.scores(logits, embeddings) >= self.rule.threshold))
         return found
 
 
