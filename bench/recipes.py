@@ -18,12 +18,11 @@ import sys
 import tempfile
 import time
 
-from timing import load_average, print_table, setup_environment
+from timing import add_shared_data_options, load_average, print_table, setup_environment
 
 setup_environment()
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.join(os.path.dirname(ROOT), "shared")
 
 RECIPES = [
     ("reference head (GAP, dropout, BatchNorm), whole painting only", ["--head", "reference", "--views", "whole"]),
@@ -49,10 +48,7 @@ DEFAULT_ROW = next(number for number, (_, options) in enumerate(RECIPES) if not 
 
 def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=os.path.join(SHARED, "paintings"))
-    parser.add_argument(
-        "--weights", default=os.path.join(SHARED, "weights", "mobilenet_0.75_imagenet_notop.weights.h5")
-    )
+    add_shared_data_options(parser)
     parser.add_argument(
         "--recipes",
         type=lambda value: [int(number) for number in value.split(",")],

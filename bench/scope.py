@@ -27,7 +27,7 @@ when --feature-cache names it).
 import argparse
 import os
 
-from timing import load_average, print_table, setup_environment
+from timing import SHARED, add_shared_data_options, load_average, print_table, setup_environment
 
 setup_environment()
 
@@ -37,7 +37,7 @@ import numpy as np  # noqa: E402
 from artnet.data.out_of_scope import find_out_of_scope, split_out_of_scope  # noqa: E402
 from artnet.data.views import VIEWS  # noqa: E402
 from artnet.model import calibration, scope  # noqa: E402
-from artnet.model.network import LOGITS_LAYER, OUT_OF_SCOPE_LAYER, split_at_training, with_out_of_scope_output  # noqa: E402
+from artnet.model.network import split_at_training, with_out_of_scope_output  # noqa: E402
 from artnet.train import fitting  # noqa: E402
 from artnet.train.answer_evaluation import auroc  # noqa: E402
 from artnet.train.features import default_cache_root, load_or_build  # noqa: E402
@@ -46,18 +46,14 @@ from artnet.train.run import _build_network  # noqa: E402
 from artnet.train.setup import prepare_run  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.join(os.path.dirname(ROOT), "shared")
 KEPT = 0.95
 NEIGHBOURS = 10
 
 
 def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=os.path.join(SHARED, "paintings"))
+    add_shared_data_options(parser)
     parser.add_argument("--out-of-scope", default=os.path.join(SHARED, "out_of_scope"))
-    parser.add_argument(
-        "--weights", default=os.path.join(SHARED, "weights", "mobilenet_0.75_imagenet_notop.weights.h5")
-    )
     parser.add_argument("--feature-cache", default=default_cache_root())
     return parser.parse_args()
 
@@ -139,8 +135,7 @@ VIEWS_ORDER = tuple(VIEWS)
 
 def outputs(model, inputs):
     """(logits, embeddings) of the movements' head."""
-    head = model.get_layer(LOGITS_LAYER)
-    logits, embeddings = keras.Model(model.input, [head.output, head.input]).predict(inputs, batch_size=512, verbose=0)
+    logits, embeddings = fitting.head_model(model).predict(inputs, batch_size=512, verbose=0)
     return logits.astype(np.float64), embeddings.astype(np.float64)
 
 
@@ -230,9 +225,8 @@ def main():
         model = with_out_of_scope_output(fitting.fresh_copy(bench.top))
         targets = fitting.one_hot(np.concatenate([labels, np.full(len(other_inputs), 5)]), 6)
         samples = bench.fit(model, np.concatenate([inputs, other_inputs]), targets)
-        kernel, bias = model.get_layer(OUT_OF_SCOPE_LAYER).get_weights()
-        rule = scope.ScopeRule(kernel[:, 0], float(bias[0]), 0.0)
         (logits, embeddings), (other_logits, other_embeddings) = outputs(model, paintings), outputs(model, others)
+        rule = fitting.scope_rule(model, logits, embeddings)
         rows.append(
             bench.row(
                 f'sixth output "none of these", out-of-scope images in {len(other_views)} views',

@@ -14,6 +14,17 @@ def setup_environment():
         sys.path.insert(0, root)
 
 
+SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "shared")
+
+
+def add_shared_data_options(parser):
+    """--data and --weights, by default the real paintings and MobileNet's weights beside the checkout."""
+    parser.add_argument("--data", default=os.path.join(SHARED, "paintings"))
+    parser.add_argument(
+        "--weights", default=os.path.join(SHARED, "weights", "mobilenet_0.75_imagenet_notop.weights.h5")
+    )
+
+
 def timings_ms(function, repeats):
     timings = []
     for _ in range(repeats):

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 
-from timing import load_average, median_ms, print_table, setup_environment
+from timing import add_shared_data_options, load_average, median_ms, print_table, setup_environment
 
 setup_environment()
 
@@ -26,17 +26,13 @@ import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.join(os.path.dirname(ROOT), "shared")
 EXTRACTION_PAINTINGS = 500
 BATCH = 256
 
 
 def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=os.path.join(SHARED, "paintings"))
-    parser.add_argument(
-        "--weights", default=os.path.join(SHARED, "weights", "mobilenet_0.75_imagenet_notop.weights.h5")
-    )
+    add_shared_data_options(parser)
     return parser.parse_args()
 
 

@@ -38,12 +38,7 @@ class Answer:
 
     @property
     def in_words(self) -> str:
-        """ "Expressionism", "Impressionism or Realism", or "none of the movements (closest: Realism)"."""
-        if not self.in_scope:
-            return f"none of the movements (closest: {self.closest})"
-        if len(self.movements) == 1:
-            return self.movements[0]
-        return f"{', '.join(self.movements[:-1])} or {self.movements[-1]}"
+        return in_words(self.movements, self.in_scope)
 
     def as_dict(self) -> dict[str, Any]:
         return {

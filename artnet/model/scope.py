@@ -56,6 +56,13 @@ class ScopeRule:
             return None
         return cls(np.asarray(scope["kernel"], dtype=np.float64), float(scope["bias"]), float(scope["threshold"]))
 
+    @classmethod
+    def fitted(cls, kernel, bias, logits, embeddings, kept=DEFAULT_KEPT) -> "ScopeRule":
+        """The rule of an out-of-scope unit (kernel, bias) whose threshold keeps a share `kept` of the
+        in-scope paintings whose logits and embeddings are given."""
+        unfitted = cls(np.asarray(kernel, dtype=np.float64).reshape(-1), float(np.asarray(bias).reshape(-1)[0]), 0.0)
+        return cls(unfitted.kernel, unfitted.bias, threshold_keeping(unfitted.scores(logits, embeddings), kept))
+
     def out_of_scope_logits(self, embeddings):
         return np.asarray(embeddings, dtype=np.float64) @ self.kernel + self.bias
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from artnet.model import calibration
+from artnet.model import calibration, scope
 from artnet.model.network import LOGITS_LAYER, OUT_OF_SCOPE_LAYER, is_head_layer
 
 # Rows of the cache predicted at a time.
@@ -257,6 +257,13 @@ def has_out_of_scope_output(top):
     return any(layer.name == OUT_OF_SCOPE_LAYER for layer in top.layers)
 
 
+def scope_rule(top, logits, embeddings):
+    """The scope rule of a top trained with an out-of-scope output: its unit, and the threshold that keeps
+    the chosen share of the in-scope paintings whose logits and embeddings are given."""
+    kernel, bias = top.get_layer(OUT_OF_SCOPE_LAYER).get_weights()
+    return scope.ScopeRule.fitted(kernel, bias, logits, embeddings)
+
+
 def training_batchnorms(top):
     """The backbone's BatchNormalization layers in `top` that train (none when the backbone is frozen)."""
     return [layer for layer in _trainable_batchnorms(top) if not is_head_layer(layer)]
@@ -333,7 +340,7 @@ def embeddings(top, features, rows, view="whole"):
 
 def head_outputs(top, features, rows, view="whole"):
     """(logits, embeddings) of each row under `view`, from one pass over the cache."""
-    model = _head_model(top)
+    model = head_model(top)
     parts = [
         model.predict(predictable(features, rows[start : start + PREDICTION_BATCH], view), verbose=0)
         for start in range(0, len(rows), PREDICTION_BATCH)
@@ -348,7 +355,8 @@ def head_outputs(top, features, rows, view="whole"):
 _HEAD_MODELS = weakref.WeakKeyDictionary()
 
 
-def _head_model(top):
+def head_model(top):
+    """The model that gives a top's logits and what its logits layer sees, one per top."""
     if top not in _HEAD_MODELS:
         head = top.get_layer(LOGITS_LAYER)
         _HEAD_MODELS[top] = keras.Model(top.input, [head.output, head.input])

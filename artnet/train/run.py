@@ -300,10 +300,8 @@ def _answers(top, features, splits, out_of_scope, options, labels, metrics):
     (paintings, out-of-scope images, those images, the threshold) for the figure, or None."""
     temperature = metrics["calibration"]["temperature"]
     validation, test = splits["validation"], splits["test"]
-    validation_logits, test_logits = (
-        fitting.logits(top, features, validation.rows),
-        fitting.logits(top, features, test.rows),
-    )
+    validation_logits, validation_embeddings = fitting.head_outputs(top, features, validation.rows)
+    test_logits, test_embeddings = fitting.head_outputs(top, features, test.rows)
     floor = conformal.probability_floor(
         calibration.softmax(validation_logits, temperature), validation.labels, options.coverage
     )
@@ -316,17 +314,13 @@ def _answers(top, features, splits, out_of_scope, options, labels, metrics):
     }
     if not out_of_scope:
         return config, None
-    kernel, bias = top.get_layer(OUT_OF_SCOPE_LAYER).get_weights()
-    provisional = scope.ScopeRule(kernel[:, 0], float(bias[0]), 0.0)
-    validation_scores = provisional.scores(validation_logits, fitting.embeddings(top, features, validation.rows))
-    config["scope"] = scope.config_entry(kernel, bias, scope.threshold_keeping(validation_scores))
-    rule = scope.ScopeRule.from_config(config)
+    rule = fitting.scope_rule(top, validation_logits, validation_embeddings)
+    config["scope"] = scope.config_entry(rule.kernel, rule.bias, rule.threshold)
 
-    def scores(split_features, rows):
-        return rule.scores(*fitting.head_outputs(top, split_features, rows))
+    def others_scores(split):
+        return rule.scores(*fitting.head_outputs(top, out_of_scope.features, out_of_scope.rows(split)))
 
-    others = out_of_scope.features
-    test_scores, others_test_scores = scores(features, test.rows), scores(others, out_of_scope.rows("test"))
+    test_scores, others_test_scores = rule.scores(test_logits, test_embeddings), others_scores("test")
     metrics["out_of_scope"] = {
         key: value for key, value in config["scope"].items() if key not in ("kernel", "bias")
     } | {
@@ -335,8 +329,8 @@ def _answers(top, features, splits, out_of_scope, options, labels, metrics):
             for split, images in out_of_scope.images.items()
         },
         "validation": answer_evaluation.scope_metrics(
-            validation_scores,
-            scores(others, out_of_scope.rows("validation")),
+            rule.scores(validation_logits, validation_embeddings),
+            others_scores("validation"),
             out_of_scope.images["validation"],
             rule.threshold,
         ),

@@ -18,8 +18,7 @@ import logging
 
 import numpy as np
 
-from artnet.model import calibration, conformal, scope
-from artnet.model.network import OUT_OF_SCOPE_LAYER
+from artnet.model import calibration, conformal
 from artnet.train import fitting
 
 logger = logging.getLogger(__name__)
@@ -135,12 +134,7 @@ class _FoldAnswer:
         self.floor = conformal.probability_floor(
             calibration.softmax(logits, self.temperature), labels, options.coverage
         )
-        self.rule = None
-        if fitting.has_out_of_scope_output(model):
-            kernel, bias = model.get_layer(OUT_OF_SCOPE_LAYER).get_weights()
-            unfitted = scope.ScopeRule(kernel[:, 0], float(bias[0]), 0.0)
-            threshold = scope.threshold_keeping(unfitted.scores(logits, embeddings))
-            self.rule = scope.ScopeRule(unfitted.kernel, unfitted.bias, threshold)
+        self.rule = fitting.scope_rule(model, logits, embeddings) if fitting.has_out_of_scope_output(model) else None
 
     def in_scope(self, features, rows):
         return self.rule.scores(*fitting.head_outputs(self.model, features, rows)) >= self.rule.threshold
