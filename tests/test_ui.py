@@ -71,16 +71,20 @@ class StandInClassifier:
     def __init__(self):
         self.passes = []
 
-    def classify(self, image):
+    def _record(self, kind, class_name, whole):
+        """A pass, as (kind, class) or, of the whole image as asked, (kind, class, "whole")."""
+        self.passes.append((kind, class_name, "whole") if whole else (kind, class_name))
+
+    def classify(self, image, whole=False):
         load_image(image)
-        self.passes.append(("classify", None))
+        self._record("classify", None, whole)
         return dict(PROBABILITIES)
 
-    def explain(self, image, class_name=None):
+    def explain(self, image, class_name=None, whole=False):
         picture = load_image(image)
         if class_name not in (None, *LABELS):
             raise UserError(f"Unknown class {class_name!r}; choose one of {', '.join(LABELS)}.")
-        self.passes.append(("explain", class_name))
+        self._record("explain", class_name, whole)
         chosen = class_name or "Impressionism"
         return overlay.explanation(picture, stand_in_maps(chosen), dict(PROBABILITIES), chosen)
 
@@ -124,7 +128,9 @@ def opened(gallery):
 
 
 def test_a_new_painting_gets_bars_description_top_class_and_overlays_from_one_pass(handlers, classifier, upload):
-    answer, bars, description, movement, gallery, shown, similar = handlers.analyse(upload, "LayerCAM", 0.5, "jet")
+    answer, bars, description, movement, *looked, gallery, shown, similar = handlers.analyse(
+        upload, "LayerCAM", 0.5, "jet"
+    )
     # A model folder without prediction sets or a scope score answers its most likely movement, and says so.
     assert answer.startswith("## Impressionism\n\n") and "train it again to get them" in answer
     assert bars == {"Cubism": 0.1, "Impressionism": 0.7, "Realism": 0.2}
@@ -141,6 +147,8 @@ def test_a_new_painting_gets_bars_description_top_class_and_overlays_from_one_pa
     assert classifier.passes == [("explain", None)]
     assert shown.painting == upload["path"]
     assert similar == []  # this model folder has no index of its training paintings
+    # The whole image was classified: nothing is said about what was looked at.
+    assert looked == [gr.update(visible=False), "", None, False]
 
 
 class StandInWithNeighbours(StandInClassifier):
@@ -157,15 +165,15 @@ class StandInWithNeighbours(StandInClassifier):
         ]
         self.neighbours = NeighbourIndex(np.eye(3), entries, thumbnails.__getitem__)
 
-    def explain(self, image, class_name=None):
-        return dataclasses.replace(super().explain(image, class_name), embedding=self.EMBEDDING)
+    def explain(self, image, class_name=None, whole=False):
+        return dataclasses.replace(super().explain(image, class_name, whole), embedding=self.EMBEDDING)
 
     def similar_to(self, embedding, k=8):
         return self.neighbours.matches(embedding, k)
 
-    def similar(self, image):
+    def similar(self, image, whole=False):
         load_image(image)
-        self.passes.append(("similar", None))
+        self._record("similar", None, whole)
         return self.similar_to(self.EMBEDDING)
 
 
@@ -254,7 +262,8 @@ def test_examples_are_explained_at_start_up_and_a_click_only_draws(classifier, t
     # API gets the plain list.
     clicked = handlers.select_example(gr.SelectData(None, {"index": 1, "value": None}))
     assert opened(clicked[8]) == (overlays, 1) and clicked[:8] == answer[:8]
-    assert clicked[-1].startswith("**An example**") and "held-out Realism painting" in clicked[-1]
+    note = clicked[12]
+    assert note.startswith("**An example**") and "held-out Realism painting" in note
     assert len(classifier.passes) == 1
     with pytest.raises(gr.Error, match="There is no example 2; this model has 2, from 0."):
         handlers.load_example(2)
@@ -317,12 +326,12 @@ class StandInWithRules(StandInClassifier):
         self.config["scope"] = scope.config_entry(np.zeros(2), [0.0], threshold=-1.0)
         self.given = answer
 
-    def explain(self, image, class_name=None):
-        return dataclasses.replace(super().explain(image, class_name), answer=self.given)
+    def explain(self, image, class_name=None, whole=False):
+        return dataclasses.replace(super().explain(image, class_name, whole), answer=self.given)
 
-    def answer(self, image):
+    def answer(self, image, whole=False):
         load_image(image)
-        self.passes.append(("answer", None))
+        self._record("answer", None, whole)
         return self.given
 
 
@@ -353,6 +362,213 @@ def test_the_answer_endpoint_gives_the_fields_of_the_answer(tmp_path, upload):
     found = handlers_module.Handlers(classifier, str(tmp_path / "gradio_cache")).answer(upload)
     assert found == {**given.as_dict(), "in_words": "none of the movements (closest: Impressionism)"}
     assert classifier.passes == [("answer", None)]
+
+
+class StandInFindingPaintings(StandInClassifier):
+    """A stand-in for a model that looks for paintings in photos: it "finds" the middle half of every image
+    (where a photo's painting would be) and explains that, with the corners in its answer, unless asked for
+    the whole image."""
+
+    @staticmethod
+    def found(picture):
+        """The box of the painting found in `picture`, and its corners clockwise from top left."""
+        left, top, right, bottom = (
+            picture.width // 4,
+            picture.height // 4,
+            3 * picture.width // 4,
+            3 * picture.height // 4,
+        )
+        return (left, top, right, bottom), [[left, top], [right, top], [right, bottom], [left, bottom]]
+
+    def explain(self, image, class_name=None, whole=False):
+        picture = load_image(image)
+        explained = super().explain(image, class_name, whole)
+        if whole:
+            return dataclasses.replace(explained, answer=Answer.most_likely(PROBABILITIES))
+        box, corners = self.found(picture)
+        crop = overlay.explanation(picture.crop(box), explained.maps, explained.probabilities, explained.class_name)
+        return dataclasses.replace(crop, answer=dataclasses.replace(Answer.most_likely(PROBABILITIES), corners=corners))
+
+    def _top_explanation(self, picture, number):
+        box, corners = self.found(picture)
+        explained = super()._top_explanation(picture.crop(box), number)
+        return dataclasses.replace(
+            explained, answer=dataclasses.replace(Answer.most_likely(PROBABILITIES), corners=corners)
+        )
+
+    def answer(self, image, whole=False):
+        picture = load_image(image)
+        self._record("answer", None, whole)
+        return dataclasses.replace(Answer.most_likely(PROBABILITIES), corners=None if whole else self.found(picture)[1])
+
+
+@pytest.fixture
+def photo(tmp_path):
+    """A photo as Gradio hands it to the handlers, 80 x 60, whose middle half the stand-in finds."""
+    path = tmp_path / "photo.png"
+    painting("gradients", size=(80, 60)).save(path)
+    return {"path": str(path), "orig_name": "photo.png", "meta": {"_type": "gradio.FileData"}}
+
+
+def looked_at(analysis):
+    """The part of an analysis that shows what was classified: (visible, note, crop file, whole ticked)."""
+    row, note, crop, whole = analysis[4:8]
+    return row["visible"], note, crop, whole
+
+
+def test_a_painting_found_in_a_photo_is_shown_straightened_with_a_way_to_the_whole_image(tmp_path, photo):
+    classifier = StandInFindingPaintings()
+    handlers = handlers_module.Handlers(classifier, str(tmp_path / "gradio_cache"))
+    analysis = handlers.analyse(photo, "LayerCAM", 0.5, "jet")
+    visible, note, crop, whole = looked_at(analysis)
+    assert visible and handlers_module.LOOKED_AT_PAINTING in note and "*Use the whole image*" in note
+    assert whole is False
+    # The crop shown is the painting found, which the overlays are drawn on too.
+    box, _ = StandInFindingPaintings.found(load_image(photo["path"]))
+    found = np.asarray(load_image(photo["path"]).crop(box), dtype=float)
+    assert np.abs(np.asarray(Image.open(crop).convert("RGB"), dtype=float) - found).mean() < 8
+    overlays, _ = opened(analysis[8])
+    assert all(Image.open(path).size == (40, 30) for path, _ in overlays)
+    assert classifier.passes == [("explain", None)]
+
+    # Use the whole image: the same photo again, whole, and the panel stays to undo it.
+    analysis = handlers.analyse_again(photo, "LayerCAM", 0.5, "jet", True)
+    visible, note, crop, whole = looked_at(analysis)
+    assert visible and handlers_module.LOOKED_AT_WHOLE in note and handlers_module.LOOKED_AT_PAINTING not in note
+    assert crop is None and whole is True
+    overlays, _ = opened(analysis[8])
+    assert all(Image.open(path).size == (80, 60) for path, _ in overlays)
+    assert classifier.passes == [("explain", None), ("explain", None, "whole")]
+    # The user's choice stays with their state: another movement is explained whole, the method is redrawn
+    # from the state; unticked, the painting found is explained again.
+    shown = analysis[9]
+    overlays, shown = handlers.redraw(photo, "Realism", "LayerCAM", 0.5, "jet", shown, True)
+    assert Image.open(overlays[0][0]).size == (80, 60) and classifier.passes[-1] == ("explain", "Realism", "whole")
+    handlers.redraw(photo, "Realism", "Grad-CAM", 0.5, "jet", shown, True)
+    assert len(classifier.passes) == 3
+    overlays, shown = handlers.redraw(photo, "Realism", "Grad-CAM", 0.5, "jet", shown, False)
+    assert Image.open(overlays[0][0]).size == (40, 30) and classifier.passes[-1] == ("explain", "Realism")
+    visible, note, _, whole = looked_at(handlers.analyse_again(photo, "LayerCAM", 0.5, "jet", False))
+    assert visible and handlers_module.LOOKED_AT_PAINTING in note and whole is False
+
+    # A new painting is looked at as the model chooses, whatever the last one was.
+    other = tmp_path / "other.png"
+    painting("blobs", size=(60, 60)).save(other)
+    assert looked_at(handlers.analyse({"path": str(other)}, "LayerCAM", 0.5, "jet", shown))[::3] == (True, False)
+
+
+@pytest.mark.parametrize("answer", [None, Answer(dict(PROBABILITIES), ["Impressionism"], True, 2.0, corners=None)])
+def test_nothing_is_said_of_what_was_looked_at_when_the_whole_image_was_classified(answer, tmp_path, upload):
+    """A model that does not look for paintings (no answer with corners), and one that found none."""
+    classifier = StandInWithRules(answer) if answer else StandInClassifier()
+    analysis = handlers_module.Handlers(classifier, str(tmp_path / "gradio_cache")).analyse(upload, None, 0.5, "jet")
+    assert looked_at(analysis) == (False, "", None, False)
+    assert analysis[0].startswith("## Impressionism")
+
+
+def test_an_example_in_which_a_painting_was_found_shows_it_on_the_page_and_on_a_click(tmp_path):
+    folder = write_folder(
+        tmp_path / "model",
+        index=[{"file": "a.png", "label": "Impressionism"}, {"file": "b.png", "label": "Realism"}],
+        files=["a.png", "b.png"],
+    )
+    classifier = StandInFindingPaintings()
+    demo = ui.build_demo(classifier, ModelSource(str(folder)))
+    assert component(demo, "looked-at").visible
+    assert handlers_module.LOOKED_AT_PAINTING in component(demo, "looked-note").value
+    assert Image.open(component(demo, "crop").value["path"]).size == (10, 10)
+    handlers = handlers_module.Handlers(
+        classifier, str(tmp_path / "gradio_cache"), examples=model_folder.read_examples(folder)
+    )
+    clicked = handlers.select_example(gr.SelectData(None, {"index": 1, "value": None}))
+    row, note, crop, whole = clicked[-4:]
+    assert row["visible"] and handlers_module.LOOKED_AT_PAINTING in note and whole is False
+    assert Image.open(crop).size == (10, 10)
+    # The whole of an example in which a painting was found takes a pass; the painting found takes none.
+    handlers.analyse_again({"path": clicked[0]}, "LayerCAM", 0.5, "jet", True)
+    handlers.analyse_again({"path": clicked[0]}, "LayerCAM", 0.5, "jet", False)
+    assert classifier.passes == [("explain_many", 2), ("explain_many", 2), ("explain", None, "whole")]
+    # The API's example gives what it gave before the page showed what was looked at.
+    assert len(handlers.load_example(1)) == 12
+
+
+def test_the_api_handlers_pass_whole_to_the_classifier_and_the_answer_says_where_the_painting_was(tmp_path, photo):
+    classifier = StandInWithNeighbours()
+    handlers = handlers_module.Handlers(classifier, str(tmp_path / "gradio_cache"))
+    handlers.classify(photo, True)
+    handlers.explain(photo, None, 0.5, "jet", None, True)
+    handlers.similar(photo, True)
+    handlers.classify(photo)
+    handlers.explain(photo)
+    handlers.similar(photo, None)  # as a plain HTTP call that leaves it out: the default
+    assert classifier.passes == [
+        ("classify", None, "whole"),
+        ("explain", None, "whole"),
+        ("similar", None, "whole"),
+        ("classify", None),
+        ("explain", None),
+        ("similar", None),
+    ]
+    finding = StandInFindingPaintings()
+    handlers = handlers_module.Handlers(finding, str(tmp_path / "gradio_cache"))
+    answer = handlers.answer(photo)
+    assert answer["cropped"] is True and answer["corners"] == [[20, 15], [60, 15], [60, 45], [20, 45]]
+    whole = handlers.answer(photo, True)
+    assert (whole["cropped"], whole["corners"]) == (False, None)
+    assert finding.passes == [("answer", None), ("answer", None, "whole")]
+    assert set(answer) == {"probabilities", "movements", "in_scope", "scope_score", "cropped", "corners", "in_words"}
+    for call in (lambda: handlers.classify(photo, "yes"), lambda: handlers.answer(photo, 1)):
+        with pytest.raises(gr.Error, match="whole must be true or false, not"):
+            call()
+
+
+def test_whole_is_an_optional_last_parameter_of_the_api_and_old_calls_still_work(tmp_path, monkeypatch, photo):
+    """gradio_client's calls with and without `whole`, and plain HTTP calls written before it, which give one
+    value fewer."""
+    from gradio_client import Client, handle_file
+
+    monkeypatch.chdir(tmp_path)
+    classifier = StandInFindingPaintings()
+    demo = ui.build_demo(classifier, ModelSource(str(tmp_path)))
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_port=free_port())
+    try:
+        client = Client(url, verbose=False)
+        parameters = {
+            name: [
+                (p["parameter_name"], p["parameter_has_default"], p["parameter_default"])
+                for p in endpoint["parameters"]
+            ]
+            for name, endpoint in client.view_api(print_info=False, return_format="dict")["named_endpoints"].items()
+        }
+        for name in ("/answer", "/classify", "/explain"):
+            assert parameters[name][0][0] == "painting" and parameters[name][-1] == ("whole", True, False)
+        assert [name for name, *_ in parameters["/explain"]] == [
+            "painting",
+            "movement",
+            "opacity",
+            "colormap",
+            "method",
+            "whole",
+        ]
+        assert client.predict(handle_file(photo["path"]), api_name="/answer")["cropped"] is True
+        assert client.predict(handle_file(photo["path"]), whole=True, api_name="/answer")["cropped"] is False
+        client.predict(handle_file(photo["path"]), None, 0.6, "inferno", None, api_name="/explain")
+        assert classifier.passes == [("answer", None), ("answer", None, "whole"), ("explain", None)]
+
+        api = url.rstrip("/") + "/gradio_api"
+        with open(photo["path"], "rb") as file:
+            uploaded = httpx.post(f"{api}/upload", files={"files": file}, timeout=30).json()[0]
+        painting_data = {"path": uploaded, "meta": {"_type": "gradio.FileData"}}
+        for data, passes in (
+            ([painting_data], ("classify", None)),
+            ([painting_data, True], ("classify", None, "whole")),
+        ):
+            event = httpx.post(f"{api}/call/classify", json={"data": data}, timeout=30).json()["event_id"]
+            stream = httpx.get(f"{api}/call/classify/{event}", timeout=30).text
+            assert "event: complete" in stream and '"label": "Impressionism"' in stream, stream
+            assert classifier.passes[-1] == passes
+    finally:
+        demo.close()
 
 
 def test_a_folder_without_examples_opens_on_an_empty_page(tmp_path, classifier):
@@ -421,12 +637,24 @@ def test_the_painting_already_shown_is_not_analysed_again(handlers, classifier, 
     """A painting dropped over the one shown first clears the box, which reports the old painting."""
     *_, shown, _ = handlers.analyse(upload, "LayerCAM", 0.5, "jet")
     unchanged = handlers.analyse(upload, "LayerCAM", 0.5, "jet", shown)
-    assert all(isinstance(output, type(gr.skip())) for output in unchanged) and len(unchanged) == 7
+    assert all(isinstance(output, type(gr.skip())) for output in unchanged) and len(unchanged) == 11
     assert classifier.passes == [("explain", None)]
 
 
 def test_a_cleared_painting_clears_the_outputs(handlers, classifier):
-    assert handlers.analyse(None, "LayerCAM", 0.5, "jet") == ("", None, "", None, [], None, [])
+    assert handlers.analyse(None, "LayerCAM", 0.5, "jet") == (
+        "",
+        None,
+        "",
+        None,
+        gr.update(visible=False),
+        "",
+        None,
+        False,
+        [],
+        None,
+        [],
+    )
     assert handlers.redraw(None, "Cubism", "LayerCAM", 0.5, "jet", None) == ([], None)
     assert classifier.passes == []
 
@@ -611,11 +839,11 @@ class SlowStandInClassifier(StandInClassifier):
             self.running -= 1
         return answer()
 
-    def classify(self, image):
-        return self._pass(lambda: super(SlowStandInClassifier, self).classify(image))
+    def classify(self, image, whole=False):
+        return self._pass(lambda: super(SlowStandInClassifier, self).classify(image, whole))
 
-    def explain(self, image, class_name=None):
-        return self._pass(lambda: super(SlowStandInClassifier, self).explain(image, class_name))
+    def explain(self, image, class_name=None, whole=False):
+        return self._pass(lambda: super(SlowStandInClassifier, self).explain(image, class_name, whole))
 
 
 def test_no_more_network_passes_run_at_once_than_the_app_allows(tmp_path, monkeypatch, upload):

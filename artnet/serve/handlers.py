@@ -28,13 +28,20 @@ logger = logging.getLogger(__name__)
 DEFAULT_OPACITY = 0.5
 DEFAULT_COLORMAP = "jet"
 
+# What the page says over the crop when the model classified the painting it found in a photo, and when the
+# visitor asked for the whole image instead.
+LOOKED_AT_PAINTING = "ArtNet looked at the painting it found in your photo"
+LOOKED_AT_WHOLE = "ArtNet looked at the whole image, as you asked"
+
 
 @dataclass(frozen=True)
 class ShownExplanation:
-    """What one user's overlays are drawn from: the painting (its file on the server) and its maps."""
+    """What one user's overlays are drawn from: the painting (its file on the server), its maps, and whether
+    they are of the whole image, as the user asked, or of what the model chose to look at."""
 
     painting: str
     explanation: object
+    whole: bool = False
 
 
 class Handlers:
@@ -60,35 +67,62 @@ class Handlers:
         self._example_numbers = {file_digest(example.path): number for number, example in enumerate(self.examples)}
 
     def analyse(self, painting, method, opacity, colormap, shown=None):
-        """A new painting: the answer in words, label bars, description, the top class selected, overlays,
-        and the state. A cleared painting clears them; the painting that the session already shows (`shown`)
-        changes nothing, as when a painting dropped over it first clears the box, which reports the old one."""
+        """A new painting: the answer in words, label bars, description, the top class selected, what was
+        looked at (`looked_at`), overlays, the state and the closest paintings. A new painting is looked at
+        as the model chooses (the painting found in a photo), whatever the previous one was. A cleared
+        painting clears them; the painting that the session already shows (`shown`) changes nothing, as when
+        a painting dropped over it first clears the box, which reports the old one."""
         if painting is None:
-            return "", None, "", None, [], None, []
+            return "", None, "", None, *nothing_looked_at(), [], None, []
         if shown is not None and isinstance(painting, dict) and painting.get("path") == shown.painting:
-            return (gr.skip(),) * 7
+            return (gr.skip(),) * 11
         return self.analyse_again(painting, method, opacity, colormap)
 
-    def analyse_again(self, painting, method, opacity, colormap):
-        """What `analyse` shows, for the painting in the box; without one, a message says to add one."""
+    def analyse_again(self, painting, method, opacity, colormap, whole=False):
+        """What `analyse` shows, for the painting in the box, of the whole image with `whole`; without a
+        painting, a message says to add one."""
         path = painting_path(painting)
-        explanation = self._explain(path, None)
+        whole = wanted_whole(whole)
+        explanation = self._explain(path, None, whole)
         return (
             self.answer_text(explanation),
             explanation.probabilities,
             describe(explanation.probabilities),
             explanation.class_name,
+            *self.looked_at(explanation, whole),
             self._opened(self._overlays(explanation, method, opacity, colormap)),
-            ShownExplanation(path, explanation),
+            ShownExplanation(path, explanation, whole),
             self._similar(explanation.embedding),
         )
 
-    def similar(self, painting):
+    def looked_at(self, explanation, whole=False):
+        """What the page shows of what was classified: (the panel's visibility, what it says, the crop's
+        file, the "Use the whole image" box). Shown when the model classified the painting it found in a
+        photo, with that painting warped flat (what the overlays are drawn on), or when the user asked for
+        the whole image, so that they can ask for the painting again; hidden otherwise."""
+        if cropped(explanation):
+            left, top, right, bottom = explanation.content_box
+            crop = Image.fromarray(explanation.image[top:bottom, left:right])
+            note = (
+                f"**{LOOKED_AT_PAINTING}**, straightened: the answer, the bars and the maps are for it. "
+                "Tick *Use the whole image* to classify the whole photo instead."
+            )
+            return gr.update(visible=True), note, saved_jpeg(crop, self.overlay_folder), False
+        if whole:
+            note = (
+                f"**{LOOKED_AT_WHOLE}**: the answer, the bars and the maps are for all of it. Untick *Use the "
+                "whole image* to let ArtNet look for the painting in your photo."
+            )
+            return gr.update(visible=True), note, None, True
+        return nothing_looked_at()
+
+    def similar(self, painting, whole=False):
         """The training paintings that the model finds closest, each captioned with its movement, its
         cosine similarity and its title."""
         path = painting_path(painting)
+        whole = wanted_whole(whole)
         with user_errors():
-            return self._matches(self.classifier.similar(path))
+            return self._matches(self.classifier.similar(path, whole=whole))
 
     def _similar(self, embedding):
         """The gallery of closest training paintings for an explanation's embedding; empty without an index."""
@@ -105,21 +139,28 @@ class Handlers:
             for match in matches
         ]
 
-    def redraw(self, painting, movement, method, opacity, colormap, shown):
-        """Overlays for the chosen movement, method, opacity and colormap. The network runs only when the
-        state does not hold this painting's maps for this movement (a new class, or a session that Gradio
-        has forgotten): every method's maps came from the pass that made the state."""
+    def redraw(self, painting, movement, method, opacity, colormap, shown, whole=False):
+        """Overlays for the chosen movement, method, opacity and colormap, of the whole image with `whole`.
+        The network runs only when the state does not hold this painting's maps for this movement and this
+        choice (a new class, or a session that Gradio has forgotten): every method's maps came from the pass
+        that made the state."""
         if painting is None:
             return [], None
         path = painting_path(painting)
-        if shown is None or shown.painting != path or movement not in (None, shown.explanation.class_name):
-            shown = ShownExplanation(path, self._explain(path, movement))
+        whole = wanted_whole(whole)
+        if (
+            shown is None
+            or (shown.painting, shown.whole) != (path, whole)
+            or movement not in (None, shown.explanation.class_name)
+        ):
+            shown = ShownExplanation(path, self._explain(path, movement, whole), whole)
         return self._overlays(shown.explanation, method, opacity, colormap), shown
 
     def select_example(self, selected: gr.SelectData):
         """The example clicked in the gallery: what `load_example` shows for it, with the overlays opened on
-        the most faithful depth, and the note that says it is an example."""
-        return *self._example(selected.index, opened=True), self.example_note(selected.index)
+        the most faithful depth, the note that says it is an example, and what was looked at in it."""
+        shown = self._example(selected.index, opened=True)
+        return *shown, self.example_note(selected.index), *self.looked_at(self.example_explanations[selected.index])
 
     def opening_example(self):
         """The number of the example that the page opens on, already analysed: the one the model is surest
@@ -173,19 +214,23 @@ class Handlers:
             for example, explanation in zip(self.examples, self.example_explanations)
         ]
 
-    def classify(self, painting):
-        """The probability of each movement for a painting."""
+    def classify(self, painting, whole=False):
+        """The probability of each movement for a painting (of the whole image with `whole`, else of the
+        painting found in a photo, where the model looks for one)."""
         path = painting_path(painting)
+        whole = wanted_whole(whole)
         with user_errors():
-            return self.classifier.classify(path)
+            return self.classifier.classify(path, whole=whole)
 
-    def answer(self, painting):
+    def answer(self, painting, whole=False):
         """What the model answers for a painting: its probabilities, the prediction set (`movements`, most
-        likely first), whether it looks like one of the movements (`in_scope`, `scope_score`), and the answer
-        in words, as the page says it."""
+        likely first), whether it looks like one of the movements (`in_scope`, `scope_score`), whether it
+        classified the painting it found in a photo (`cropped`) and where it found it (`corners`), and the
+        answer in words, as the page says it. With `whole`, of the whole image."""
         path = painting_path(painting)
+        whole = wanted_whole(whole)
         with user_errors():
-            answer = self.classifier.answer(path)
+            answer = self.classifier.answer(path, whole=whole)
         return {**answer.as_dict(), "in_words": answer.in_words}
 
     def answer_text(self, explanation):
@@ -221,22 +266,33 @@ class Handlers:
             how += "."
         return f"<small>{how} [The numbers](#about-section)</small>"
 
-    def explain(self, painting, movement=None, opacity=DEFAULT_OPACITY, colormap=DEFAULT_COLORMAP, method=None):
+    def explain(
+        self,
+        painting,
+        movement=None,
+        opacity=DEFAULT_OPACITY,
+        colormap=DEFAULT_COLORMAP,
+        method=None,
+        whole=False,
+    ):
         """Overlays of a painting for a movement (default: the top prediction) by a CAM method (default: the
-        model's most faithful), one per depth of the network, each captioned with its method, depth and layer."""
-        return self._overlays(self._explain(painting_path(painting), movement), method, opacity, colormap)
+        model's most faithful), one per depth of the network, each captioned with its method, depth and layer,
+        drawn over what was classified: the painting found in a photo, or with `whole` the whole image."""
+        path = painting_path(painting)
+        return self._overlays(self._explain(path, movement, wanted_whole(whole)), method, opacity, colormap)
 
-    def _explain(self, path, movement):
-        """The explanation of the painting at `path` for `movement` (None: the top one): an example's from
-        start-up when it explains that movement, else from a network pass."""
+    def _explain(self, path, movement, whole=False):
+        """The explanation of the painting at `path` for `movement` (None: the top one), of the whole image
+        with `whole`: an example's from start-up when it explains that movement and is of what was asked
+        for, else from a network pass."""
         stored = self._example_explanation(path)
-        if stored is not None and movement in (None, "", stored.class_name):
+        if stored is not None and movement in (None, "", stored.class_name) and not (whole and cropped(stored)):
             return stored
-        return self._network_pass(path, movement)
+        return self._network_pass(path, movement, whole)
 
-    def _network_pass(self, path, movement):
+    def _network_pass(self, path, movement, whole):
         with user_errors():
-            return self.classifier.explain(path, class_name=movement or None)
+            return self.classifier.explain(path, class_name=movement or None, whole=whole)
 
     def _example_explanation(self, path):
         """The start-up explanation of the example whose file `path` is, or a copy of; else None. Reading
@@ -289,6 +345,23 @@ def painting_path(painting):
     if not os.path.isfile(path):
         raise user_error("This upload has expired on the server. Upload the painting again.")
     return path
+
+
+def wanted_whole(whole):
+    """The `whole` of a request as a bool: true, false, or None (not given: false); else a gr.Error."""
+    if whole is None or isinstance(whole, bool):
+        return bool(whole)
+    raise user_error(f"whole must be true or false, not {whole!r}.")
+
+
+def cropped(explanation):
+    """Whether an Explanation is of the painting found in a photo rather than of the whole image."""
+    return explanation.answer is not None and explanation.answer.cropped
+
+
+def nothing_looked_at():
+    """What the page shows of what was classified when it was the whole image, as the model chose: nothing."""
+    return gr.update(visible=False), "", None, False
 
 
 def readable_examples(examples):

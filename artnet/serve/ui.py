@@ -20,8 +20,14 @@ import gradio as gr
 from artnet.data.images import MAX_PIXELS, READABLE_FORMATS
 from artnet.model.backbones import BACKBONES
 from artnet.model.folder import EXAMPLES_FOLDER, read_examples, read_metrics
-from artnet.serve.gradio_workarounds import GALLERY_CSS, GALLERY_HEAD, quiet_launch, share_link_wanted
-from artnet.serve.handlers import DEFAULT_COLORMAP, DEFAULT_OPACITY, Handlers
+from artnet.serve.gradio_workarounds import (
+    GALLERY_CSS,
+    GALLERY_HEAD,
+    quiet_launch,
+    share_link_wanted,
+    trailing_inputs_optional,
+)
+from artnet.serve.handlers import DEFAULT_COLORMAP, DEFAULT_OPACITY, Handlers, nothing_looked_at
 
 # A high-resolution scan of a painting fits; a JPEG of MAX_PIXELS is usually far smaller.
 MAX_FILE_SIZE = 50 * 1024 * 1024
@@ -33,6 +39,8 @@ COLORMAPS = ("jet", "turbo", "inferno", "magma", "viridis", "plasma")
 # overlays, waits in this one group.
 MODEL_CONCURRENCY = 2
 MODEL_GROUP = "model"
+# The API's endpoints; those that take a painting take `whole` last.
+API_ENDPOINTS = ("answer", "classify", "explain", "similar", "load_example")
 # Beyond this many waiting requests a user would wait for long: "queue full" is kinder.
 QUEUE_SIZE = 64
 # One user's state is the picture (at most 768 x 768 RGB) and the maps at the layers' own resolution:
@@ -43,10 +51,20 @@ STATE_SESSIONS = 256
 # Overlays are written to Gradio's cache on every slider move: clear files older than two hours, hourly.
 CACHE_CLEANUP = (3600, 7200)
 # The note over an example stands out from the page, so that nobody takes the example for their painting.
+# The page is three columns in the order a phone shows them, one under the other: the painting (with what
+# was looked at in it), the answer with everything after it, and the examples; a phone visitor reads the
+# answer right under their painting, not ten thumbnails later. Wider, a grid puts the examples under the
+# painting, on the left, and the answer beside both. (Gradio's columns wrap under 2 x 320 px.)
 PAGE_CSS = """
-#example-note p {
+#example-note p, #looked-note p {
     margin: 0; padding: var(--size-2) var(--size-3); border-left: 3px solid var(--color-accent);
     background: var(--color-accent-soft); border-radius: var(--radius-sm);
+}
+@media (min-width: 720px) {
+    #page { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); grid-template-rows: auto 1fr; }
+    #painting-column { grid-column: 1; grid-row: 1; }
+    #results-column { grid-column: 2; grid-row: 1 / span 2; }
+    #examples-column { grid-column: 1; grid-row: 2; align-self: start; }
 }
 """
 
@@ -191,6 +209,10 @@ class Page:
     again: object
     true_movement: object
     example_note: object  # says that the painting shown is an example, and how to replace it
+    looked: object  # the panel of what was classified: shown when it was the painting found in a photo
+    looked_note: object  # what it says: the painting found, or the whole image as the user asked
+    crop: object  # the painting found, warped flat: what the answer, the bars and the maps are for
+    whole: object  # "Use the whole image": the user's choice, their own (each browser sends its own value)
     examples: object  # the gr.Gallery of examples, or None when the model folder has none
     example_index: object  # which example the API asks for
     answer: object  # the answer in words, above the bars
@@ -211,13 +233,16 @@ def build_demo(classifier, source):
     with gr.Blocks(title="ArtNet", delete_cache=CACHE_CLEANUP) as demo:
         page = layout(handlers, classifier, source)
         wire_events(demo, page, handlers)
+    # Endpoints that gained a parameter at the end (`whole`) still answer HTTP calls written before it.
+    trailing_inputs_optional(demo, API_ENDPOINTS)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=MODEL_CONCURRENCY)
     return demo
 
 
 def layout(handlers, classifier, source):
-    """The page: the painting, its examples and About on the left; the bars and the overlays on the right.
-    The examples sit under the painting but fill the outputs on the right, so those are built first
+    """The page: the painting and what was looked at in it, then the answer, the bars and the overlays, then
+    the examples (on a wide screen the examples sit under the painting and the answer beside both, PAGE_CSS);
+    About under all. The examples fill the outputs that come before them, so those are built first
     (render=False) and placed where they belong with render(). The page opens on an example, analysed."""
     labels = handlers.labels
     opening = opening_values(handlers)
@@ -262,8 +287,8 @@ def layout(handlers, classifier, source):
         "# ArtNet\nWhich art movement is this painting, and why does the network think so? "
         "Drop a painting on the box, paste one, use the webcam, or try an example."
     )
-    with gr.Row(equal_height=False):
-        with gr.Column():
+    with gr.Row(equal_height=False, elem_id="page"):
+        with gr.Column(elem_id="painting-column"):
             example_note = gr.Markdown(opening.get("note", ""), elem_id="example-note")
             painting = gr.Image(
                 opening.get("painting"),
@@ -286,8 +311,23 @@ def layout(handlers, classifier, source):
                     max_lines=1,
                     elem_id="true-movement",
                 )
-            examples = examples_gallery(handlers)
-        with gr.Column():
+            looked_visible, looked_text, crop_file, whole_value = opening.get("looked", nothing_looked_at())
+            with gr.Row(visible=looked_visible["visible"], elem_id="looked-at") as looked:
+                crop = gr.Image(
+                    crop_file,
+                    label="What ArtNet classified",
+                    type="filepath",
+                    interactive=False,
+                    height=180,
+                    buttons=["fullscreen"],
+                    scale=1,
+                    min_width=140,
+                    elem_id="crop",
+                )
+                with gr.Column(scale=2, min_width=160):
+                    looked_note = gr.Markdown(looked_text, elem_id="looked-note")
+                    whole = gr.Checkbox(whole_value, label="Use the whole image", elem_id="whole")
+        with gr.Column(elem_id="results-column"):
             answer.render()
             bars.render()
             description.render()
@@ -299,6 +339,8 @@ def layout(handlers, classifier, source):
                 opacity.render()
                 colormap.render()
             overlays.render()
+        with gr.Column(elem_id="examples-column", visible=bool(handlers.examples)):
+            examples = examples_gallery(handlers)
     with gr.Accordion("About", open=False, elem_id="about-section"):
         gr.Markdown(about(classifier, source), elem_id="about")
     return Page(
@@ -306,6 +348,10 @@ def layout(handlers, classifier, source):
         again,
         true_movement,
         example_note,
+        looked,
+        looked_note,
+        crop,
+        whole,
         examples,
         gr.Number(0, precision=0, visible=False),
         answer,
@@ -340,6 +386,7 @@ def opening_values(handlers):
         overlays=overlays,
         similar=similar,
         note=handlers.example_note(number),
+        looked=handlers.looked_at(handlers.example_explanations[number]),
     )
 
 
@@ -361,20 +408,31 @@ def examples_gallery(handlers):
 
 
 def wire_events(demo, page, handlers):
-    """The page's events and the two API endpoints. Every event that runs the network or draws overlays
-    waits in MODEL_GROUP; the page's own events are not part of the API."""
+    """The page's events and the API endpoints. Every event that runs the network or draws overlays waits in
+    MODEL_GROUP; the page's own events are not part of the API. The endpoints take the painting and, last,
+    `whole` (default false: the painting found in a photo, where the model looks for one)."""
     model = dict(preprocess=False, concurrency_id=MODEL_GROUP)
     redraw = gr.on(
         [page.movement.input, page.method.input, page.opacity.input, page.colormap.input],
         handlers.redraw,
-        inputs=[page.painting, page.movement, page.method, page.opacity, page.colormap, page.shown],
+        inputs=[page.painting, page.movement, page.method, page.opacity, page.colormap, page.shown, page.whole],
         outputs=[page.overlays, page.shown],
         trigger_mode="always_last",
         show_progress="minimal",
         api_visibility="private",
         **model,
     )
-    analysis = [page.answer, page.bars, page.description, page.movement, page.overlays, page.shown, page.similar]
+    looked = [page.looked, page.looked_note, page.crop, page.whole]
+    analysis = [
+        page.answer,
+        page.bars,
+        page.description,
+        page.movement,
+        *looked,
+        page.overlays,
+        page.shown,
+        page.similar,
+    ]
     # A painting dropped over the one shown fires two inputs: the box's clearing, which reports the old
     # painting (analyse leaves the page as it is), then the upload's, often while the first still runs.
     # Gradio's default would drop the second, and the page would keep the old painting's answer beside the
@@ -388,12 +446,17 @@ def wire_events(demo, page, handlers):
         trigger_mode="always_last",
         **model,
     )
-    page.again.click(
+    # Classify again, or the user's choice of the whole image or the painting found in it: the same painting
+    # analysed again as the box says. Only a user's own tick runs it (input, not change): a new painting
+    # unticks it without a second analysis.
+    gr.on(
+        [page.again.click, page.whole.input],
         handlers.analyse_again,
-        inputs=[page.painting, page.method, page.opacity, page.colormap],
+        inputs=[page.painting, page.method, page.opacity, page.colormap, page.whole],
         outputs=analysis,
         api_visibility="private",
         cancels=[redraw],
+        trigger_mode="always_last",
         **model,
     )
     # A painting of the user's own has no known movement, and is no example.
@@ -416,9 +479,13 @@ def wire_events(demo, page, handlers):
             page.answer,
         ]
         # A click carries the example in its event data, an API call in its argument: one event each,
-        # as Gradio gives no event data to an API call of a select event.
+        # as Gradio gives no event data to an API call of a select event. The API's answer is as it was
+        # before the page showed what was looked at.
         page.examples.select(
-            handlers.select_example, outputs=[*example_outputs, page.example_note], api_visibility="private", **model
+            handlers.select_example,
+            outputs=[*example_outputs, page.example_note, *looked],
+            api_visibility="private",
+            **model,
         )
         gr.on(
             [],
@@ -428,18 +495,32 @@ def wire_events(demo, page, handlers):
             api_name="load_example",
             **model,
         )
-    gr.on([], handlers.classify, inputs=[page.painting], outputs=[page.bars], api_name="classify", **model)
-    gr.on([], handlers.answer, inputs=[page.painting], outputs=[gr.JSON(visible=False)], api_name="answer", **model)
+    gr.on([], handlers.classify, inputs=[page.painting, page.whole], outputs=[page.bars], api_name="classify", **model)
+    gr.on(
+        [],
+        handlers.answer,
+        inputs=[page.painting, page.whole],
+        outputs=[gr.JSON(visible=False)],
+        api_name="answer",
+        **model,
+    )
     gr.on(
         [],
         handlers.explain,
-        inputs=[page.painting, page.movement, page.opacity, page.colormap, page.method],
+        inputs=[page.painting, page.movement, page.opacity, page.colormap, page.method, page.whole],
         outputs=[page.overlays],
         api_name="explain",
         **model,
     )
     if handlers.classifier.neighbours is not None:
-        gr.on([], handlers.similar, inputs=[page.painting], outputs=[page.similar], api_name="similar", **model)
+        gr.on(
+            [],
+            handlers.similar,
+            inputs=[page.painting, page.whole],
+            outputs=[page.similar],
+            api_name="similar",
+            **model,
+        )
 
 
 def launch_options(model_folder=None):
