@@ -71,3 +71,39 @@ def out_of_scope_image(style, seed=0, size=(96, 80)):
         mask = (np.sin(2 * np.pi * (x + y) / period) > 0).astype(np.float32)
     pixels = colour_a * (1 - mask[..., None]) + colour_b * mask[..., None]
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def wall_photo(picture, size=(900, 1200), seed=0):
+    """A phone photo (`size`, portrait by default) of `picture` hanging in a dark frame on a plain, lit wall,
+    seen a little from the left: (the photo, a PIL RGB image, and the painting's corners in it, clockwise from
+    top left, a (4, 2) array). The painting covers about a third of the photo."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    width, height = size
+    picture = picture.convert("RGB")
+    scale = 0.62 * width / picture.width
+    painted_w, painted_h = picture.width * scale, picture.height * scale
+    left, top = (width - painted_w) / 2, 0.42 * (height - painted_h)
+    # Seen from the left: the right edge is further away, so a little shorter.
+    squeeze = 0.05 * painted_h
+    corners = np.float32(
+        [
+            [left, top],
+            [left + painted_w, top + squeeze],
+            [left + painted_w, top + painted_h - squeeze],
+            [left, top + painted_h],
+        ]
+    )
+    source = np.float32([[0, 0], [picture.width, 0], [picture.width, picture.height], [0, picture.height]])
+    matrix = cv2.getPerspectiveTransform(source, corners)
+    frame = 0.025 * width
+    outer = corners + np.float32([[-frame, -frame], [frame, -frame], [frame, frame], [-frame, frame]])
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    wall = np.array([218, 210, 192], np.float32) * (0.85 + 0.15 * x / width)[..., None]
+    photo = np.clip(wall + rng.normal(0, 3, (height, width, 3)), 0, 255).astype(np.uint8)
+    cv2.fillConvexPoly(photo, np.round(outer).astype(np.int32), (52, 38, 30), lineType=cv2.LINE_AA)
+    warped = cv2.warpPerspective(np.asarray(picture), matrix, size, flags=cv2.INTER_LINEAR)
+    inside = cv2.warpPerspective(np.full((picture.height, picture.width), 255, np.uint8), matrix, size)
+    photo = np.where(inside[..., None] > 127, warped, photo)
+    return Image.fromarray(photo), corners

@@ -2,6 +2,7 @@
 exit codes, resuming an interrupted run, and shards that together cover every file once."""
 
 import csv
+import json
 import os
 import shutil
 import subprocess
@@ -14,7 +15,7 @@ from PIL import Image
 from artnet.serve.batch import find_files, in_shard
 
 from conftest import ROOT, SHARED_PAINTINGS
-from synthetic import STYLES, painting
+from synthetic import STYLES, painting, wall_photo
 
 pytestmark = pytest.mark.slow
 
@@ -82,6 +83,8 @@ def test_a_nested_folder_with_bad_files_gets_a_row_each_and_exit_code_1(collecti
         "in_scope",
         "scope_score",
         "movements",
+        "cropped",
+        "corners",
         *labels,
         "error",
     ]
@@ -95,6 +98,8 @@ def test_a_nested_folder_with_bad_files_gets_a_row_each_and_exit_code_1(collecti
             assert float(row["probability"]) == max(float(row[label]) for label in labels)
             # A model folder without prediction sets or a scope score answers its top movement, in scope.
             assert (row["movements"], row["in_scope"], row["scope_score"]) == (row["movement"], "true", "")
+            # Nor does it look for paintings in photos: every image is classified whole.
+            assert (row["cropped"], row["corners"]) == ("false", "")
     assert (
         f"Classified {len(rows) - len(BAD_FILES)} of {len(rows)} files; {len(BAD_FILES)} could not be" in result.stderr
     )
@@ -148,3 +153,79 @@ def test_shards_cover_every_file_exactly_once(collection, untrained_model_folder
     result = classify(collection, "--model", untrained_model_folder, "--csv", tmp_path / "shard.csv", "--shard", "1/3")
     assert result.returncode in (0, 1), result.stderr[-2000:]
     assert [row["path"] for row in read_rows(tmp_path / "shard.csv")] == shares[1]
+
+
+@pytest.fixture(scope="module")
+def finding_model_folder(untrained_model_folder, tmp_path_factory):
+    """The untrained model folder, declared to look for paintings in photos as the real model does."""
+    from artnet.data.way_in import WayIn
+
+    folder = tmp_path_factory.mktemp("finding") / "model"
+    shutil.copytree(untrained_model_folder, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["way_in"] = WayIn(config["image_size"]).as_config()
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """Phone photos of paintings on a wall, and the painting's true corners in each."""
+    folder = tmp_path_factory.mktemp("photos")
+    corners = {}
+    for number, style in enumerate(("stripes", "noise")):
+        photo, corners[str(folder / f"photo_{number}.jpg")] = wall_photo(
+            painting(style, seed=number, size=(400, 300)), seed=number
+        )
+        photo.save(folder / f"photo_{number}.jpg", quality=90)
+    return folder, corners
+
+
+def test_photos_get_the_painting_found_in_them_and_whole_gets_the_whole_images(photos, finding_model_folder, tmp_path):
+    folder, truth = photos
+    result = classify(folder, "--model", finding_model_folder, "--csv", tmp_path / "found.csv")
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = read_rows(tmp_path / "found.csv")
+    assert sorted(row["path"] for row in rows) == sorted(truth)
+    for row in rows:
+        assert row["cropped"] == "true"
+        corners = [float(number) for number in row["corners"].split(" ")]
+        assert len(corners) == 8
+        # The painting, or its frame's outer edge (2.5 % of the photo's width outside it).
+        assert max(abs(a - b) for a, b in zip(corners, truth[row["path"]].flatten())) < 40, row["corners"]
+    table = classify(folder, "--model", finding_model_folder)
+    assert table.returncode == 0 and table.stdout.count(", the painting found in the photo)") == len(truth)
+
+    result = classify(folder, "--model", finding_model_folder, "--csv", tmp_path / "whole.csv", "--whole")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert {(row["cropped"], row["corners"]) for row in read_rows(tmp_path / "whole.csv")} == {("false", "")}
+
+
+def test_a_csv_from_before_the_cropping_resumes_only_where_it_means_the_same(
+    photos, untrained_model_folder, finding_model_folder, tmp_path
+):
+    """Its rows are of whole images: kept for a model that classifies whole images (or with --whole), refused
+    in one line for one that would classify the paintings found in the photos."""
+    folder, truth = photos
+    first, *_ = sorted(truth)
+    labels = ["Cubism", "Impressionism", "Expressionism", "Realism", "Abstract"]
+    old_columns = ["path", "movement", "probability", "in_scope", "scope_score", "movements", *labels, "error"]
+    old_row = [first, "Realism", "0.400000", "true", "", "Realism", "0.1", "0.2", "0.1", "0.4", "0.2", ""]
+    output = tmp_path / "old.csv"
+    output.write_text(",".join(old_columns) + "\n" + ",".join(old_row) + "\n")
+
+    refused = classify(folder, "--model", finding_model_folder, "--csv", output, "--resume")
+    # One line of ours, after whatever TensorFlow says as it loads the model.
+    said = refused.stderr.strip().splitlines()[-1]
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert said.startswith("python -m artnet.cli.classify: ") and "written before ArtNet looked for paintings" in said
+    assert "Resume with --whole" in said
+    assert output.read_text().startswith("path,movement,probability,in_scope,scope_score,movements,Cubism")
+
+    result = classify(folder, "--model", untrained_model_folder, "--csv", output, "--resume")
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = {row["path"]: row for row in read_rows(output)}
+    assert sorted(rows) == sorted(truth)
+    # The earlier row is kept as it was, with the columns it lacked filled in.
+    assert (rows[first]["movement"], rows[first]["probability"]) == ("Realism", "0.400000")
+    assert all((row["cropped"], row["corners"]) == ("false", "") for row in rows.values())

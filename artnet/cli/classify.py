@@ -6,6 +6,8 @@ batches, and each batch's rows reach the CSV before the next batch starts, so an
 valid CSV of what it finished and `--resume` goes on from there. A file that cannot be classified gets
 its one-line reason in the `error` column and never stops the run. `--shard I/N` takes a stable share of
 the files (by a hash of each path), so that N processes, on one machine or many, cover every file once.
+Where the model looks for paintings in photos, it classifies the painting it finds in each file (the CSV's
+`cropped` and `corners` say where); `--whole` classifies the whole images.
 
 Exit codes: 0 when every file was classified, 1 when some were not, 2 for a usage error (a missing path,
 no model, a bad option), said in one line.
@@ -45,6 +47,11 @@ def parse_arguments(argv=None):
     )
     parser.add_argument("--resume", action="store_true", help="skip the files that --csv OUT already has rows for")
     parser.add_argument(
+        "--whole",
+        action="store_true",
+        help="classify each whole image, even where the model would find a painting in a photo and classify that",
+    )
+    parser.add_argument(
         "--shard",
         type=shard,
         default=(0, 1),
@@ -76,7 +83,8 @@ def main(argv=None):
         files = [path for path in find_files(arguments.paths) if in_shard(path, *arguments.shard)]
         # The model only once the command line is known to be right: its errors come at once.
         classifier, _ = load_classifier(arguments.model)
-        kept = finished_rows(arguments.csv, columns(classifier.labels)) if arguments.resume else []
+        whole_images = arguments.whole or not classifier.way_in.find_painting
+        kept = finished_rows(arguments.csv, columns(classifier.labels), whole_images) if arguments.resume else []
         done = {row[PATH] for row in kept}
         todo = [path for path in files if path not in done]
         output = CsvRows(arguments.csv, columns(classifier.labels), kept) if arguments.csv else TableRows()
@@ -84,7 +92,7 @@ def main(argv=None):
         print(f"python -m artnet.cli.classify: {error}", file=sys.stderr)
         return 2
     try:
-        failures = classify_files(classifier, todo, output, arguments.batch_size)
+        failures = classify_files(classifier, todo, output, arguments.batch_size, whole=arguments.whole)
     except KeyboardInterrupt:
         print("\nInterrupted. Continue with the same command and --resume.", file=sys.stderr)
         return 130
