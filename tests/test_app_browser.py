@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from conftest import SHARED_PAINTINGS
-from synthetic import painting
+from synthetic import painting, wall_photo
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -30,6 +30,10 @@ DROP_FILE = """([selector, data, name, type]) => {
 DROP_ZONE = "#painting button.upload-container"
 # The painting shown in the box (the example the page opens on): a visitor drops theirs over it.
 SHOWN_PAINTING = "#painting .image-frame img"
+# The painting box's button that turns it into a camera.
+WEBCAM_SOURCE = "#painting [data-testid='source-select'] button[aria-label='Capture from camera']"
+GRANT_CAMERA = "#painting [title='grant webcam access'] button"
+TAKE_PICTURE = "#painting .button-wrap button"
 # The overlays' grid (one thumbnail per depth), which Gradio keeps in the page while a preview is open.
 OVERLAY_GRID = "#overlays .thumbnail-lg img"
 OVERLAY_PREVIEW = "#overlays .preview .media-button img"
@@ -41,8 +45,11 @@ def browser():
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     with sync_api.sync_playwright() as playwright:
+        # A camera that shows a test pattern, allowed without asking, for the webcam source.
+        camera = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", *camera],
         )
         yield browser
         browser.close()
@@ -89,7 +96,7 @@ class Visit:
         self.page.wait_for_function(
             """([selector, previous]) => {
                 const now = [...document.querySelectorAll(selector)].map(image => image.src);
-                return now.length == 4 && now.every(source => !previous.includes(source));
+                return now.length > 0 && now.length == previous.length && now.every(source => !previous.includes(source));
             }""",
             arg=[OVERLAY_GRID, previous],
             timeout=WAIT_MS,
@@ -101,7 +108,25 @@ class Visit:
     def note(self):
         return self.page.inner_text("#example-note")
 
+    def looked_note(self):
+        return self.page.inner_text("#looked-note") if self.page.is_visible("#looked-note") else ""
+
+    def box(self, selector):
+        """(left, top, right, bottom) of the element, in the page's pixels."""
+        found = self.page.eval_on_selector(
+            selector,
+            "element => { const r = element.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }",
+        )
+        return tuple(value + (self.page.evaluate("scrollY") if index % 2 else 0) for index, value in enumerate(found))
+
     def screenshot(self, path):
+        # Scrolled through first, so that the thumbnails that load lazily are in the picture.
+        height = self.page.evaluate("document.body.scrollHeight")
+        for top in range(0, height, 600):
+            self.page.evaluate(f"window.scrollTo(0, {top})")
+            self.page.wait_for_timeout(100)
+        self.page.evaluate("window.scrollTo(0, 0)")
+        self.page.wait_for_timeout(300)
         self.page.screenshot(path=str(path), full_page=True)
 
 
@@ -300,3 +325,142 @@ def test_a_file_that_is_not_an_image_shows_its_message(browser, live_app, screen
     assert "not an image ArtNet can read" in toast.inner_text()
     visit.page.wait_for_timeout(500)  # the toast fades in
     visit.screenshot(screenshots / "5_not_an_image.png")
+
+
+# --- A phone photo of a painting on a wall, on a phone and on a laptop. ---
+
+
+@pytest.fixture(scope="module")
+def stand_in_app(tmp_path_factory):
+    """The page served in this process by a stand-in classifier (no network, no training) that finds the
+    middle half of every image, with ten examples: (its URL, the stand-in, which records every pass)."""
+    from test_ui import StandInFindingPaintings, write_folder
+
+    from artnet.model.folder import ModelSource
+    from artnet.serve import ui
+
+    from live_app import free_port
+
+    files = [f"{number}.png" for number in range(10)]
+    folder = write_folder(
+        tmp_path_factory.mktemp("stand_in") / "model",
+        index=[{"file": name, "label": "Realism"} for name in files],
+        files=files,
+    )
+    classifier = StandInFindingPaintings()
+    demo = ui.build_demo(classifier, ModelSource(str(folder)))
+    _, url, _ = demo.launch(
+        prevent_thread_lock=True, quiet=True, server_port=free_port(), **ui.launch_options(str(folder))
+    )
+    yield url, classifier
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def phone_photo(tmp_path_factory):
+    """A photo as a phone takes it, 900 x 1200 px, of a painting hanging on a wall: a real one where
+    ../shared has them."""
+    real = sorted(Path(SHARED_PAINTINGS, "Impressionism").glob("*.jpg")) if Path(SHARED_PAINTINGS).is_dir() else []
+    shown = Image.open(real[len(real) // 3]) if real else painting("blobs", seed=5, size=(480, 360))
+    path = tmp_path_factory.mktemp("phone") / "IMG_2041.jpg"
+    wall_photo(shown, size=(900, 1200), seed=1)[0].save(path, quality=88)
+    return path
+
+
+def app_url(request, app):
+    return request.getfixturevalue(app).url if app == "live_app" else request.getfixturevalue(app)[0]
+
+
+@pytest.mark.parametrize("app", ["stand_in_app", "live_app"], ids=["stand-in", "real-model"])
+def test_on_a_phone_the_answer_comes_right_after_the_photo_and_the_painting_found_in_it(
+    browser, request, app, phone_photo, screenshots
+):
+    visit = Visit(browser, app_url(request, app), width=400)
+    before = visit.overlay_sources()
+    visit.drop(phone_photo, "image/jpeg")
+    visit.wait_for_new_overlays(before)
+    visit.page.wait_for_selector("#crop img", state="visible", timeout=WAIT_MS)
+    assert "ArtNet looked at the painting it found in your photo" in visit.looked_note()
+    assert not visit.page.is_checked("#whole input")
+    painting_box, crop, answer, bars, examples = (
+        visit.box(selector) for selector in ("#painting", "#crop", "#answer", "#movements", "#examples")
+    )
+    # One column, in the order a visitor reads it: the photo, what was looked at in it, the answer in
+    # words and the bars, and only then the examples.
+    assert painting_box[3] <= crop[1] < crop[3] <= answer[1] < bars[1] < bars[3] <= examples[1]
+    # Nothing runs off the side of the screen.
+    assert visit.page.evaluate("document.documentElement.scrollWidth") <= 400
+    visit.screenshot(screenshots / f"7_phone_photo_400px_{app}.png")
+
+    # The camera is still one tap away on a phone: it shows what it sees, and a picture taken is analysed.
+    # (Turning to the camera clears the painting, and its analysis.)
+    before = visit.overlay_sources()
+    assert visit.page.is_visible(WEBCAM_SOURCE)
+    visit.page.click(WEBCAM_SOURCE)
+    visit.page.click(GRANT_CAMERA)
+    visit.page.wait_for_function(
+        """() => {
+            const video = document.querySelector('#painting video');
+            return video && video.readyState >= 2 && !video.classList.contains('hide');
+        }""",
+        timeout=WAIT_MS,
+    )
+    visit.page.click(TAKE_PICTURE)
+    visit.wait_for_new_overlays(before)
+
+
+@pytest.mark.parametrize("app", ["stand_in_app", "live_app"], ids=["stand-in", "real-model"])
+def test_on_a_laptop_the_examples_sit_under_the_painting_beside_the_answer(
+    browser, request, app, phone_photo, screenshots
+):
+    visit = Visit(browser, app_url(request, app), width=1400)
+    before = visit.overlay_sources()
+    visit.drop(phone_photo, "image/jpeg")
+    visit.wait_for_new_overlays(before)
+    visit.page.wait_for_selector("#crop img", state="visible", timeout=WAIT_MS)
+    painting_box, crop, answer, examples, overlays = (
+        visit.box(selector) for selector in ("#painting", "#crop", "#answer", "#examples", "#overlays")
+    )
+    # Two columns: the photo, the painting found and the examples on the left; the answer, level with the
+    # photo, and everything after it on the right.
+    assert painting_box[0] == crop[0] == examples[0] and painting_box[2] <= answer[0]
+    assert painting_box[3] <= crop[1] < crop[3] <= examples[1] < overlays[3]
+    assert abs(answer[1] - painting_box[1]) < 60
+    visit.screenshot(screenshots / f"8_phone_photo_1400px_{app}.png")
+
+
+def test_each_visitor_chooses_the_whole_image_for_themselves(browser, stand_in_app, phone_photo):
+    """Visitor A asks for the whole image; visitor B, at the same time, still gets the painting found, and
+    each one's later choices go on from their own."""
+    url, classifier = stand_in_app
+    first, second = Visit(browser, url), Visit(browser, url)
+    for visit in (first, second):
+        before = visit.overlay_sources()
+        visit.drop(phone_photo, "image/jpeg")
+        visit.wait_for_new_overlays(before)
+    start = len(classifier.passes)
+
+    before = first.overlay_sources()
+    first.page.click("#whole input")
+    first.wait_for_new_overlays(before)
+    first.page.wait_for_selector("#crop", state="hidden", timeout=WAIT_MS)
+    assert "ArtNet looked at the whole image" in first.looked_note() and first.page.is_checked("#whole input")
+    assert classifier.passes[start:] == [("explain", None, "whole")]
+
+    # The other visitor's next network pass is of the painting found, as theirs was.
+    before = second.overlay_sources()
+    second.page.click("#movement input[value='Realism']")
+    second.wait_for_new_overlays(before)
+    assert classifier.passes[-1] == ("explain", "Realism")
+    assert "painting it found" in second.looked_note() and not second.page.is_checked("#whole input")
+    before = first.overlay_sources()
+    first.page.click("#movement input[value='Cubism']")
+    first.wait_for_new_overlays(before)
+    assert classifier.passes[-1] == ("explain", "Cubism", "whole")
+
+    # Unticked, the painting found again.
+    before = first.overlay_sources()
+    first.page.click("#whole input")
+    first.wait_for_new_overlays(before)
+    first.page.wait_for_selector("#crop img", state="visible", timeout=WAIT_MS)
+    assert "painting it found" in first.looked_note() and classifier.passes[-1] == ("explain", None)

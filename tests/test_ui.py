@@ -148,7 +148,7 @@ def test_a_new_painting_gets_bars_description_top_class_and_overlays_from_one_pa
     assert shown.painting == upload["path"]
     assert similar == []  # this model folder has no index of its training paintings
     # The whole image was classified: nothing is said about what was looked at.
-    assert looked == [gr.update(visible=False), "", None, False]
+    assert looked == [gr.update(visible=False), "", gr.update(value=None, visible=False), False]
 
 
 class StandInWithNeighbours(StandInClassifier):
@@ -411,9 +411,14 @@ def photo(tmp_path):
 
 
 def looked_at(analysis):
-    """The part of an analysis that shows what was classified: (visible, note, crop file, whole ticked)."""
-    row, note, crop, whole = analysis[4:8]
-    return row["visible"], note, crop, whole
+    """The part of an analysis that shows what was classified: (visible, note, crop file or None, whole
+    ticked)."""
+    return shown_looked_at(*analysis[4:8])
+
+
+def shown_looked_at(row, note, crop, whole):
+    assert crop["visible"] == (crop["value"] is not None)
+    return row["visible"], note, crop["value"], whole
 
 
 def test_a_painting_found_in_a_photo_is_shown_straightened_with_a_way_to_the_whole_image(tmp_path, photo):
@@ -421,7 +426,7 @@ def test_a_painting_found_in_a_photo_is_shown_straightened_with_a_way_to_the_who
     handlers = handlers_module.Handlers(classifier, str(tmp_path / "gradio_cache"))
     analysis = handlers.analyse(photo, "LayerCAM", 0.5, "jet")
     visible, note, crop, whole = looked_at(analysis)
-    assert visible and handlers_module.LOOKED_AT_PAINTING in note and "*Use the whole image*" in note
+    assert visible and handlers_module.LOOKED_AT_PAINTING in note
     assert whole is False
     # The crop shown is the painting found, which the overlays are drawn on too.
     box, _ = StandInFindingPaintings.found(load_image(photo["path"]))
@@ -481,8 +486,8 @@ def test_an_example_in_which_a_painting_was_found_shows_it_on_the_page_and_on_a_
         classifier, str(tmp_path / "gradio_cache"), examples=model_folder.read_examples(folder)
     )
     clicked = handlers.select_example(gr.SelectData(None, {"index": 1, "value": None}))
-    row, note, crop, whole = clicked[-4:]
-    assert row["visible"] and handlers_module.LOOKED_AT_PAINTING in note and whole is False
+    visible, note, crop, whole = shown_looked_at(*clicked[-4:])
+    assert visible and handlers_module.LOOKED_AT_PAINTING in note and whole is False
     assert Image.open(crop).size == (10, 10)
     # The whole of an example in which a painting was found takes a pass; the painting found takes none.
     handlers.analyse_again({"path": clicked[0]}, "LayerCAM", 0.5, "jet", True)
@@ -649,7 +654,7 @@ def test_a_cleared_painting_clears_the_outputs(handlers, classifier):
         None,
         gr.update(visible=False),
         "",
-        None,
+        gr.update(value=None, visible=False),
         False,
         [],
         None,

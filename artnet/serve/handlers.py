@@ -96,24 +96,19 @@ class Handlers:
         )
 
     def looked_at(self, explanation, whole=False):
-        """What the page shows of what was classified: (the panel's visibility, what it says, the crop's
-        file, the "Use the whole image" box). Shown when the model classified the painting it found in a
+        """What the page shows of what was classified: (the panel's visibility, what it says, the crop (its
+        file, shown only when there is one), the "Use the whole image" box). Shown when the model classified the painting it found in a
         photo, with that painting warped flat (what the overlays are drawn on), or when the user asked for
         the whole image, so that they can ask for the painting again; hidden otherwise."""
         if cropped(explanation):
             left, top, right, bottom = explanation.content_box
             crop = Image.fromarray(explanation.image[top:bottom, left:right])
-            note = (
-                f"**{LOOKED_AT_PAINTING}**, straightened: the answer, the bars and the maps are for it. "
-                "Tick *Use the whole image* to classify the whole photo instead."
-            )
-            return gr.update(visible=True), note, saved_jpeg(crop, self.overlay_folder), False
+            note = f"**{LOOKED_AT_PAINTING}**, shown here straightened: the answer, the bars and the maps are for it."
+            shown = gr.update(value=saved_jpeg(crop, self.overlay_folder), visible=True)
+            return gr.update(visible=True), note, shown, False
         if whole:
-            note = (
-                f"**{LOOKED_AT_WHOLE}**: the answer, the bars and the maps are for all of it. Untick *Use the "
-                "whole image* to let ArtNet look for the painting in your photo."
-            )
-            return gr.update(visible=True), note, None, True
+            note = f"**{LOOKED_AT_WHOLE}**: the answer, the bars and the maps are for all of it."
+            return gr.update(visible=True), note, gr.update(value=None, visible=False), True
         return nothing_looked_at()
 
     def similar(self, painting, whole=False):
@@ -361,7 +356,7 @@ def cropped(explanation):
 
 def nothing_looked_at():
     """What the page shows of what was classified when it was the whole image, as the model chose: nothing."""
-    return gr.update(visible=False), "", None, False
+    return gr.update(visible=False), "", gr.update(value=None, visible=False), False
 
 
 def readable_examples(examples):

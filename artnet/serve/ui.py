@@ -311,11 +311,13 @@ def layout(handlers, classifier, source):
                     max_lines=1,
                     elem_id="true-movement",
                 )
-            looked_visible, looked_text, crop_file, whole_value = opening.get("looked", nothing_looked_at())
+            looked_visible, looked_text, crop_shown, whole_value = opening.get("looked", nothing_looked_at())
             with gr.Row(visible=looked_visible["visible"], elem_id="looked-at") as looked:
                 crop = gr.Image(
-                    crop_file,
+                    crop_shown["value"],
+                    visible=crop_shown["visible"],
                     label="What ArtNet classified",
+                    show_label=False,
                     type="filepath",
                     interactive=False,
                     height=180,
