@@ -70,9 +70,9 @@ class Bench:
         labels = {label: number for number, label in enumerate(state.labels)}
         trunk, self.top = split_at_training(_build_network(self.options, state.labels))
         paintings = sorted((p for split in state.split.values() for p in split), key=lambda p: p.path)
-        features = load_or_build(trunk, paintings, tuple(VIEWS), self.options.image_size, arguments.feature_cache)
+        features = load_or_build(trunk, paintings, tuple(VIEWS), self.options.way_in, arguments.feature_cache)
         images = find_out_of_scope(arguments.out_of_scope)
-        others = load_or_build(trunk, images, tuple(VIEWS), self.options.image_size, arguments.feature_cache)
+        others = load_or_build(trunk, images, tuple(VIEWS), self.options.way_in, arguments.feature_cache)
         self.paintings, self.others = np.asarray(features.arrays[0]), np.asarray(others.arrays[0])
         self.views = [features.view_index(view) for view in self.options.views]
         self.whole = features.view_index("whole")

@@ -12,6 +12,7 @@ import pytest
 from artnet.data.paintings import Painting, find_paintings
 from artnet.model.network import apply_freeze_policy, build_model, split_at_training
 from artnet.train import features as feature_cache
+from artnet.data.way_in import WayIn, look
 from artnet.train.features import load_or_build
 
 from datasets import write_class_folders
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.slow
 
 VIEWS = ("whole", "squashed")
 SIZE = 64
+WAY_IN = WayIn(SIZE)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +55,7 @@ def build(trunk, paintings, root):
     logger.addHandler(reported)
     logger.setLevel(logging.INFO)
     try:
-        cached = load_or_build(trunk, paintings, VIEWS, SIZE, root, progress=False)
+        cached = load_or_build(trunk, paintings, VIEWS, WAY_IN, root, progress=False)
     finally:
         logger.removeHandler(reported)
         logger.setLevel(level)
@@ -82,7 +84,7 @@ def test_a_cache_is_computed_once_and_reused_with_the_same_values(trunk, paintin
     assert third.folder == first.folder and np.array_equal(third.rows(elsewhere), first.rows(paintings))
     # What the cache holds is what the trunk computes.
     row = first.rows(paintings[:1])[0]
-    pixels = np.asarray(feature_cache.VIEWS["whole"](feature_cache.load_image(paintings[0].path), SIZE), np.float32)
+    pixels = np.asarray(feature_cache.VIEWS["whole"](look(paintings[0].path, WAY_IN).model_copy, SIZE), np.float32)
     assert np.allclose(first.arrays[0][row, 0], trunk(pixels[np.newaxis])[0], atol=1e-5)
 
 
@@ -100,8 +102,11 @@ def test_a_changed_painting_makes_a_new_cache_and_the_stale_one_is_not_used(trun
 def test_other_weights_or_views_make_a_new_cache(trunk, paintings, tmp_path):
     first, _ = build(trunk, paintings, tmp_path / "cache")
     other = keras.models.clone_model(trunk)  # the same architecture, freshly initialised
-    assert load_or_build(other, paintings, VIEWS, SIZE, tmp_path / "cache", progress=False).folder != first.folder
-    assert load_or_build(trunk, paintings, VIEWS[:1], SIZE, tmp_path / "cache", progress=False).folder != first.folder
+    assert load_or_build(other, paintings, VIEWS, WAY_IN, tmp_path / "cache", progress=False).folder != first.folder
+    assert load_or_build(trunk, paintings, VIEWS[:1], WAY_IN, tmp_path / "cache", progress=False).folder != first.folder
+    # Images prepared another way make other features.
+    unencoded = WayIn(SIZE, jpeg_quality=None)
+    assert load_or_build(trunk, paintings, VIEWS, unencoded, tmp_path / "cache", progress=False).folder != first.folder
 
 
 def test_a_run_killed_while_computing_leaves_nothing_that_a_later_run_takes_for_complete(
@@ -109,19 +114,19 @@ def test_a_run_killed_while_computing_leaves_nothing_that_a_later_run_takes_for_
 ):
     root = tmp_path / "cache"
     calls = []
-    original = feature_cache.load_image
+    original = feature_cache.look
 
-    def dies_midway(path):
+    def dies_midway(path, way_in):
         calls.append(path)
         if len(calls) == 10:
             raise KeyboardInterrupt
-        return original(path)
+        return original(path, way_in)
 
-    monkeypatch.setattr(feature_cache, "load_image", dies_midway)
+    monkeypatch.setattr(feature_cache, "look", dies_midway)
     with pytest.raises(KeyboardInterrupt):
         build(trunk, paintings, root)
     assert os.listdir(root) == []
-    monkeypatch.setattr(feature_cache, "load_image", original)
+    monkeypatch.setattr(feature_cache, "look", original)
     # A SIGKILL leaves its half-written folder behind: it is never read, and the next run deletes it.
     complete, _ = build(trunk, paintings, root)
     key = os.path.basename(complete.folder)
@@ -168,8 +173,10 @@ def test_without_a_trunk_each_row_holds_its_own_paintings_views_in_order(tmp_pat
         path = tmp_path / f"{index}.png"
         Image.new("RGB", (90 + index, 70), (20 * index, 255 - 20 * index, 7 * index)).save(path)
         paintings.append(Painting(str(path), "Cubism"))
+    # The pixels as given: not through JPEG, which moves a flat colour by a level or so.
+    as_given = WayIn(16, jpeg_quality=None, find_painting=False)
     cached = load_or_build(
-        None, paintings, ("whole", "flipped", "squashed", "centre"), 16, tmp_path / "cache", progress=False
+        None, paintings, ("whole", "flipped", "squashed", "centre"), as_given, tmp_path / "cache", progress=False
     )
     pixels = cached.arrays[0]
     assert pixels.dtype == np.uint8 and pixels.shape == (12, 4, 16, 16, 3)

@@ -14,6 +14,7 @@ import sys
 
 from artnet.cli.options import add_model_option, checked_model
 from artnet.data.paintings import find_paintings, split_paintings
+from artnet.data.way_in import WayIn
 from artnet.errors import OneLineErrorParser, UserError
 from artnet.explain.faithfulness import DEFAULT_STEPS, measure, model_inputs, stratified_sample
 from artnet.explain.faithfulness_report import plot_curves, summarise, table_lines
@@ -55,7 +56,7 @@ def main(argv=None):
         from tqdm import tqdm
 
         layers = [layer["name"] for layer in config["gradcam_layers"]]
-        pixels, paintings, unreadable = model_inputs(paintings, int(config["image_size"]))
+        pixels, paintings, unreadable = model_inputs(paintings, WayIn.from_config(config))
         with tqdm(total=len(pixels), unit="painting", file=sys.stderr) as bar:
             measurement = measure(
                 model,

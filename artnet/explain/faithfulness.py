@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFilter
 
-from artnet.data.images import ImageError, load_image, square_image, to_array
+from artnet.data.images import ImageError
+from artnet.data.way_in import look
 from artnet.errors import UserError
 from artnet.explain.overlay import upsample_map
 
@@ -217,11 +218,12 @@ def _probability_function(model, temperature):
     )
 
 
-def stratified_sample(paintings, count, seed=0):
-    """Up to `count` paintings, as many of each movement as the movements allow, chosen at random (seeded)."""
+def stratified_sample(paintings, count, seed=0, group=lambda painting: painting.movement):
+    """Up to `count` paintings, as many of each movement (or other `group`) as the groups allow, chosen at
+    random (seeded)."""
     by_movement = {}
     for painting in paintings:
-        by_movement.setdefault(painting.movement, []).append(painting)
+        by_movement.setdefault(group(painting), []).append(painting)
     rng = np.random.default_rng(seed)
     each = math.ceil(count / max(1, len(by_movement)))
     chosen = [
@@ -232,12 +234,13 @@ def stratified_sample(paintings, count, seed=0):
     return chosen[:count]
 
 
-def model_inputs(paintings, side):
-    """(pixels, kept paintings, the count that could not be read): each painting as the model sees it."""
+def model_inputs(paintings, way_in):
+    """(pixels, kept paintings, the count that could not be read): each painting as the model sees it, through
+    the model's way in (artnet.data.way_in.WayIn), whole: they are files of paintings, as in training."""
     pixels, kept, unreadable = [], [], 0
     for painting in paintings:
         try:
-            pixels.append(to_array(square_image(load_image(painting.path), side)).astype(np.uint8))
+            pixels.append(look(painting.path, way_in, whole=True).model_input(way_in.side).astype(np.uint8))
             kept.append(painting)
         except ImageError:
             unreadable += 1

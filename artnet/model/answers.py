@@ -25,11 +25,18 @@ class Answer:
     movements: list[str]  # the prediction set, most likely first
     in_scope: bool  # False: none of the movements fits
     scope_score: float | None  # log(p(any movement) / p(none)); None for a model without a scope score
+    # Where the painting that was classified was found in a photo ([x, y] clockwise from top left, in the
+    # upload's pixels); None when the whole image was classified (artnet.data.way_in).
+    corners: list[list[float]] | None = None
 
     @classmethod
     def most_likely(cls, probabilities: Mapping[str, float]) -> "Answer":
         """The answer of a model without prediction sets or a scope score: its most likely movement, in scope."""
         return cls(dict(probabilities), [max(probabilities, key=probabilities.get)], True, None)
+
+    @property
+    def cropped(self) -> bool:
+        return self.corners is not None
 
     @property
     def closest(self) -> str:
@@ -46,6 +53,8 @@ class Answer:
             "movements": list(self.movements),
             "in_scope": self.in_scope,
             "scope_score": self.scope_score,
+            "cropped": self.cropped,
+            "corners": self.corners,
         }
 
 

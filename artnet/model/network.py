@@ -164,6 +164,13 @@ def with_out_of_scope_output(top):
     return keras.Model(top.input, probabilities, name="top_with_out_of_scope")
 
 
+def answer_outputs(model):
+    """The network with the outputs an answer is made of: the logits, and the embedding they are computed from
+    (what the "none of these" unit and the closest paintings read)."""
+    head = model.get_layer(LOGITS_LAYER)
+    return keras.Model(model.inputs, [head.output, head.input])
+
+
 def calibrated_probabilities(logits, temperature):
     """softmax(logits / temperature) in float32: the probabilities that every pass shows a user."""
     return ops.softmax(ops.cast(logits, "float32") / temperature, axis=-1)

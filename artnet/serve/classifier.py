@@ -1,11 +1,14 @@
 """Classifier: a loaded model folder that turns a painting into probabilities and Explanations.
 
-A painting goes artnet.data.images (load, pad to a square, resize) -> the network -> artnet.explain.cams (the maps
-of every depth, in the same pass as the probabilities) -> artnet.explain.overlay (an Explanation that draws its
-overlays). Everything needed to interpret the model (labels, input size, Grad-CAM layers, its most
-faithful CAM method) comes from the folder's config. A Classifier holds no per-user state, so one instance serves every user and thread.
+A painting goes artnet.data.way_in (load, find the painting in a photo, bring it to the training copies' form,
+pad to a square) -> the network -> artnet.explain.cams (the maps of every depth, in the same pass as the
+probabilities) -> artnet.explain.overlay (an Explanation that draws its overlays over what was classified).
+Everything needed to interpret the model (labels, input size, how an image is prepared, Grad-CAM layers,
+its most faithful CAM method) comes from the folder's config. Each method that takes an image takes
+`whole=True` to classify the whole image even where a painting is found in it. A Classifier holds no per-user state, so one instance serves every user and thread.
 """
 
+import dataclasses
 import os
 import threading
 from collections.abc import Iterable, Sequence
@@ -15,14 +18,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from artnet.data.images import ImageSource, load_image, square_image, to_array
+from artnet.data.images import ImageSource
+from artnet.data.way_in import LookedAt, WayIn, look
 from artnet.errors import UserError
 from artnet.explain.cams import CAM_METHODS, BaseCAM
 from artnet.explain.neighbours import DEFAULT_K, Match, NeighbourIndex
 from artnet.explain.overlay import Explanation, explanation
 from artnet.model.answers import Answer, AnswerRules
 from artnet.model.folder import read_neighbours
-from artnet.model.network import LOGITS_LAYER, calibrated_probabilities, load_folder
+from artnet.model.network import answer_outputs, calibrated_probabilities, load_folder
 
 
 def share_cpu_cores(concurrent_passes: int) -> None:
@@ -63,6 +67,7 @@ class Classifier:
         self.config = config
         self.labels = list(config["labels"])
         self.image_size = int(config["image_size"])
+        self.way_in = WayIn.from_config(config)
         self.gradcam_layers = [dict(layer) for layer in config["gradcam_layers"]]
         self.cam_methods = list(CAM_METHODS)
         # The method and layer whose maps did best in the folder's faithfulness test (artnet.explain.faithfulness);
@@ -75,8 +80,7 @@ class Classifier:
         self._jit_compile = jit_compile
         # The prediction sets' floor and the scope rule: what an Answer is made by.
         self.answer_rules = AnswerRules(config)
-        head = model.get_layer(LOGITS_LAYER)
-        outputs = keras.Model(model.inputs, [head.output, head.input])
+        outputs = answer_outputs(model)
         self._predict = tf.function(
             lambda images: self._calibrated(outputs(images, training=False)),
             input_signature=[tf.TensorSpec([None, self.image_size, self.image_size, 3], tf.float32)],
@@ -106,39 +110,51 @@ class Classifier:
         self._predict(blank)
         self._cams[self._default_layers](blank)
 
-    def classify(self, image: ImageSource) -> dict[str, float]:
+    def classify(self, image: ImageSource, whole: bool = False) -> dict[str, float]:
         """{label: probability} for a painting given as a path, bytes or a PIL image."""
-        return self.classify_batch([self.model_input(image)])[0]
+        return self.classify_batch([self.model_input(image, whole)])[0]
 
     def classify_many(self, images: Iterable[ImageSource]) -> list[dict[str, float]]:
         """[{label: probability}] for several paintings in one network pass, which costs less per painting
         than one pass each (bench/load.py measures how much)."""
         return self.classify_batch([self.model_input(image) for image in images])
 
-    def model_input(self, image: ImageSource) -> np.ndarray:
-        """What the network is given for a painting (a path, bytes or a PIL image): loaded, padded to a
-        square and resized. Safe to call from several threads at once."""
-        return self._model_input(load_image(image))
+    def look(self, image: ImageSource, whole: bool = False) -> LookedAt:
+        """What the network looks at in an image (a path, bytes or a PIL image): the painting found in a photo,
+        warped flat, or the whole image. Safe to call from several threads at once."""
+        return look(image, self.way_in, whole)
+
+    def model_input(self, image: ImageSource, whole: bool = False) -> np.ndarray:
+        """What the network is given for a painting (a path, bytes or a PIL image), through the model's way
+        in. Safe to call from several threads at once."""
+        return self.look(image, whole).model_input(self.image_size)
 
     def classify_batch(self, model_inputs: Sequence[np.ndarray]) -> list[dict[str, float]]:
         """[{label: probability}] for paintings already made model inputs, in one network pass."""
         probabilities, _, _ = self._predict(np.stack(model_inputs))
         return [self._probability_dict(row) for row in probabilities.numpy()]
 
-    def answer(self, image: ImageSource) -> Answer:
+    def answer(self, image: ImageSource, whole: bool = False) -> Answer:
         """What the model answers for a painting (a path, bytes or a PIL image): its calibrated probabilities,
-        the prediction set and whether it looks like one of the movements at all, from one pass."""
-        return self.answer_batch([self.model_input(image)])[0]
+        the prediction set, whether it looks like one of the movements at all and where the painting was
+        found in a photo, from one pass."""
+        return self.answer_looked([self.look(image, whole)])[0]
+
+    def answer_looked(self, looked: Sequence[LookedAt]) -> list[Answer]:
+        """The Answers for images already looked at (`look`), each with where its painting was found, in
+        one network pass."""
+        answers = self.answer_batch([seen.model_input(self.image_size) for seen in looked])
+        return [dataclasses.replace(answer, corners=seen.corners) for answer, seen in zip(answers, looked)]
 
     def answer_batch(self, model_inputs: Sequence[np.ndarray]) -> list[Answer]:
         """The Answers for paintings already made model inputs, in one network pass."""
         probabilities, embeddings, logits = (output.numpy() for output in self._predict(np.stack(model_inputs)))
         return [self.answer_rules.answer(*row) for row in zip(probabilities, logits, embeddings)]
 
-    def similar(self, image: ImageSource, k: int = DEFAULT_K) -> list[Match]:
+    def similar(self, image: ImageSource, k: int = DEFAULT_K, whole: bool = False) -> list[Match]:
         """The k training paintings closest to a painting (Matches, most similar first), from the pass that
         classifies it. Raises UserError when the model folder has no index of them."""
-        _, embeddings, _ = self._predict(self.model_input(image)[np.newaxis])
+        _, embeddings, _ = self._predict(self.model_input(image, whole)[np.newaxis])
         return self.similar_to(embeddings.numpy()[0], k)
 
     def similar_to(self, embedding: np.ndarray, k: int = DEFAULT_K) -> list[Match]:
@@ -148,43 +164,48 @@ class Classifier:
         return self.neighbours.matches(embedding, k)
 
     def explain(
-        self, image: ImageSource, class_name: str | None = None, layers: Iterable[str] | None = None
+        self,
+        image: ImageSource,
+        class_name: str | None = None,
+        layers: Iterable[str] | None = None,
+        whole: bool = False,
     ) -> Explanation:
         """The maps of every CAM method at `layers` (default: the model folder's layers) for `class_name`
-        (default: the top prediction), with the probabilities, all from one pass."""
-        painting = load_image(image)
+        (default: the top prediction), with the probabilities and the answer, all from one pass, drawn over
+        what was classified (the painting found in a photo, or the whole image)."""
         class_index = -1 if class_name is None else self._class_index(class_name)
+        seen = self.look(image, whole)
         layers = self._default_layers if layers is None else tuple(layers)
-        result = self._cam_for(layers)(self._model_input(painting)[np.newaxis], [class_index])
-        return self._explanation(painting, result, 0, layers)
+        result = self._cam_for(layers)(seen.model_input(self.image_size)[np.newaxis], [class_index])
+        return self._explanation(seen, result, 0, layers)
 
     def explain_many(self, images: Iterable[ImageSource], batch_size: int = 16) -> list[Explanation]:
         """Explanations of several paintings, each for its top prediction, at the model folder's layers, from
         one pass per `batch_size` of them (the backward pass holds every painting's activations): cheaper
         than a pass each, and the first one traces the pass (as `warm_up` does)."""
-        paintings = [load_image(image) for image in images]
+        looked = [self.look(image) for image in images]
         explanations = []
-        for start in range(0, len(paintings), batch_size):
-            batch = paintings[start : start + batch_size]
-            result = self._cam_for(self._default_layers)(np.stack([self._model_input(painting) for painting in batch]))
+        for start in range(0, len(looked), batch_size):
+            batch = looked[start : start + batch_size]
+            result = self._cam_for(self._default_layers)(
+                np.stack([seen.model_input(self.image_size) for seen in batch])
+            )
             explanations += [
-                self._explanation(painting, result, row, self._default_layers) for row, painting in enumerate(batch)
+                self._explanation(seen, result, row, self._default_layers) for row, seen in enumerate(batch)
             ]
         return explanations
 
-    def _explanation(self, painting, result, row, layers):
-        """The Explanation of the painting in row `row` of a CamResult."""
+    def _explanation(self, seen, result, row, layers):
+        """The Explanation of what was looked at (a LookedAt) in row `row` of a CamResult."""
+        answer = self.answer_rules.answer(result.probabilities[row], result.logits[row], result.embeddings[row])
         return explanation(
-            painting,
+            seen.image,
             {method: {name: method_maps[name][row] for name in layers} for method, method_maps in result.maps.items()},
             self._probability_dict(result.probabilities[row]),
             self.labels[int(result.class_indices[row])],
             result.embeddings[row],
-            self.answer_rules.answer(result.probabilities[row], result.logits[row], result.embeddings[row]),
+            dataclasses.replace(answer, corners=seen.corners),
         )
-
-    def _model_input(self, painting):
-        return to_array(square_image(painting, self.image_size))
 
     def _probability_dict(self, probabilities):
         return {label: float(p) for label, p in zip(self.labels, probabilities)}

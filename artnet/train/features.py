@@ -3,7 +3,7 @@ view of every painting, computed once, with a progress bar, and reused by every 
 exactly the same.
 
 A cache is a folder named by a key of everything that changes its content: the cache format, the trunk's
-architecture and weights, the image size, the views, and each painting's path, size and modification
+architecture and weights, the way in (artnet.data.way_in: the image size and how an image is prepared), the views, and each painting's path, size and modification
 time. So a stale cache is never reused; a new one is computed beside it. It is written in a hidden
 sibling folder and renamed into place once complete, with meta.json (which names its arrays and their
 digests) written last, so a half-written cache is never taken for a complete one; the next run of the
@@ -25,15 +25,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from artnet.data.images import ImageError, load_image
+from artnet.data.images import ImageError
 from artnet.data.views import VIEWS
+from artnet.data.way_in import look
 from artnet.files import write_json_atomically
 from artnet.progress import progress_bar
 from artnet.threads import in_order
 
 logger = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 3
 META_FILE = "meta.json"
 PARTIAL_SUFFIX = ".partial"
 # Features are kept in float32, which makes the cached network compute what the saved one computes, unless
@@ -85,11 +86,12 @@ class CachedFeatures:
         return [np.asarray(array[rows[order], views[order]])[inverse] for array in self.arrays]
 
 
-def cache_key(trunk, image_size, views, paintings, dtype):
+def cache_key(trunk, way_in, views, paintings, dtype):
     """A digest of everything the cached arrays depend on."""
     digest = hashlib.sha256()
+    prepared = {"image_size": way_in.side, **way_in.as_config()}
     digest.update(
-        json.dumps({"format": CACHE_FORMAT, "image_size": image_size, "views": list(views), "dtype": dtype}).encode()
+        json.dumps({"format": CACHE_FORMAT, "way_in": prepared, "views": list(views), "dtype": dtype}).encode()
     )
     if trunk is not None:
         digest.update(json.dumps(trunk.get_config(), sort_keys=True, default=str).encode())
@@ -101,11 +103,12 @@ def cache_key(trunk, image_size, views, paintings, dtype):
     return digest.hexdigest()[:32]
 
 
-def load_or_build(trunk, paintings, views, image_size, root, *, progress=True):
-    """The CachedFeatures of `paintings` (Painting objects) under `views`, from `root` if a complete cache
-    with the same key is there, else computed now and left there for the next run."""
-    layout = _Layout(trunk, tuple(views), image_size, len(paintings))
-    key = cache_key(trunk, image_size, layout.views, paintings, layout.dtype)
+def load_or_build(trunk, paintings, views, way_in, root, *, progress=True):
+    """The CachedFeatures of `paintings` (Painting objects) under `views`, each painting prepared by `way_in`
+    (artnet.data.way_in.WayIn), from `root` if a complete cache with the same key is there, else computed
+    now and left there for the next run."""
+    layout = _Layout(trunk, tuple(views), way_in, len(paintings))
+    key = cache_key(trunk, way_in, layout.views, paintings, layout.dtype)
     folder = os.path.join(root, key)
     if os.path.isdir(folder):
         try:
@@ -173,8 +176,12 @@ class _Layout:
 
     trunk: object
     views: tuple
-    image_size: int
+    way_in: object  # WayIn
     paintings: int
+
+    @property
+    def image_size(self):
+        return self.way_in.side
 
     @property
     def shapes(self):
@@ -237,7 +244,9 @@ def _compute(arrays, layout, paintings, progress):
 
     def decode(painting):
         try:
-            image = load_image(painting.path)
+            # A training painting is a file of the painting itself, never a photo of it: taken whole, so that
+            # the cache does not depend on how the finder tells a photo from a painting.
+            image = look(painting.path, layout.way_in, whole=True).model_copy
             return np.stack(
                 [np.asarray(VIEWS[view](image, layout.image_size), dtype=np.uint8) for view in layout.views]
             ), None

@@ -23,10 +23,10 @@ RECALIBRATION_BATCH = 32
 # MixStyle's Beta(0.1, 0.1): most mixing weights lie near 0 or 1, so a mixed sample mostly keeps one
 # painting's statistics with a touch of the other's.
 MIX_ALPHA = 0.1
-# The views in which out-of-scope images train: whole and mirrored. The other views, which work against
-# the collections' looks, did not separate them better, and each costs a pass over every image
-# (bench/scope.py).
-OUT_OF_SCOPE_VIEWS = ("whole", "flipped")
+# The views in which out-of-scope images train: whole, mirrored and photographed. The views that work against
+# the collections' looks did not separate them better, and each costs a pass over every image
+# (bench/scope.py); without the photographed view, the look of a phone photo would mean "a painting".
+OUT_OF_SCOPE_VIEWS = ("whole", "flipped", "photographed")
 
 
 @dataclass(frozen=True)

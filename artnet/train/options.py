@@ -9,6 +9,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from artnet.data.views import VIEWS
+from artnet.data.way_in import WayIn
 from artnet.errors import UserError
 from artnet.model.backbones import IMAGENET, get_backbone
 from artnet.model.heads import HEADS
@@ -27,7 +28,7 @@ class TrainingOptions:
     backbone_weights: str | None = IMAGENET
     freeze: str = "head"
     head: str = "style"
-    views: tuple = ("whole", "flipped", "squashed", "centre", "degraded", "squashed_degraded")
+    views: tuple = ("whole", "flipped", "squashed", "centre", "degraded", "squashed_degraded", "photographed")
     image_size: int = 224
     epochs: int = 10
     batch_size: int = 256
@@ -46,6 +47,11 @@ class TrainingOptions:
     coverage: float = 0.9
     mixed_precision: bool = False
     run_eagerly: bool = False
+
+    @property
+    def way_in(self):
+        """How every image reaches the network, in training and wherever the model is served."""
+        return WayIn(self.image_size)
 
     def check(self):
         """Raise OptionError (or BackboneError) for the first option that cannot work."""

@@ -54,6 +54,7 @@ def write_model_folder(output, contents):
             backbone=options.backbone,
             head=options.head,
             temperature=temperature,
+            way_in=options.way_in.as_config(),
             **contents.answer_config,
             **({"most_faithful": most_faithful} if most_faithful else {}),
         )
