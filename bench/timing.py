@@ -14,7 +14,8 @@ def setup_environment():
         sys.path.insert(0, root)
 
 
-SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "shared")
+# What every machine of the project has beside the checkout: ../shared.
+SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "shared")
 
 
 def add_shared_data_options(parser):
