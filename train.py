@@ -15,7 +15,9 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from artnet.data.out_of_scope import default_folder  # noqa: E402
+from artnet.data.out_of_scope import DEFAULT_FOLDER_NAME as OUT_OF_SCOPE_FOLDER  # noqa: E402
+from artnet.data.paintings import ELSEWHERE_FOLDER_NAME as ELSEWHERE_FOLDER  # noqa: E402
+from artnet.data.paintings import folder_beside  # noqa: E402
 from artnet.data.views import VIEWS  # noqa: E402
 from artnet.errors import OneLineErrorParser, UserError  # noqa: E402
 from artnet.hub.push import check_can_push, push  # noqa: E402
@@ -38,10 +40,11 @@ def view_list(value):
     return tuple(view.strip() for view in value.split(",") if view.strip())
 
 
-def out_of_scope_folder(value, data):
-    """--out-of-scope: a folder, none, or by default the one beside the data folder where there is one."""
+def beside_data(value, data, name):
+    """--out-of-scope and --elsewhere: a folder, none, or by default the folder `name` beside the data folder,
+    where there is one."""
     if value is None:
-        return default_folder(data)
+        return folder_beside(data, name)
     return None if value.lower() == "none" else value
 
 
@@ -121,6 +124,13 @@ def parse_arguments(argv=None):
         '"none of these" (default: the folder out_of_scope beside the data folder, where there is one)',
     )
     add(
+        "--elsewhere",
+        metavar="DIR|none",
+        help="paintings of the movements from other sources, kept as their sources had them (one folder per movement), "
+        "on which the model is measured as visitors bring paintings, and photographed on a wall; never trained on "
+        f"(default: the folder {ELSEWHERE_FOLDER} beside the data folder, where there is one)",
+    )
+    add(
         "--coverage",
         type=float,
         default=DEFAULTS.coverage,
@@ -192,7 +202,8 @@ def main(argv=None):
             options,
             resume=arguments.resume,
             dataset=arguments.dataset,
-            out_of_scope=out_of_scope_folder(arguments.out_of_scope, arguments.data),
+            out_of_scope=beside_data(arguments.out_of_scope, arguments.data, OUT_OF_SCOPE_FOLDER),
+            elsewhere=beside_data(arguments.elsewhere, arguments.data, ELSEWHERE_FOLDER),
         )
         # TensorFlow is imported only now: every check above answers at once and in one line.
         from artnet.train.run import train

@@ -37,7 +37,7 @@ def test_the_real_model_tells_the_movements_apart_on_held_out_paintings(real_tra
         assert scores["recall"] > CHANCE and scores["precision"] > CHANCE, movement
     # What the run printed is what it wrote.
     assert f"Test accuracy {metrics['test']['accuracy']:.2%}" in result.stdout
-    assert re.search(r"Cached the features of 5\d{3} paintings x 6 views|Using the cached features", result.stdout)
+    assert re.search(r"Cached the features of 5\d{3} paintings x 7 views|Using the cached features", result.stdout)
 
 
 def test_the_quick_starts_training_log_is_short_and_says_how_long_each_step_took(real_training_run, metrics):

@@ -32,12 +32,6 @@ class OutOfScopeImage:
     kind: str | None = None  # "near", "far", or None where the folder does not say
 
 
-def default_folder(data_dir):
-    """The out-of-scope folder beside the data folder, or None when there is none."""
-    folder = os.path.join(os.path.dirname(os.path.abspath(os.fspath(data_dir))), DEFAULT_FOLDER_NAME)
-    return folder if os.path.isdir(folder) else None
-
-
 def find_out_of_scope(folder):
     """The OutOfScopeImages of `folder`, sorted by path. Raises DataError when it has none."""
     if not os.path.isdir(folder):

@@ -25,6 +25,16 @@ MANIFEST_SOURCE_COLUMNS = ("source_repo", "source")
 MIN_PAINTINGS_PER_MOVEMENT = 3
 
 
+# The folder of paintings from other sources that train.py measures a model on by default, beside the data folder.
+ELSEWHERE_FOLDER_NAME = "elsewhere"
+
+
+def folder_beside(data_dir, name):
+    """The folder `name` beside the data folder, or None when there is none."""
+    folder = os.path.join(os.path.dirname(os.path.abspath(os.fspath(data_dir))), name)
+    return folder if os.path.isdir(folder) else None
+
+
 class DataError(UserError):
     """A data folder that cannot be trained on. The message is one line that says what to do."""
 

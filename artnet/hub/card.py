@@ -42,9 +42,12 @@ classifier.classify("painting.jpg")  # {movement: probability}
 ```
 
 The model takes RGB pixels in 0..255, {{ image_size }} x {{ image_size }}, and normalises them itself as its
-ImageNet weights expect. Paintings are padded to a square with the ImageNet mean colour, then resized;
-config.json holds the labels in output order, the input size, the backbone, the Grad-CAM layers and the
-most faithful CAM method and layer.
+ImageNet weights expect. {% if way_in %}Every image reaches it by one way in, in training and in the app alike:
+decoded and turned upright;{% if way_in.find_painting %} in a photo, the painting is found and warped flat;{% endif %} shrunk to {{ image_size }} px
+on its longest side and{% if way_in.jpeg_quality %} saved as JPEG at quality {{ way_in.jpeg_quality }}, as the training copies were;{% endif %} then padded to a
+square with the ImageNet mean colour.{% else %}Paintings are padded to a square with the ImageNet mean colour, then resized.{% endif %}
+config.json holds the labels in output order, the input size, how images are prepared, the backbone, the
+Grad-CAM layers and the most faithful CAM method and layer.
 
 ## Results on the held-out test split
 
@@ -126,6 +129,24 @@ Test accuracy of the movements: {{ percent(scope.test_accuracy) }} trained with 
 {% if plots_scope %}
 ![The scope score of the test paintings and out-of-scope images, with the threshold](plots/scope.png)
 {% endif %}{% endif %}
+{% endif %}{% if visitors %}## Paintings as visitors bring them
+
+Measured through the app's way in, on images unlike the training copies:
+{% if visitors.elsewhere %}{{ visitors.elsewhere.paintings }} paintings of the movements from other sources, kept as their sources had them (any size and
+compression; never trained on), and {% endif %}{{ visitors.photos.paintings }} photos of paintings on a wall (generated: walls, frames, perspective, uneven light,
+glare, noise and phone JPEG){% if visitors.photos_out_of_scope %}, and {{ visitors.photos_out_of_scope.images }} photos of out-of-scope test images{% endif %}.
+
+| images | top-1 | kept in scope |
+| --- | ---: | ---: |
+{% if visitors.elsewhere %}| paintings from elsewhere | {{ percent(visitors.elsewhere.top1) }} | {{ percent(visitors.elsewhere.kept) }} |
+{% for label, found in visitors.elsewhere.per_movement.items() %}| paintings from elsewhere: {{ label }} ({{ found.paintings }}) | {{ percent(found.top1) }} | {{ percent(found.kept) }} |
+{% endfor %}{% endif %}| photos of paintings on a wall | {{ percent(visitors.photos.top1) }} | {{ percent(visitors.photos.kept) }} |
+| the same paintings as files | {{ percent(visitors.photos.as_files.top1) }} | {{ percent(visitors.photos.as_files.kept) }} |
+{% if visitors.photos_out_of_scope %}| photos of out-of-scope images (flagged) | | {{ percent(1 - visitors.photos_out_of_scope.flagged) }} |
+{% endif %}
+A painting was found and cropped in {{ percent(visitors.photos.cropped) }} of the photos; {{ percent(visitors.test_left_whole) }} of the test
+paintings, files already, were left whole.
+
 {% endif %}## Explanations: do the maps point at what the model uses?
 
 {% if faithfulness %}Deletion and insertion curves (Petsiuk et al., 2018) on {{ faithfulness.paintings | default("n/a") }} test paintings,
@@ -201,6 +222,8 @@ def render_model_card(model_folder, repo_id=None):
         labels=config["labels"],
         backbone=title,
         image_size=config["image_size"],
+        way_in=_mapping(config.get("way_in")),
+        visitors=_mapping(metrics.get("visitors")),
         model_spec=f"{repo_id}@<revision>" if repo_id else "path/to/this/folder",
         test=test,
         test_tta=_mapping(metrics.get("test_tta")),

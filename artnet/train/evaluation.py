@@ -125,6 +125,28 @@ def log_summary(metrics):
             f"recognised (mean over {len(cross['collections'])} collections){kept}; their prediction sets hold "
             f"the movement {cross['mean_coverage']:.1%} of the time."
         )
+    visitors = metrics.get("visitors")
+    if visitors:
+        elsewhere = visitors.get("elsewhere")
+        if elsewhere:
+            logger.info(
+                f"Paintings from elsewhere: {elsewhere['top1']:.1%} right, {elsewhere['kept']:.1%} kept in scope "
+                f"({elsewhere['paintings']} paintings; per movement kept: "
+                + ", ".join(f"{name} {found['kept']:.0%}" for name, found in elsewhere["per_movement"].items())
+                + ")."
+            )
+        photos = visitors["photos"]
+        logger.info(
+            f"Photos of paintings on a wall: {photos['top1']:.1%} right and {photos['kept']:.1%} kept in scope "
+            f"(the same {photos['paintings']} paintings as files: {photos['as_files']['top1']:.1%} and "
+            f"{photos['as_files']['kept']:.1%}); a painting was found in {photos['cropped']:.1%} of the photos, "
+            f"and {visitors['test_left_whole']:.1%} of the test paintings were left whole."
+        )
+        others = visitors.get("photos_out_of_scope")
+        if others:
+            logger.info(
+                f'Photos of out-of-scope images: {others["flagged"]:.1%} flagged "none of these" ({others["images"]} photos).'
+            )
     calibration = metrics.get("calibration")
     if calibration:
         logger.info(

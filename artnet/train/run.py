@@ -26,6 +26,7 @@ import tensorflow as tf
 from artnet.data.images import load_image
 from artnet.data.titles import painting_caption
 from artnet.data.views import EVALUATION_VIEWS, VIEWS
+from artnet.data.way_in import look
 from artnet.explain import faithfulness, faithfulness_report
 from artnet.explain.neighbours import NeighbourIndex, agreement, normalised, thumbnail_jpeg
 from artnet.files import atomic_path
@@ -40,7 +41,7 @@ from artnet.model.network import (
 )
 from artnet.progress import progress_bar
 from artnet.threads import in_order
-from artnet.train import answer_evaluation, evaluation, fitting, shortcuts
+from artnet.train import answer_evaluation, evaluation, fitting, shortcuts, visitors
 from artnet.train.features import default_cache_root, load_or_build
 from artnet.train.options import OptionError
 from artnet.train.setup import RunFolder, checkpoint_name, split_counts
@@ -166,7 +167,7 @@ def _cached_features(trunk, state, options, feature_cache):
     """What the frozen trunk makes of every view of every painting, computed once and cached. Every view,
     whichever train: runs that differ only in their views share one cache."""
     paintings = sorted((p for split in state.split.values() for p in split), key=lambda painting: painting.path)
-    features = load_or_build(trunk, paintings, tuple(VIEWS), options.image_size, feature_cache or default_cache_root())
+    features = load_or_build(trunk, paintings, tuple(VIEWS), options.way_in, feature_cache or default_cache_root())
     if features.failures:
         path, reason = next(iter(features.failures.items()))
         logger.warning(f"Skipped {len(features.failures)} paintings that could not be decoded, e.g. {(path, reason)}.")
@@ -180,7 +181,7 @@ def _out_of_scope_features(trunk, state, options, feature_cache):
         return None
     images = sorted((image for split in state.out_of_scope.values() for image in split), key=lambda image: image.path)
     features = load_or_build(
-        trunk, images, fitting.OUT_OF_SCOPE_VIEWS, options.image_size, feature_cache or default_cache_root()
+        trunk, images, fitting.OUT_OF_SCOPE_VIEWS, options.way_in, feature_cache or default_cache_root()
     )
     if features.failures:
         logger.warning(f"Skipped {len(features.failures)} out-of-scope images that could not be decoded.")
@@ -201,7 +202,7 @@ def _evaluate(model, top, features, splits, prepared, clock, out_of_scope, archi
     )
     with clock.step("testing and calibration"):
         probabilities = {view: fitting.predict(top, features, splits["test"].rows, view) for view in EVALUATION_VIEWS}
-        _check_agreement(model, splits["test"], probabilities["whole"], options.image_size, features)
+        _check_agreement(model, splits["test"], probabilities["whole"], options.way_in, features)
         metrics = evaluation.test_metrics(splits["test"].paintings, splits["test"].labels, probabilities, labels)
         metrics["calibration"], calibrated = _calibrate(top, features, splits)
     with clock.step("prediction sets and scope"):
@@ -210,6 +211,16 @@ def _evaluate(model, top, features, splits, prepared, clock, out_of_scope, archi
             metrics["out_of_scope"]["test_accuracy_without_out_of_scope_images"] = _accuracy_without_out_of_scope(
                 architecture, features, splits, options
             )
+    with clock.step("paintings as visitors bring them"):
+        metrics["visitors"] = visitors.visitor_metrics(
+            model,
+            {"labels": labels, "temperature": metrics["calibration"]["temperature"], **answer_config},
+            options.way_in,
+            prepared.elsewhere,
+            splits["test"].paintings,
+            out_of_scope.images["test"] if out_of_scope else None,
+            options.seed,
+        )
     with clock.step("shortcut tests"):
         metrics.update(
             shortcuts.shortcut_tests(
@@ -235,7 +246,7 @@ def _faithfulness(model, test, options, calibration_metrics):
     """Deletion and insertion of every CAM method's maps at every depth, on a sample of the test split."""
     depths = {layer["name"]: layer["depth"] for layer in get_backbone(options.backbone).gradcam_layers}
     sample = faithfulness.stratified_sample(test.paintings, options.faithfulness_paintings, options.seed)
-    pixels, measured, _ = faithfulness.model_inputs(sample, options.image_size)
+    pixels, measured, _ = faithfulness.model_inputs(sample, options.way_in)
     with progress_bar(len(pixels), "Measuring the maps' faithfulness", "painting") as bar:
         measurement = faithfulness.measure(
             model,
@@ -314,7 +325,14 @@ def _answers(top, features, splits, out_of_scope, options, labels, metrics):
     }
     if not out_of_scope:
         return config, None
-    rule = fitting.scope_rule(top, validation_logits, validation_embeddings)
+    # The threshold keeps its share of the validation paintings as files and as photographed alike: a
+    # visitor's photo of a painting is as much a painting as the file.
+    photographed = fitting.head_outputs(top, features, validation.rows, "photographed")
+    rule = fitting.scope_rule(
+        top,
+        np.concatenate([validation_logits, photographed[0]]),
+        np.concatenate([validation_embeddings, photographed[1]]),
+    )
     config["scope"] = scope.config_entry(rule.kernel, rule.bias, rule.threshold)
 
     def others_scores(split):
@@ -442,13 +460,11 @@ def _float32_copy(model, options, labels):
     return copy
 
 
-def _check_agreement(model, test, cached_probabilities, image_size, features):
+def _check_agreement(model, test, cached_probabilities, way_in, features):
     """Classify a few test paintings through the whole network, as the app does, and check that the
     cached trunk and the trained top gave the same answers: the split and the copy of the weights are right."""
     count = min(AGREEMENT_SAMPLE, len(test.paintings))
-    pixels = np.stack(
-        [np.asarray(VIEWS["whole"](load_image(p.path), image_size), np.float32) for p in test.paintings[:count]]
-    )
+    pixels = np.stack([look(p.path, way_in, whole=True).model_input(way_in.side) for p in test.paintings[:count]])
     direct = model.predict(pixels, verbose=0)
     tolerance = 1e-4 if all(array.dtype != np.float16 for array in features.arrays) else 2e-2
     difference = float(np.abs(direct - cached_probabilities[:count]).max()) if count else 0.0

@@ -124,17 +124,21 @@ class PreparedRun:
     source: object  # artnet.data.paintings.DataSource
     state: RunState
     resumed: bool
+    # Paintings of the movements from other sources, kept as their sources had them: measured, never trained on.
+    elsewhere: list | None = None
 
     @property
     def options(self):
         return self.state.options
 
 
-def prepare_run(data_dir, output, options, resume=False, dataset=None, out_of_scope=None):
+def prepare_run(data_dir, output, options, resume=False, dataset=None, out_of_scope=None, elsewhere=None):
     """Everything that can fail quickly, before any training work: options, data, split, resume state.
-    `out_of_scope` is the folder of images that are none of the movements, or None. Raises UserError."""
+    `out_of_scope` is the folder of images that are none of the movements, or None; `elsewhere` the folder of
+    paintings from other sources that the model is measured on, or None. Raises UserError."""
     options.check()
     check_output(output, data_dir)
+    elsewhere_paintings = None if elsewhere is None else _elsewhere(elsewhere, data_dir)
     run = RunFolder(output)
     if resume:
         if not run.exists():
@@ -170,7 +174,20 @@ def prepare_run(data_dir, output, options, resume=False, dataset=None, out_of_sc
     logger.info(describe_data(source, state.split))
     if state.out_of_scope:
         logger.info(describe_out_of_scope(state.out_of_scope))
-    return PreparedRun(source, state, resumed=resume)
+    if elsewhere_paintings:
+        logger.info(f"Measured on {len(elsewhere_paintings)} paintings from elsewhere ({elsewhere}), never trained on.")
+    return PreparedRun(source, state, resumed=resume, elsewhere=elsewhere_paintings)
+
+
+def _elsewhere(folder, data_dir):
+    """The paintings of the folder of paintings from elsewhere; DataError when it is the training data."""
+    if os.path.isdir(folder) and os.path.samefile(folder, data_dir):
+        raise DataError(f"--elsewhere {folder} is the training data; paintings from elsewhere are never trained on.")
+    if not os.path.isdir(folder):
+        raise DataError(
+            f"There is no folder of paintings from elsewhere at {folder!r}; give another --elsewhere, or none."
+        )
+    return find_paintings(folder).paintings
 
 
 def check_output(output, data_dir):
