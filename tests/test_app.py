@@ -12,7 +12,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from conftest import SHARED, have_shared_data
-from synthetic import STYLES, painting
+from synthetic import STYLES, painting, wall_photo
 
 SHARED_OUT_OF_SCOPE = os.path.join(SHARED, "out_of_scope")
 
@@ -154,7 +154,15 @@ def test_out_of_scope_images_and_paintings_get_the_right_kind_of_answer_over_htt
         answers = [client.predict(handle_file(path), api_name="/answer") for path in paths]
         for answer in answers:
             # An out-of-scope answer is an answer: every field, the closest movement first.
-            assert set(answer) == {"probabilities", "movements", "in_scope", "scope_score", "in_words"}
+            assert set(answer) == {
+                "probabilities",
+                "movements",
+                "in_scope",
+                "scope_score",
+                "cropped",
+                "corners",
+                "in_words",
+            }
             probabilities = answer["probabilities"]
             assert answer["movements"][0] == max(probabilities, key=probabilities.get)
             assert (answer["scope_score"] >= config["scope"]["threshold"]) == answer["in_scope"]
@@ -170,6 +178,33 @@ def test_out_of_scope_images_and_paintings_get_the_right_kind_of_answer_over_htt
         for example in examples
     ]
     assert sum(kept) >= 0.7 * len(kept)
+
+
+def test_a_phone_photo_is_answered_for_the_painting_found_in_it_unless_whole_is_asked(client, config, tmp_path):
+    path = tmp_path / "IMG_2041.jpg"
+    photo, corners = wall_photo(painting("blobs", seed=2, size=(480, 360)), size=(900, 1200))
+    photo.save(path, quality=90)
+    # A model folder written before the way in classifies whole images, and says so.
+    finds = bool((config.get("way_in") or {}).get("find_painting"))
+    answer = client.predict(handle_file(path), api_name="/answer")
+    assert answer["cropped"] == finds
+    if finds:
+        found = np.array(answer["corners"])
+        # The painting, or the outer edge of its frame (2.5 % of the photo's width outside it).
+        assert found.shape == (4, 2) and np.abs(found - corners).max() < 40, answer["corners"]
+        overlays = client.predict(handle_file(path), api_name="/explain")
+        size = Image.open(overlays[0]["image"]).size
+        assert abs(size[0] / size[1] - 4 / 3) < 0.1 and size[0] < 700
+    else:
+        assert answer["corners"] is None
+    whole = client.predict(handle_file(path), whole=True, api_name="/answer")
+    assert (whole["cropped"], whole["corners"]) == (False, None)
+    assert probabilities(client.predict(handle_file(path), whole=True, api_name="/classify")) == pytest.approx(
+        whole["probabilities"], abs=ANSWER_TOLERANCE
+    )
+    overlays = client.predict(handle_file(path), None, 0.5, "jet", None, True, api_name="/explain")
+    size = Image.open(overlays[0]["image"]).size
+    assert size[0] / size[1] == pytest.approx(900 / 1200, abs=0.01)
 
 
 @pytest.fixture(scope="module")

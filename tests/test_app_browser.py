@@ -367,27 +367,46 @@ def phone_photo(tmp_path_factory):
     return path
 
 
-def app_url(request, app):
-    return request.getfixturevalue(app).url if app == "live_app" else request.getfixturevalue(app)[0]
+def served(request, app):
+    """(the URL of `app`, whether its model looks for paintings in photos): the stand-in always does; the
+    live app's model as its config.json says (a folder written before the way in does not)."""
+    if app != "live_app":
+        return request.getfixturevalue(app)[0], True
+    live_app = request.getfixturevalue(app)
+    config = json.loads((live_app.folder / "config.json").read_text())
+    return live_app.url, bool((config.get("way_in") or {}).get("find_painting"))
+
+
+def assert_looked_at(visit, finds):
+    """The painting found is shown with what the page says of it, or, for a model that does not look for
+    paintings, nothing is said."""
+    if finds:
+        visit.page.wait_for_selector("#crop img", state="visible", timeout=WAIT_MS)
+        assert "ArtNet looked at the painting it found in your photo" in visit.looked_note()
+        assert not visit.page.is_checked("#whole input")
+    else:
+        assert not visit.page.is_visible("#looked-at")
 
 
 @pytest.mark.parametrize("app", ["stand_in_app", "live_app"], ids=["stand-in", "real-model"])
 def test_on_a_phone_the_answer_comes_right_after_the_photo_and_the_painting_found_in_it(
     browser, request, app, phone_photo, screenshots
 ):
-    visit = Visit(browser, app_url(request, app), width=400)
+    url, finds = served(request, app)
+    visit = Visit(browser, url, width=400)
     before = visit.overlay_sources()
     visit.drop(phone_photo, "image/jpeg")
     visit.wait_for_new_overlays(before)
-    visit.page.wait_for_selector("#crop img", state="visible", timeout=WAIT_MS)
-    assert "ArtNet looked at the painting it found in your photo" in visit.looked_note()
-    assert not visit.page.is_checked("#whole input")
-    painting_box, crop, answer, bars, examples = (
-        visit.box(selector) for selector in ("#painting", "#crop", "#answer", "#movements", "#examples")
+    assert_looked_at(visit, finds)
+    painting_box, answer, bars, examples = (
+        visit.box(selector) for selector in ("#painting", "#answer", "#movements", "#examples")
     )
     # One column, in the order a visitor reads it: the photo, what was looked at in it, the answer in
     # words and the bars, and only then the examples.
-    assert painting_box[3] <= crop[1] < crop[3] <= answer[1] < bars[1] < bars[3] <= examples[1]
+    assert painting_box[3] <= answer[1] < bars[1] < bars[3] <= examples[1]
+    if finds:
+        crop = visit.box("#crop")
+        assert painting_box[3] <= crop[1] < crop[3] <= answer[1]
     # Nothing runs off the side of the screen.
     assert visit.page.evaluate("document.documentElement.scrollWidth") <= 400
     visit.screenshot(screenshots / f"7_phone_photo_400px_{app}.png")
@@ -413,19 +432,23 @@ def test_on_a_phone_the_answer_comes_right_after_the_photo_and_the_painting_foun
 def test_on_a_laptop_the_examples_sit_under_the_painting_beside_the_answer(
     browser, request, app, phone_photo, screenshots
 ):
-    visit = Visit(browser, app_url(request, app), width=1400)
+    url, finds = served(request, app)
+    visit = Visit(browser, url, width=1400)
     before = visit.overlay_sources()
     visit.drop(phone_photo, "image/jpeg")
     visit.wait_for_new_overlays(before)
-    visit.page.wait_for_selector("#crop img", state="visible", timeout=WAIT_MS)
-    painting_box, crop, answer, examples, overlays = (
-        visit.box(selector) for selector in ("#painting", "#crop", "#answer", "#examples", "#overlays")
+    assert_looked_at(visit, finds)
+    painting_box, answer, examples, overlays = (
+        visit.box(selector) for selector in ("#painting", "#answer", "#examples", "#overlays")
     )
     # Two columns: the photo, the painting found and the examples on the left; the answer, level with the
     # photo, and everything after it on the right.
-    assert painting_box[0] == crop[0] == examples[0] and painting_box[2] <= answer[0]
-    assert painting_box[3] <= crop[1] < crop[3] <= examples[1] < overlays[3]
+    assert painting_box[0] == examples[0] and painting_box[2] <= answer[0]
+    assert painting_box[3] <= examples[1] < overlays[3]
     assert abs(answer[1] - painting_box[1]) < 60
+    if finds:
+        crop = visit.box("#looked-at")
+        assert crop[0] == painting_box[0] and painting_box[3] <= crop[1] < crop[3] <= examples[1]
     visit.screenshot(screenshots / f"8_phone_photo_1400px_{app}.png")
 
 
