@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from artnet.data.paintings import Painting, find_paintings
+from artnet.data.way_in import WayIn, look
 from artnet.model.network import apply_freeze_policy, build_model, split_at_training
 from artnet.train import features as feature_cache
-from artnet.data.way_in import WayIn, look
 from artnet.train.features import load_or_build
 
 from datasets import write_class_folders

@@ -9,10 +9,11 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import SHARED_PAINTINGS, requires_shared_paintings
 from PIL import Image
 
 from artnet.data.way_in import TRAINING_COPY_QUALITY, WayIn, look, training_copy
+
+from conftest import SHARED_PAINTINGS, requires_shared_paintings
 
 SIDE = 224
 
