@@ -752,6 +752,28 @@ def test_about_gives_the_test_accuracy_or_says_the_model_was_not_evaluated(tmp_p
     assert "has not been evaluated" in fresh
 
 
+def test_about_gives_the_numbers_for_paintings_as_visitors_bring_them(tmp_path, classifier):
+    files = {"top1": 0.83, "kept": 0.91}
+    visitors = {
+        "elsewhere": {"paintings": 68, "top1": 0.794, "kept": 0.941},
+        "photos": {"paintings": 168, "top1": 0.802, "kept": 0.905, "as_files": files},
+    }
+    metrics = {"test": {"accuracy": 0.81}, "visitors": visitors}
+    text = ui.about(classifier, ModelSource(str(write_folder(tmp_path / "evaluated", metrics=metrics))))
+    assert "On 68 paintings of its movements from other sources, as those had them, it is right 79%" in text
+    assert "keeps 94% of them in scope" in text
+    assert "On 168 photos of paintings on a wall it is right 80% of the time and keeps 90% in scope" in text
+    assert "(the same paintings as files: 83% and 91%)" in text
+    # A folder from before the way in says how it sees a painting, as it was trained.
+    assert "padded to a square and resized to 64 × 64" in text
+    declared = {"find_painting": True, "jpeg_quality": 90}
+    assert ui.way_in_sentence(declared, 224) == (
+        "In a photo, it looks for the painting and straightens it; then it shrinks the image to 224 pixels on its "
+        "longest side and saves it as JPEG at quality 90, as its training paintings were made, and pads it to a "
+        "224 × 224 square."
+    )
+
+
 def test_about_links_to_the_hub_repo_at_its_revision(tmp_path, classifier):
     source = ModelSource(str(write_folder(tmp_path)), repo_id="someone/artnet", revision="0123abc")
     # The Hub that huggingface_hub talks to: huggingface.co unless HF_ENDPOINT names another.

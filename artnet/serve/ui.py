@@ -80,8 +80,7 @@ def about(classifier, source):
     size = config["image_size"]
     lines = [
         f"ArtNet is a {backbone_title(config)} (Keras 3) trained to tell {len(classifier.labels)} art movements "
-        f"apart: {', '.join(classifier.labels)}. It sees a painting padded to a square and resized to {size} × {size} "
-        "pixels.",
+        f"apart: {', '.join(classifier.labels)}. {way_in_sentence(config.get('way_in'), size)}",
     ]
     metrics = read_metrics(source.folder) or {}
     test = metrics.get("test") or {}
@@ -89,6 +88,7 @@ def about(classifier, source):
         f1 = f", macro-F1 {test['macro_f1']:.2f}" if "macro_f1" in test else ""
         lines.append(f"On its held-out test set it is right {test['accuracy']:.1%} of the time{f1}.")
         lines.append(cross_collection_line(metrics))
+        lines.append(visitors_line(metrics))
     else:
         lines.append("This model has not been evaluated: its folder has no test metrics.")
     if "temperature" in config:
@@ -112,6 +112,38 @@ def about(classifier, source):
     )
     lines.append(faithfulness_line(metrics))
     return "\n\n".join(line for line in lines if line)
+
+
+def way_in_sentence(way_in, size):
+    """How an image reaches the network, as the model folder declares it."""
+    if not way_in:
+        return f"It sees a painting padded to a square and resized to {size} × {size} pixels."
+    found = "In a photo, it looks for the painting and straightens it; then it " if way_in["find_painting"] else "It "
+    encoded = f" and saves it as JPEG at quality {way_in['jpeg_quality']}" if way_in["jpeg_quality"] else ""
+    return (
+        f"{found}shrinks the image to {size} pixels on its longest side{encoded}, as its training paintings were made, "
+        f"and pads it to a {size} × {size} square."
+    )
+
+
+def visitors_line(metrics):
+    """How it does on paintings as visitors bring them: from other sources, and photographed on a wall."""
+    visitors = metrics.get("visitors") or {}
+    photos = visitors.get("photos")
+    if not photos:
+        return ""
+    elsewhere = visitors.get("elsewhere")
+    away = (
+        f"On {elsewhere['paintings']} paintings of its movements from other sources, as those had them, it is right "
+        f"{elsewhere['top1']:.0%} of the time and keeps {elsewhere['kept']:.0%} of them in scope. "
+        if elsewhere
+        else ""
+    )
+    return (
+        f"{away}On {photos['paintings']} photos of paintings on a wall it is right {photos['top1']:.0%} of the time and "
+        f"keeps {photos['kept']:.0%} in scope (the same paintings as files: {photos['as_files']['top1']:.0%} and "
+        f"{photos['as_files']['kept']:.0%})."
+    )
 
 
 def cross_collection_line(metrics):
