@@ -16,6 +16,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageOps
 
 from artnet.data.finding import FoundPainting, find_painting
+from artnet.data.wall_photos import photographs
 
 from conftest import SHARED_PAINTINGS, requires_shared_paintings
 
@@ -343,3 +344,19 @@ def test_noise_and_flat_colour_are_left_whole():
     assert find_painting(Image.fromarray(rng.integers(0, 256, (480, 640, 3), dtype=np.uint8))) is None
     assert find_painting(Image.new("RGB", (640, 480), (200, 190, 170))) is None
     assert find_painting(wall()) is None
+
+
+@requires_shared_paintings
+def test_photos_from_the_wall_photo_generator_are_found():
+    """The measurement's own photos (a museum wall lit unevenly, carved frames, a visitor or a label beside
+    the painting, a phone's sharpening) with a seed of their own: the painting, or at worst its frame, is
+    found in most of them, and the painting inside its frame in many."""
+    paintings = [Image.open(path).convert("RGB") for path in real_paintings(24, seed=11)]
+    photos = photographs(paintings, seed=1011, longest_side=960)
+    found = [find_painting(photo.image) for photo in photos]
+    at_painting = [
+        result is not None and corner_error(result.corners, photo.corners, photo.image.size) <= CORNER_TOLERANCE
+        for result, photo in zip(found, photos)
+    ]
+    assert sum(result is not None for result in found) >= 15, f"{sum(r is not None for r in found)} of 24 found"
+    assert sum(at_painting) >= 8, f"{sum(at_painting)} of 24 found at the painting's edge"

@@ -63,6 +63,12 @@ IMAGE_BORDER = 0.01
 FLAT_BORDER = 8
 UPRIGHT = 1.5
 FLAT_MARGIN = 20
+# A wall is plain on at least three sides of a painting: a visitor, a label or the floor can fill the
+# band along the fourth.
+MOST_BUSY_SIDES = 1
+# A frame's width on its narrowest side is at least this share of its width on its widest, seen from up
+# to about 15 degrees aside.
+EVEN_RING = 0.6
 # A frame's inner edge, the painting, covers at least this share of the frame's outer edge.
 MIN_SHARE_IN_FRAME = 0.5
 # Canny's thresholds on the blurred working copy's colour gradient (the larger of its channels'): a
@@ -145,7 +151,7 @@ def _find_quad(small):
         if (
             MIN_SHARE_IN_FRAME * outermost.area <= candidate.area < painting.area
             and _lies_within(candidate.quad, painting.quad)
-            and _is_plain_ring(painting.quad, candidate.quad, energy)
+            and (_is_plain_ring(painting.quad, candidate.quad, energy) or _is_even_ring(painting.quad, candidate.quad))
         ):
             painting = candidate
     return painting.quad
@@ -249,6 +255,7 @@ def _hangs_on_a_wall(candidate, energy, small):
     most_energy = min(WALL_ENERGY, WALL_CONTRAST * float(energy[inside].mean()))
     centre = candidate.quad.mean(axis=0)
     wall = np.zeros(energy.shape, bool)
+    busy = 0
     for start, end in zip(candidate.quad, np.roll(candidate.quad, -1, axis=0)):
         normal = np.float32([end[1] - start[1], start[0] - end[0]]) / np.linalg.norm(end - start)
         if np.dot(normal, (start + end) / 2 - centre) < 0:
@@ -262,9 +269,14 @@ def _hangs_on_a_wall(candidate, energy, small):
         )
         # A side too close to the photo's border to show any wall tells nothing either way.
         if side.any() and float(energy[side].mean()) >= most_energy:
-            return False
-        wall |= side
-    if not wall.any():
+            # Busy, but only in part, as a visitor or a label beside the painting is: not a painting's own
+            # detail beyond a line across it.
+            if float(np.median(energy[side])) >= most_energy:
+                return False
+            busy += 1
+        else:
+            wall |= side
+    if busy > (MOST_BUSY_SIDES if not _is_upright(candidate.quad) else 0) or not wall.any():
         return False
     return not (_is_upright(candidate.quad) and _spread(small[wall]) < FLAT_MARGIN)
 
@@ -290,6 +302,19 @@ def _is_plain_ring(outer, inner, energy):
     return not ring.any() or (
         inside.any() and float(energy[ring].mean()) < WALL_CONTRAST * float(energy[inside].mean())
     )
+
+
+def _is_even_ring(outer, inner):
+    """Whether the ring between two nested quadrilaterals is about as wide on every side, as a frame is
+    (a carved one is not plain, but its moulding runs the same all round); a painting's own rectangle
+    rarely lies at the same distance from all four of its edges."""
+    widths = []
+    for i in range(4):
+        start, end = outer[i], outer[(i + 1) % 4]
+        along = (end - start) / np.linalg.norm(end - start)
+        middle = (inner[i] + inner[(i + 1) % 4]) / 2 - start
+        widths.append(abs(float(middle[0] * along[1] - middle[1] * along[0])))
+    return min(widths) >= EVEN_RING * max(widths)
 
 
 def _filled(quad, shape):
