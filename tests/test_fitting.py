@@ -79,7 +79,7 @@ def test_mixing_blends_a_painting_with_another_collection_of_its_movement_and_no
 class OtherCache(Cache):
     """The out-of-scope images' cache: every value is -1, in its own views."""
 
-    views = ("whole", "flipped")
+    views = ("whole", "flipped", "photographed")
 
     def view_index(self, view):
         return self.views.index(view)
@@ -91,10 +91,10 @@ def test_out_of_scope_images_train_the_last_output_in_each_of_their_views():
         Cache(COLLECTION_NUMBERS), (np.arange(6), LABELS), 3, options(), sources=SOURCES, out_of_scope=others
     )
     inputs, targets = samples[0]
-    # Six paintings and three images, two views each, in one batch of 64.
-    assert len(targets) == 18
+    # Six paintings in two views and three images in their three, in one batch of 64.
+    assert len(targets) == 21
     none = targets.argmax(axis=1) == 2
-    assert none.sum() == 6 and np.all(inputs[none] == -1) and np.all(inputs[~none] >= 0)
+    assert none.sum() == 9 and np.all(inputs[none] == -1) and np.all(inputs[~none] >= 0)
     # Balanced collections weigh the paintings; each out-of-scope sample weighs one.
     balanced = CachedSamples(
         Cache(COLLECTION_NUMBERS),
