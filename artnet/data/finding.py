@@ -3,12 +3,15 @@
 A visitor's phone photo shows a painting hanging on a wall, in a frame or not, seen a little from the side.
 `find_painting` looks for it as a large convex quadrilateral whose four sides are edges in the photo (the
 painting's edge against the wall, or its frame's) and warps it flat. When a frame is clearly there, the
-painting inside it is returned; when its inner edge cannot be told, the frame's outer edge is.
+painting inside it is returned (inside a ring that is plain, or about as wide on every side as a carved
+frame is); when its inner edge cannot be told, the frame's outer edge is.
 
 Most images are not photos of a wall but the painting itself (a scan, a download), and those must be left
 whole. A painting is full of rectangles of its own (a Mondrian's cells, a window in an interior, a Rothko's
 colour fields), so a quadrilateral counts as a painting on a wall only when what lies just outside each of
-its sides looks like a wall: plain, much plainer than its inside, and not cut off by the image's border. A
+its sides looks like a wall: plain, much plainer than its inside, and not cut off by the image's border. One
+side's band may be busy in part (a visitor, a label, the floor), unless the quadrilateral is an upright
+rectangle, as a painting's own rectangles are, and a photo's painting seen at an angle is not. A
 download's plain margin is plain too; it is told from a wall by its flatness, where a photo's wall shows
 light falling off across it and noise: an image whose own border is one flat colour is left whole, and so
 is an upright rectangle in a flat band.
@@ -63,8 +66,9 @@ IMAGE_BORDER = 0.01
 FLAT_BORDER = 8
 UPRIGHT = 1.5
 FLAT_MARGIN = 20
-# A wall is plain on at least three sides of a painting: a visitor, a label or the floor can fill the
-# band along the fourth.
+# A wall is plain on at least three sides of a painting seen at an angle: a visitor, a label or the floor
+# can fill part of the band along the fourth (less than half of it: its median stays plain). An upright
+# rectangle, as a painting's own are, gets no such leeway.
 MOST_BUSY_SIDES = 1
 # A frame's width on its narrowest side is at least this share of its width on its widest, seen from up
 # to about 15 degrees aside.
@@ -246,7 +250,7 @@ def _hangs_on_a_wall(candidate, energy, small):
     """Whether the band just outside each side of the quadrilateral looks like a wall around a painting:
     plain, much plainer than the inside, and not a scan's flat margin around an upright rectangle. Each
     side on its own: a painting's own line that closes a rectangle with the image's border has the painting
-    outside it."""
+    outside it. One side of a quadrilateral seen at an angle may be busy in part (MOST_BUSY_SIDES)."""
     diagonal = np.hypot(*energy.shape)
     strip, band = EDGE_STRIP * diagonal, (EDGE_STRIP + WALL_BAND) * diagonal
     inside = _shrunk(_filled(candidate.quad, energy.shape), max(1, round(strip)))
@@ -276,9 +280,10 @@ def _hangs_on_a_wall(candidate, energy, small):
             busy += 1
         else:
             wall |= side
-    if busy > (MOST_BUSY_SIDES if not _is_upright(candidate.quad) else 0) or not wall.any():
+    upright = _is_upright(candidate.quad)
+    if busy > (0 if upright else MOST_BUSY_SIDES) or not wall.any():
         return False
-    return not (_is_upright(candidate.quad) and _spread(small[wall]) < FLAT_MARGIN)
+    return not (upright and _spread(small[wall]) < FLAT_MARGIN)
 
 
 def _has_a_flat_border(small):
