@@ -4,7 +4,8 @@ A visitor's phone photo shows a painting hanging on a wall, in a frame or not, s
 `find_painting` looks for it as a large convex quadrilateral whose four sides are edges in the photo (the
 painting's edge against the wall, or its frame's) and warps it flat. When a frame is clearly there, the
 painting inside it is returned (inside a ring that is plain, or about as wide on every side as a carved
-frame is); when its inner edge cannot be told, the frame's outer edge is.
+frame is, or found again among the strongest edges alone); when its inner edge cannot be told, the frame's
+outer edge is.
 
 Most images are not photos of a wall but the painting itself (a scan, a download), and those must be left
 whole. A painting is full of rectangles of its own (a Mondrian's cells, a window in an interior, a Rothko's
@@ -80,6 +81,9 @@ MIN_SHARE_IN_FRAME = 0.5
 # stay below them.
 BLUR_SIGMA = 1.2
 CANNY_LOW, CANNY_HIGH = 30, 90
+# Inside a frame whose inner edge is not found, the painting's edge is looked for again at thresholds this
+# many times higher, at which a carved frame's relief falls away.
+STRONG_EDGES = 3
 
 
 @dataclass(frozen=True)
@@ -158,7 +162,28 @@ def _find_quad(small):
             and (_is_plain_ring(painting.quad, candidate.quad, energy) or _is_even_ring(painting.quad, candidate.quad))
         ):
             painting = candidate
+    if painting is outermost:
+        painting = _inside_a_carved_frame(outermost, blurred) or painting
     return painting.quad
+
+
+def _inside_a_carved_frame(frame, blurred):
+    """The painting inside `frame` told by its strongest edges alone, or None. A carved frame's relief joins
+    its edges into one run with the painting's, whose hull is the frame's; the painting's edge against the
+    frame is sharper than the carving's, and stands alone at thresholds STRONG_EDGES times higher."""
+    strong = cv2.Canny(blurred, STRONG_EDGES * CANNY_LOW, STRONG_EDGES * CANNY_HIGH, L2gradient=True)
+    strong = strong * _shrunk(_filled(frame.quad, strong.shape), EDGE_WIDTH)
+    edges = cv2.dilate(strong, np.ones((3, 3), np.uint8))
+    edge_points = np.column_stack(np.nonzero(strong)[::-1]).astype(np.float32)
+    for candidate in sorted(_quadrilaterals(edges, edge_points), key=lambda candidate: candidate.area, reverse=True):
+        if (
+            MIN_SHARE_IN_FRAME * frame.area <= candidate.area < frame.area
+            and _is_shaped_like_a_painting(candidate, edges)
+            and _lies_within(candidate.quad, frame.quad)
+            and _is_even_ring(frame.quad, candidate.quad)
+        ):
+            return candidate
+    return None
 
 
 def _quadrilaterals(edges, edge_points):
