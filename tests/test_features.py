@@ -116,11 +116,11 @@ def test_a_run_killed_while_computing_leaves_nothing_that_a_later_run_takes_for_
     calls = []
     original = feature_cache.look
 
-    def dies_midway(path, way_in):
+    def dies_midway(path, way_in, whole=False):
         calls.append(path)
         if len(calls) == 10:
             raise KeyboardInterrupt
-        return original(path, way_in)
+        return original(path, way_in, whole)
 
     monkeypatch.setattr(feature_cache, "look", dies_midway)
     with pytest.raises(KeyboardInterrupt):
