@@ -68,25 +68,26 @@ def visitor_metrics(model, config, way_in, elsewhere, test, out_of_scope_test, s
         metrics["elsewhere"] = _painting_metrics(answers, elsewhere, [p.path for p in elsewhere], labels)
         photographed += list(elsewhere)
     files, photos = _photographed(photographed, seed)
+    test_paintings = set(test)
     metrics["photos"] = {
         **_painting_metrics(answers, files, [photo.image for photo in photos], labels),
         "as_files": _painting_metrics(answers, files, [painting.path for painting in files], labels),
-        "from_test": sum(1 for painting in files if painting in set(test)),
+        "from_test": sum(1 for painting in files if painting in test_paintings),
     }
     if out_of_scope_test:
         metrics["photos_out_of_scope"] = _out_of_scope_photo_metrics(answers, out_of_scope_test, seed)
     return metrics
 
 
-def _photographed(paintings, seed):
-    """The paintings that load, and a photo of each (seeded)."""
+def _photographed(items, seed):
+    """The items (paintings or out-of-scope images, by their .path) that load, and a photo of each (seeded)."""
     kept, images = [], []
-    for painting in paintings:
+    for item in items:
         try:
-            images.append(load_image(painting.path))
-            kept.append(painting)
+            images.append(load_image(item.path))
+            kept.append(item)
         except ImageError as error:
-            logger.warning(f"Left out {painting.path} from the photos of paintings: {error}")
+            logger.warning(f"Left out {item.path} from the photos on a wall: {error}")
     return kept, photographs(images, seed=seed)
 
 
@@ -121,14 +122,7 @@ def _painting_metrics(answers, paintings, images, labels):
 def _out_of_scope_photo_metrics(answers, images, seed):
     """The share of photos of out-of-scope images flagged "none of these", overall and per category."""
     chosen = stratified_sample(images, PHOTOGRAPHED_OUT_OF_SCOPE_IMAGES, seed, group=lambda image: image.category)
-    pictures, kept_images = [], []
-    for image in chosen:
-        try:
-            pictures.append(load_image(image.path))
-            kept_images.append(image)
-        except ImageError:
-            continue
-    photos = photographs(pictures, seed=seed + 1)
+    kept_images, photos = _photographed(chosen, seed + 1)
     found, cropped = answers.of([photo.image for photo in photos])
     flagged = np.array([not answer.in_scope for answer in found])
     categories = np.array([image.category for image in kept_images], dtype=object)
